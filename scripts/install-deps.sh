@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what certplane needs on a fresh Debian machine, only when missing: Debian packages (redis-server,
+# redis-tools, etcd-server, haproxy, openssl, curl), npm dependencies, and the TypeScript build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "install-deps: installing Debian packages: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+   || [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+npm run --silent build

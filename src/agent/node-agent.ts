@@ -1,0 +1,131 @@
+// The node agent: reconciles this node with the desired certificates in the store (watch → write files →
+// reload TLS listeners → record the applied revision in the store, which the API waits for).
+//
+// States and transitions:
+//   stopped --start()--> reconciling --done--> watching --change--> reconciling
+//   reconciling --error--> backoff --timer--> reconciling
+//   any --close()--> closed
+// Reconciling is level-triggered: it reads the whole certificate prefix, so missed or merged events are harmless.
+import type { FastifyBaseLogger } from 'fastify';
+import type { ClusterStore, Watch } from '../store/cluster-store.js';
+import { keys } from '../store/keys.js';
+import type { Clock } from '../lib/clock.js';
+import { type CertificateFiles, type CertificateSet, type InstalledCertificate } from './certificate-files.js';
+import type { TlsContextRegistry } from './tls-context-registry.js';
+
+export type NodeAgentState = 'stopped' | 'reconciling' | 'watching' | 'backoff' | 'closed';
+
+/** What a node reports back after each reconcile: the store revision whose certificates it now serves. */
+export interface AppliedRecord {
+  node_uid: string;
+  certificates_revision: number;
+  applied_at: string;
+  /** Set when the last attempt failed: the revision it could not apply and why. */
+  failed_revision: number | null;
+  error: string | null;
+}
+
+export interface NodeAgentDeps {
+  store: ClusterStore;
+  nodeId: string;
+  files: CertificateFiles;
+  tls: TlsContextRegistry;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  retryDelayMs?: number;
+}
+
+export class NodeAgent {
+  state: NodeAgentState = 'stopped';
+  private watch: Watch | undefined;
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private appliedRevision = 0;
+
+  constructor(private readonly deps: NodeAgentDeps) {}
+
+  /** Applies the current desired state (throws if it cannot), then follows changes. */
+  async start(): Promise<void> {
+    const revision = await this.reconcileOnce();
+    this.watch = await this.deps.store.watchPrefix(keys.certificatePrefix, revision, () => this.requestReconcile());
+    if (this.state === 'reconciling') this.state = 'watching';
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    clearTimeout(this.retryTimer);
+    await this.watch?.close();
+    await this.running?.catch(() => undefined);
+  }
+
+  private requestReconcile(): void {
+    if (this.state === 'closed') return;
+    if (this.running !== undefined) {
+      this.dirty = true;
+      return;
+    }
+    this.running = this.reconcileOnce()
+      .then(() => {
+        if (this.state !== 'closed') this.state = 'watching';
+      })
+      .catch((error: unknown) => {
+        if (this.state === 'closed') return;
+        this.state = 'backoff';
+        this.deps.log.error({ err: error }, 'node agent could not apply certificates; retrying');
+        this.retryTimer = setTimeout(() => this.requestReconcile(), this.deps.retryDelayMs ?? 2000);
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.dirty && this.state !== 'closed') {
+          this.dirty = false;
+          this.requestReconcile();
+        }
+      });
+  }
+
+  private async reconcileOnce(): Promise<number> {
+    this.state = 'reconciling';
+    const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
+    const desired: CertificateSet = {};
+    for (const kv of kvs) {
+      desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
+    }
+    try {
+      if (!(await this.deps.files.matches(desired))) await this.deps.files.write(revision, desired);
+      this.reloadListeners(desired);
+    } catch (error) {
+      await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    this.appliedRevision = revision;
+    await this.report({ failed_revision: null, error: null });
+    return revision;
+  }
+
+  private reloadListeners(desired: CertificateSet): void {
+    const names = new Set([...Object.keys(desired), ...this.knownNames]);
+    for (const name of names) {
+      const next = desired[name];
+      const previous = this.deps.tls.get(name);
+      if (next?.certificate === previous?.certificate && next?.key === previous?.key) continue;
+      this.deps.tls.apply(name, next);
+      this.deps.log.info({ certificate: name, removed: next === undefined }, 'certificate applied on this node');
+    }
+    this.knownNames = new Set(Object.keys(desired));
+  }
+
+  private knownNames = new Set<string>();
+
+  private async report(outcome: Pick<AppliedRecord, 'failed_revision' | 'error'>): Promise<void> {
+    const record: AppliedRecord = {
+      node_uid: this.deps.nodeId,
+      certificates_revision: this.appliedRevision,
+      applied_at: this.deps.clock.now().toISOString(),
+      ...outcome,
+    };
+    await this.deps.store.txn({
+      success: [{ type: 'put', key: keys.nodeApplied(this.deps.nodeId), value: JSON.stringify(record) }],
+    });
+  }
+}

@@ -1,0 +1,12 @@
+// Who is calling: the user behind the credentials and how they proved it.
+import type { RoleName } from '../../domain/rbac.js';
+
+export interface Caller {
+  uid: number;
+  name: string;
+  email: string;
+  role: RoleName;
+  auth_method: 'regular' | 'certificate';
+  /** How this request was authenticated. */
+  via: 'basic' | 'certificate';
+}

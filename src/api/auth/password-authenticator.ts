@@ -1,0 +1,114 @@
+// Basic auth (email + password) with the cluster's lockout policy. Verified credentials are cached for a
+// short time under an HMAC of the credentials, so keep-alive clients do not pay the slow hash per request;
+// a password change invalidates the entry (the cached hash must still be the user's current hash).
+import { createHmac, randomBytes } from 'node:crypto';
+import type { ClusterStore } from '../../store/cluster-store.js';
+import { getJson } from '../../store/cluster-store.js';
+import { keys } from '../../store/keys.js';
+import type { Clock } from '../../lib/clock.js';
+import { ApiError } from '../../lib/api-error.js';
+import { verifyPassword, isPasswordExpired, hashPassword } from '../../domain/passwords.js';
+import type { UserRecord } from '../../domain/users.js';
+import type { ClusterDocument, ClusterPolicy } from '../../domain/cluster-settings.js';
+import { DEFAULT_CLUSTER_POLICY } from '../../domain/cluster-settings.js';
+import type { UsersRepository } from '../state/users-repository.js';
+
+interface LoginFailures {
+  count: number;
+  first_failure_at: string;
+  /** ISO time until which the account is locked; 'admin' when only an admin can release it. */
+  locked_until: string | null;
+}
+
+interface CacheEntry {
+  uid: number;
+  passwordHash: string;
+  expiresAt: number;
+}
+
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 10_000;
+
+export class PasswordAuthenticator {
+  private readonly cacheSecret = randomBytes(32);
+  private readonly cache = new Map<string, CacheEntry>();
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly store: ClusterStore,
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Returns the user or throws 401 (unauthenticated, user_locked, password_expired). */
+  async authenticate(email: string, password: string, options: { allowExpired: boolean }): Promise<UserRecord> {
+    const cluster = await getJson<ClusterDocument>(this.store, keys.cluster);
+    if (cluster?.control_plane_basic_authentication === false) {
+      throw new ApiError(401, 'unauthenticated', 'Basic authentication is disabled on this cluster');
+    }
+    const user = await this.users.findByEmail(email);
+    if (user === undefined || user.auth_method !== 'regular' || user.password_hash === undefined) {
+      // Same slow work as a real check, so response time does not reveal which emails exist.
+      await verifyPassword(password, await this.getDummyHash());
+      throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
+    }
+    const now = this.clock.now();
+    const failures = await getJson<LoginFailures>(this.store, keys.loginFailures(user.uid));
+    if (isLocked(failures, now)) throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
+
+    if (!(await this.verifyCached(user, email, password))) {
+      await this.recordFailure(user, failures, now);
+      throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
+    }
+    if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key: keys.loginFailures(user.uid) }] });
+    if (!options.allowExpired && isPasswordExpired(user.password_issue_date, cluster?.password_expiration_duration ?? 0, now)) {
+      throw new ApiError(401, 'password_expired', 'The password has expired; change it with PUT /v1/users/password');
+    }
+    return user;
+  }
+
+  /** Whether the user is currently locked out (for the user object's status field). */
+  async isLocked(uid: number): Promise<boolean> {
+    return isLocked(await getJson<LoginFailures>(this.store, keys.loginFailures(uid)), this.clock.now());
+  }
+
+  private async verifyCached(user: UserRecord, email: string, password: string): Promise<boolean> {
+    const cacheKey = createHmac('sha256', this.cacheSecret).update(`${email}\0${password}`).digest('base64');
+    const entry = this.cache.get(cacheKey);
+    if (entry !== undefined && entry.uid === user.uid && entry.passwordHash === user.password_hash && entry.expiresAt > Date.now()) {
+      return true;
+    }
+    const ok = await verifyPassword(password, user.password_hash!);
+    if (ok) {
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      this.cache.set(cacheKey, { uid: user.uid, passwordHash: user.password_hash!, expiresAt: Date.now() + CACHE_TTL_MS });
+    }
+    return ok;
+  }
+
+  private async recordFailure(user: UserRecord, previous: LoginFailures | undefined, now: Date): Promise<void> {
+    const policy = (await getJson<ClusterPolicy>(this.store, keys.policy)) ?? DEFAULT_CLUSTER_POLICY;
+    const windowExpired =
+      previous === undefined ||
+      now.getTime() - Date.parse(previous.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
+    const next: LoginFailures = windowExpired
+      ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
+      : { ...previous, count: previous.count + 1 };
+    if (policy.login_lockout_threshold > 0 && next.count >= policy.login_lockout_threshold) {
+      next.locked_until =
+        policy.login_lockout_duration === 0 ? 'admin' : new Date(now.getTime() + policy.login_lockout_duration * 1000).toISOString();
+    }
+    await this.store.txn({ success: [{ type: 'put', key: keys.loginFailures(user.uid), value: JSON.stringify(next) }] });
+  }
+
+  private getDummyHash(): Promise<string> {
+    const hash = this.dummyHash ?? hashPassword(randomBytes(16).toString('hex'));
+    this.dummyHash = hash;
+    return hash;
+  }
+}
+
+function isLocked(failures: LoginFailures | undefined, now: Date): boolean {
+  if (failures?.locked_until == null) return false;
+  return failures.locked_until === 'admin' || Date.parse(failures.locked_until) > now.getTime();
+}

@@ -1,0 +1,74 @@
+// Builds the REST API (Fastify over HTTPS) without listening: authentication, RBAC on every route,
+// schema validation, and the one error handler. src/node starts it.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { SecureContextOptions } from 'node:tls';
+import type { ApiDeps } from './api-deps.js';
+import type { ApiRoute, RouteSchema } from './route.js';
+import type { Caller } from './auth/caller.js';
+import { authenticateRequest } from './auth/authenticate-request.js';
+import { hasPermission } from '../domain/rbac.js';
+import { ApiError } from '../lib/api-error.js';
+import { handleError } from './error-handler.js';
+import { allRoutes } from './routes/index.js';
+
+export interface BuildApiOptions {
+  deps: ApiDeps;
+  /** TLS options of the listener (cert, key, minVersion…); omit for plain HTTP in unit tests. */
+  https?: SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean };
+  /** The process logger (src/lib/logger.ts); none in unit tests. */
+  logger?: FastifyBaseLogger;
+  routes?: ApiRoute[];
+}
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+export function buildApi({ deps, https, logger, routes = allRoutes }: BuildApiOptions): FastifyInstance {
+  const app = Fastify({
+    ...(https === undefined ? {} : { https }),
+    ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
+    bodyLimit: deps.bodyLimitBytes,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: false,
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    handleError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply);
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  for (const route of routes) registerRoute(app, deps, route);
+  return app;
+}
+
+function registerRoute(app: FastifyInstance, deps: ApiDeps, route: ApiRoute<RouteSchema>): void {
+  app.route({
+    method: route.method,
+    url: route.url,
+    schema: route.schema,
+    onRequest: async (request) => {
+      if (route.permission === 'public') return;
+      const caller = await authenticateRequest(request, deps);
+      if (route.permission !== 'authenticated' && !hasPermission(caller.role, route.permission)) {
+        throw new ApiError(403, 'insufficient_permissions', `This action requires the '${route.permission}' permission`);
+      }
+      callers.set(request, caller);
+    },
+    handler: async (request, reply) => {
+      const result = await route.handler({
+        body: request.body as never,
+        params: request.params as never,
+        query: request.query as never,
+        caller: callers.get(request) as Caller,
+        deps,
+        request,
+        reply,
+      });
+      return result ?? '';
+    },
+  });
+}

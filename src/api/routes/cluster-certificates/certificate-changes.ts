@@ -1,0 +1,95 @@
+// Applying certificate changes cluster-wide: one store transaction (certificates + audit events), then
+// wait until every live node has written the files and reloaded its listeners.
+import { X509Certificate } from 'node:crypto';
+import type { ApiDeps } from '../../api-deps.js';
+import type { Caller } from '../../auth/caller.js';
+import type { TxnOp } from '../../../store/cluster-store.js';
+import { keys } from '../../../store/keys.js';
+import { ApiError } from '../../../lib/api-error.js';
+import { auditEventOp, type AuditEvent } from '../../state/audit-log.js';
+import { waitForNodesToApply } from '../../state/apply-waiter.js';
+import type { ValidCertificate } from '../../../domain/certificate-validation.js';
+import { validateCertificateItems } from '../../../domain/certificate-validation.js';
+import { certificateFingerprint } from '../../../domain/pem.js';
+
+export interface StoredCertificate {
+  certificate: string;
+  key?: string;
+}
+
+export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<string, StoredCertificate>> {
+  const { kvs } = await deps.store.list(keys.certificatePrefix);
+  return new Map(kvs.map((kv) => [kv.key.slice(keys.certificatePrefix.length), JSON.parse(kv.value) as StoredCertificate]));
+}
+
+/** Validates every item first; throws the status of the first failing item with every item's error listed. */
+export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; certificate: string; key?: string }>): ValidCertificate[] {
+  const result = validateCertificateItems(items, deps.clock.now());
+  if (result.ok) return result.certificates;
+  const first = result.errors[0]!;
+  throw new ApiError(first.status, first.error_code as never, first.description, {
+    errors: result.errors.map(({ name, error_code, description }) => ({ name, error_code, description })),
+  });
+}
+
+export async function replaceCertificates(deps: ApiDeps, caller: Caller, certificates: ValidCertificate[]): Promise<void> {
+  const installed = await readInstalledCertificates(deps);
+  const time = deps.clock.now().toISOString();
+  const ops: TxnOp[] = [];
+  for (const cert of certificates) {
+    const stored: StoredCertificate = cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key };
+    ops.push({ type: 'put', key: keys.certificate(cert.name), value: JSON.stringify(stored) });
+    const previous = describe(installed.get(cert.name));
+    ops.push(
+      auditEventOp({
+        time,
+        type: 'certificate_updated',
+        user_uid: caller.uid,
+        user_email: caller.email,
+        certificate_name: cert.name,
+        old_fingerprint: previous.fingerprint,
+        new_fingerprint: cert.fingerprint,
+        old_not_after: previous.notAfter,
+        new_not_after: cert.not_after,
+      }),
+    );
+  }
+  const { revision } = await deps.store.txn({ success: ops });
+  await confirmApplied(deps, revision, 409);
+}
+
+export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate): Promise<void> {
+  const previous = describe(current);
+  const event: AuditEvent = {
+    time: deps.clock.now().toISOString(),
+    type: 'certificate_deleted',
+    user_uid: caller.uid,
+    user_email: caller.email,
+    certificate_name: name,
+    old_fingerprint: previous.fingerprint,
+    new_fingerprint: null,
+    old_not_after: previous.notAfter,
+    new_not_after: null,
+  };
+  const { revision } = await deps.store.txn({ success: [{ type: 'delete', key: keys.certificate(name) }, auditEventOp(event)] });
+  // Seed 001: a failure to remove the files on a node is a 500 for DELETE.
+  await confirmApplied(deps, revision, 500);
+}
+
+async function confirmApplied(deps: ApiDeps, revision: number, statusWhenNot: 409 | 500): Promise<void> {
+  const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
+  if (outcome.ok) return;
+  const failedText = outcome.failed.map((f) => `${f.node_uid} (${f.error})`);
+  throw new ApiError(
+    statusWhenNot,
+    'nodes_not_updated',
+    `Not all nodes have been updated: ${[...outcome.pending, ...failedText].join(', ')}. The change is stored and nodes will converge; retry to confirm.`,
+    { nodes: [...outcome.pending, ...outcome.failed.map((f) => f.node_uid)] },
+  );
+}
+
+function describe(stored: StoredCertificate | undefined): { fingerprint: string | null; notAfter: string | null } {
+  if (stored === undefined) return { fingerprint: null, notAfter: null };
+  const cert = new X509Certificate(stored.certificate);
+  return { fingerprint: certificateFingerprint(cert), notAfter: new Date(cert.validTo).toISOString() };
+}

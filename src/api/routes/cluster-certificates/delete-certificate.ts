@@ -1,0 +1,34 @@
+// DELETE /v1/cluster/certificates/{name} (digest §2.6): only optional certificates; refusing to delete the
+// mTLS trust anchor while certificate authentication is on (DESIGN.md), since it would lock users out.
+import { Type } from 'typebox';
+import { defineRoute } from '../../route.js';
+import { ApiError } from '../../../lib/api-error.js';
+import { CERTIFICATE_SPECS, isCertificateName } from '../../../domain/certificate-names.js';
+import { getJson } from '../../../store/cluster-store.js';
+import { keys } from '../../../store/keys.js';
+import type { ClusterDocument } from '../../../domain/cluster-settings.js';
+import { deleteCertificate, readInstalledCertificates } from './certificate-changes.js';
+
+export const deleteCertificateRoute = defineRoute({
+  method: 'DELETE',
+  url: '/v1/cluster/certificates/:name',
+  permission: 'update_cluster',
+  schema: { params: Type.Object({ name: Type.String({ maxLength: 64 }) }) },
+  handler: async ({ deps, caller, params }) => {
+    const { name } = params;
+    if (!isCertificateName(name)) throw new ApiError(404, 'unknown_certificate', `Unknown certificate '${name}'`);
+    if (!CERTIFICATE_SPECS[name].deletable) {
+      throw new ApiError(403, 'required_certificate', `The '${name}' certificate is required and cannot be deleted`);
+    }
+    if (name === 'mtls_trusted_ca') {
+      const cluster = await getJson<ClusterDocument>(deps.store, keys.cluster);
+      if (cluster?.mtls_certificate_authentication === true) {
+        throw new ApiError(403, 'certificate_in_use', 'mtls_trusted_ca is in use: disable mtls_certificate_authentication first');
+      }
+    }
+    const current = (await readInstalledCertificates(deps)).get(name);
+    if (current === undefined) throw new ApiError(404, 'not_found', `The '${name}' certificate is not installed`);
+    await deleteCertificate(deps, caller, name, current);
+    return {};
+  },
+});

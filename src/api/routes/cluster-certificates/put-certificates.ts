@@ -1,0 +1,30 @@
+// PUT /v1/cluster/certificates (digest §2.4, seed 001): validate every item, then replace them on all nodes.
+import { Type } from 'typebox';
+import { defineRoute } from '../../route.js';
+import { replaceCertificates, validateOrThrow } from './certificate-changes.js';
+
+export const CertificateItem = Type.Object(
+  {
+    name: Type.String({ maxLength: 64 }),
+    certificate: Type.String({ maxLength: 262_144 }),
+    key: Type.Optional(Type.String({ maxLength: 65_536 })),
+  },
+  { additionalProperties: false },
+);
+
+export const putCertificates = defineRoute({
+  method: 'PUT',
+  url: '/v1/cluster/certificates',
+  permission: 'update_cluster',
+  schema: {
+    body: Type.Object(
+      { certificates: Type.Array(CertificateItem, { minItems: 1, maxItems: 32 }) },
+      { additionalProperties: false },
+    ),
+  },
+  handler: async ({ deps, caller, body }) => {
+    const valid = validateOrThrow(deps, body.certificates);
+    await replaceCertificates(deps, caller, valid);
+    return {};
+  },
+});

@@ -1,0 +1,16 @@
+// PUT /v1/cluster/update_cert (digest §2.5): the deprecated single-certificate form, same validation and apply.
+import { defineRoute } from '../../route.js';
+import { replaceCertificates, validateOrThrow } from './certificate-changes.js';
+import { CertificateItem } from './put-certificates.js';
+
+export const updateCert = defineRoute({
+  method: 'PUT',
+  url: '/v1/cluster/update_cert',
+  permission: 'update_cluster',
+  schema: { body: CertificateItem },
+  handler: async ({ deps, caller, body }) => {
+    const valid = validateOrThrow(deps, [body]);
+    await replaceCertificates(deps, caller, valid);
+    return {};
+  },
+});

@@ -1,0 +1,28 @@
+// The audit trail: who changed which certificate when, with old and new fingerprints and expiry.
+// Events are written in the same store transaction as the change they describe.
+import { randomBytes } from 'node:crypto';
+import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
+import { keys } from '../../store/keys.js';
+
+export interface AuditEvent {
+  time: string;
+  type: 'certificate_updated' | 'certificate_deleted';
+  user_uid: number;
+  user_email: string;
+  certificate_name: string;
+  old_fingerprint: string | null;
+  new_fingerprint: string | null;
+  old_not_after: string | null;
+  new_not_after: string | null;
+}
+
+export function auditEventOp(event: AuditEvent): TxnOp {
+  // ISO time first keeps events ordered by key; the random suffix separates events of one transaction.
+  const id = `${event.time}-${randomBytes(4).toString('hex')}`;
+  return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
+}
+
+export async function listAuditEvents(store: ClusterStore, limit: number): Promise<AuditEvent[]> {
+  const { kvs } = await store.list(keys.eventPrefix);
+  return kvs.slice(-limit).map((kv) => JSON.parse(kv.value) as AuditEvent);
+}

@@ -1,0 +1,135 @@
+// Users in the store. Uniqueness of email, name and certificate subject line is guarded by index keys
+// compared inside the same transaction, so two concurrent creates cannot both win.
+import type { ClusterStore, Compare, TxnOp } from '../../store/cluster-store.js';
+import { keys } from '../../store/keys.js';
+import type { UserRecord } from '../../domain/users.js';
+import { ApiError } from '../../lib/api-error.js';
+
+export type UserWriteConflict = 'email_already_exists' | 'name_already_exists' | 'subject_line_already_exists';
+
+export class UsersRepository {
+  constructor(private readonly store: ClusterStore) {}
+
+  async list(): Promise<UserRecord[]> {
+    const { kvs } = await this.store.list(keys.userPrefix);
+    return kvs.map((kv) => JSON.parse(kv.value) as UserRecord);
+  }
+
+  async get(uid: number): Promise<UserRecord | undefined> {
+    const kv = await this.store.get(keys.user(uid));
+    return kv === undefined ? undefined : (JSON.parse(kv.value) as UserRecord);
+  }
+
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
+    return this.findByIndex(keys.userEmailIndex(email));
+  }
+
+  async findBySubjectLine(subject: string): Promise<UserRecord | undefined> {
+    return this.findByIndex(keys.userSubjectIndex(subject));
+  }
+
+  /** Allocates the next uid (or uses the requested one) and writes the user with its index keys. */
+  async create(record: Omit<UserRecord, 'uid'> & { uid?: number }): Promise<UserRecord> {
+    for (;;) {
+      const counter = await this.store.get(keys.counter('user_uid'));
+      const last = counter === undefined ? 0 : Number(counter.value);
+      const uid = record.uid ?? last + 1;
+      const user: UserRecord = { ...record, uid } as UserRecord;
+      const compare: Compare[] = [
+        { key: keys.counter('user_uid'), target: 'version', op: '==', value: counter?.version ?? 0 },
+        { key: keys.user(uid), target: 'version', op: '==', value: 0 },
+        ...this.indexCompares(user, undefined),
+      ];
+      const result = await this.store.txn({
+        compare,
+        success: [
+          { type: 'put', key: keys.counter('user_uid'), value: String(Math.max(last, uid)) },
+          { type: 'put', key: keys.user(uid), value: JSON.stringify(user) },
+          ...this.indexPuts(user),
+        ],
+      });
+      if (result.succeeded) return user;
+      await this.throwIfConflict(user, undefined);
+      if (record.uid !== undefined && (await this.get(record.uid)) !== undefined) {
+        throw new ApiError(409, 'name_already_exists', `A user with uid ${record.uid} already exists`);
+      }
+      // Otherwise another create took the uid: try the next one.
+    }
+  }
+
+  /** Replaces a user, moving its index keys; fails if another writer changed it meanwhile. */
+  async update(previous: UserRecord, next: UserRecord): Promise<void> {
+    const current = await this.store.get(keys.user(previous.uid));
+    if (current === undefined) throw new ApiError(404, 'not_found', `User ${previous.uid} does not exist`);
+    const result = await this.store.txn({
+      compare: [
+        { key: keys.user(previous.uid), target: 'mod', op: '==', value: current.modRevision },
+        ...this.indexCompares(next, previous),
+      ],
+      success: [
+        ...this.indexDeletes(previous),
+        { type: 'put', key: keys.user(next.uid), value: JSON.stringify(next) },
+        ...this.indexPuts(next),
+      ],
+    });
+    if (!result.succeeded) {
+      await this.throwIfConflict(next, previous);
+      throw new ApiError(409, 'name_already_exists', 'The user was changed concurrently; retry');
+    }
+  }
+
+  async delete(user: UserRecord): Promise<void> {
+    await this.store.txn({
+      success: [
+        { type: 'delete', key: keys.user(user.uid) },
+        { type: 'delete', key: keys.loginFailures(user.uid) },
+        ...this.indexDeletes(user),
+      ],
+    });
+  }
+
+  private async findByIndex(indexKey: string): Promise<UserRecord | undefined> {
+    const index = await this.store.get(indexKey);
+    return index === undefined ? undefined : this.get(Number(index.value));
+  }
+
+  private indexKeys(user: UserRecord): string[] {
+    const result = [keys.userEmailIndex(user.email), keys.userNameIndex(user.name)];
+    if (user.auth_method === 'certificate' && user.certificate_subject_line !== '') {
+      result.push(keys.userSubjectIndex(user.certificate_subject_line));
+    }
+    // Certificate users may have no email; an empty email is not indexed.
+    return result.filter((key) => !key.endsWith('/'));
+  }
+
+  private indexCompares(next: UserRecord, previous: UserRecord | undefined): Compare[] {
+    const own = new Set(previous === undefined ? [] : this.indexKeys(previous));
+    return this.indexKeys(next)
+      .filter((key) => !own.has(key))
+      .map((key) => ({ key, target: 'version' as const, op: '==' as const, value: 0 }));
+  }
+
+  private indexPuts(user: UserRecord): TxnOp[] {
+    return this.indexKeys(user).map((key) => ({ type: 'put' as const, key, value: String(user.uid) }));
+  }
+
+  private indexDeletes(user: UserRecord): TxnOp[] {
+    return this.indexKeys(user).map((key) => ({ type: 'delete' as const, key }));
+  }
+
+  private async throwIfConflict(next: UserRecord, previous: UserRecord | undefined): Promise<void> {
+    const owner = async (key: string): Promise<boolean> => {
+      const kv = await this.store.get(key);
+      return kv !== undefined && Number(kv.value) !== previous?.uid;
+    };
+    if (next.email !== '' && (await owner(keys.userEmailIndex(next.email)))) {
+      throw new ApiError(409, 'email_already_exists', 'A user with this email already exists');
+    }
+    if (await owner(keys.userNameIndex(next.name))) {
+      throw new ApiError(409, 'name_already_exists', 'A user with this name already exists');
+    }
+    if (next.auth_method === 'certificate' && (await owner(keys.userSubjectIndex(next.certificate_subject_line)))) {
+      throw new ApiError(409, 'subject_line_already_exists', 'A user with this certificate_subject_line already exists');
+    }
+  }
+}

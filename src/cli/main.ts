@@ -1,0 +1,54 @@
+// The certplane command: `certplane start …` runs a node; the other commands are operator tools in the
+// spirit of rladmin that talk to the REST API (see src/cli/operator-commands.ts).
+import { loadNodeConfig, ConfigError } from '../config/node-config.js';
+import { startNode } from '../node/start-node.js';
+import { createLogger } from '../lib/logger.js';
+import { runOperatorCommand, OPERATOR_USAGE } from './operator-commands.js';
+
+const USAGE = `usage:
+  certplane start [--data-dir DIR] [--address IP] [--api-port N] [--cm-port N] [--metrics-port N]
+                  [--store sqlite|etcd://HOST:PORT[,HOST:PORT]] [--cluster-name FQDN] [--node-name NAME]
+${OPERATOR_USAGE}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'start') return runStart(rest);
+  if (command === undefined || command === '--help' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  return runOperatorCommand(argv, process.env);
+}
+
+async function runStart(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = loadNodeConfig({ argv, env: process.env });
+  } catch (error) {
+    process.stderr.write(`certplane: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  const log = createLogger(config.logLevel);
+  const node = await startNode(config, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await node.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`certplane: ${error.message}\n`);
+    else process.stderr.write(`certplane: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,231 @@
+// Validation of the items of PUT /v1/cluster/certificates: each item gets its first failure (fixed check order),
+// the request status is the status of the first failing item. Descriptions never carry PEM or key material.
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { ErrorCode } from '../lib/api-error.js';
+import { CERTIFICATE_SPECS, isCertificateName, type CertificateName, type CertificateSpec } from './certificate-names.js';
+import {
+  certificateExpiry,
+  certificateFingerprint,
+  certificateNotAfter,
+  certificateNotBefore,
+  certificateSignatureAlgorithm,
+  isSelfSigned,
+  parseCertificateChain,
+  parsePrivateKeyPem,
+  toPem,
+} from './pem.js';
+
+/** HTTP status of each certificate error code. */
+export const CERTIFICATE_ERROR_STATUS = {
+  unknown_certificate: 403,
+  duplicate_certificate_name: 400,
+  invalid_certificate: 400,
+  not_a_ca: 400,
+  missing_key: 400,
+  unexpected_key: 400,
+  invalid_key: 400,
+  key_mismatch: 400,
+  weak_key: 400,
+  weak_signature: 400,
+  certificate_expired: 406,
+  certificate_not_yet_valid: 400,
+} as const satisfies Partial<Record<ErrorCode, number>>;
+
+export type CertificateErrorCode = keyof typeof CERTIFICATE_ERROR_STATUS;
+
+export interface CertificateItem {
+  name: string;
+  certificate: string;
+  key?: string;
+}
+
+export interface CertificateItemError {
+  name: string;
+  error_code: CertificateErrorCode;
+  description: string;
+  status: number;
+}
+
+export interface ValidCertificate {
+  name: CertificateName;
+  /** The chain in canonical PEM (leaf first), trailing newline. */
+  certificate: string;
+  /** The private key block in canonical PEM; absent for names that take no key. */
+  key?: string;
+  /** SHA-256 of the leaf (first) certificate, lowercase hex. */
+  fingerprint: string;
+  /** notAfter of the leaf (first) certificate, ISO-8601. */
+  not_after: string;
+}
+
+export type CertificateItemsValidation =
+  | { ok: true; certificates: ValidCertificate[] }
+  | { ok: false; status: number; errors: CertificateItemError[] };
+
+export type CertificateItemValidation = { ok: true; certificate: ValidCertificate } | { ok: false; error: CertificateItemError };
+
+/** Validates every item; on failure lists each failing item (its first failure) in request order. */
+export function validateCertificateItems(items: readonly CertificateItem[], now: Date): CertificateItemsValidation {
+  const seen = new Set<string>();
+  const certificates: ValidCertificate[] = [];
+  const errors: CertificateItemError[] = [];
+  for (const item of items) {
+    let result: CertificateItemValidation;
+    if (isCertificateName(item.name) && seen.has(item.name)) {
+      result = fail(item.name, 'duplicate_certificate_name', `The ${item.name} certificate appears more than once in the request`);
+    } else {
+      seen.add(item.name);
+      result = validateCertificateItem(item, now);
+    }
+    if (result.ok) certificates.push(result.certificate);
+    else errors.push(result.error);
+  }
+  const [first] = errors;
+  if (first) return { ok: false, status: first.status, errors };
+  return { ok: true, certificates };
+}
+
+/** Validates one item on its own (no duplicate detection); returns its first failure. */
+export function validateCertificateItem(item: CertificateItem, now: Date): CertificateItemValidation {
+  const { name } = item;
+  if (!isCertificateName(name)) {
+    return fail(String(name), 'unknown_certificate', `Unknown certificate name "${clip(String(name))}"`);
+  }
+  const spec = CERTIFICATE_SPECS[name];
+  const what = `The ${name} certificate`;
+
+  const parsed = typeof item.certificate === 'string' ? parseCertificateChain(item.certificate) : undefined;
+  if (!parsed) return fail(name, 'invalid_certificate', `${what} is missing`);
+  if (!parsed.ok) return fail(name, 'invalid_certificate', `${what} ${parsed.error}`);
+  const chain = parsed.value;
+
+  const structure = checkStructure(chain, spec);
+  if (structure) return fail(name, structure.code, `${what} ${structure.text}`);
+
+  let key: { key: KeyObject; pem: string } | undefined;
+  const keyText = typeof item.key === 'string' && item.key.trim() !== '' ? item.key : undefined;
+  if (spec.takesKey && keyText === undefined) {
+    return fail(name, 'missing_key', `The ${name} certificate needs its private key in the key field`);
+  }
+  if (!spec.takesKey && keyText !== undefined) {
+    return fail(name, 'unexpected_key', `The ${name} certificate takes no private key; remove the key field`);
+  }
+  if (keyText !== undefined) {
+    const k = parsePrivateKeyPem(keyText);
+    if (!k.ok) return fail(name, 'invalid_key', `The ${name} private key ${k.error}`);
+    if (!leafMatches(chain, k.value.key)) {
+      return fail(name, 'key_mismatch', `The ${name} private key does not match the ${name} certificate`);
+    }
+    key = k.value;
+  }
+
+  for (const [i, cert] of chain.entries()) {
+    const weak = weakKeyReason(cert);
+    if (weak) return fail(name, 'weak_key', `${what} (${position(chain, i)}) has a weak key: ${weak}`);
+  }
+  for (const [i, cert] of chain.entries()) {
+    // A trust anchor's self-signature is never checked by peers, so its algorithm does not matter.
+    if ((i > 0 || spec.mustBeCa) && isSelfSigned(cert)) continue;
+    const { hash } = certificateSignatureAlgorithm(cert);
+    if (hash === 'md2' || hash === 'md4' || hash === 'md5' || hash === 'sha1') {
+      return fail(name, 'weak_signature', `${what} (${position(chain, i)}) is signed with ${hash.toUpperCase()}; use SHA-256 or stronger`);
+    }
+  }
+  for (const [i, cert] of chain.entries()) {
+    if (certificateNotAfter(cert).getTime() < now.getTime()) {
+      return fail(name, 'certificate_expired', `${what} (${position(chain, i)}) expired on ${certificateExpiry(cert)}`);
+    }
+  }
+  for (const [i, cert] of chain.entries()) {
+    const notBefore = certificateNotBefore(cert);
+    if (notBefore.getTime() > now.getTime()) {
+      return fail(name, 'certificate_not_yet_valid', `${what} (${position(chain, i)}) is not valid before ${notBefore.toISOString()}`);
+    }
+  }
+
+  const leaf = chain[0] as X509Certificate;
+  const valid: ValidCertificate = {
+    name,
+    certificate: chain.map((c) => toPem('CERTIFICATE', c.raw)).join(''),
+    fingerprint: certificateFingerprint(leaf),
+    not_after: certificateExpiry(leaf),
+  };
+  if (key) valid.key = key.pem;
+  return { ok: true, certificate: valid };
+}
+
+function checkStructure(chain: X509Certificate[], spec: CertificateSpec): { code: CertificateErrorCode; text: string } | undefined {
+  if (spec.mustBeCa) {
+    // A CA bundle: every certificate must be a CA; they need not form a chain.
+    for (const [i, cert] of chain.entries()) {
+      if (!cert.ca) return { code: 'not_a_ca', text: `(${position(chain, i)}) is not a CA certificate (basicConstraints CA:TRUE is required)` };
+    }
+    return undefined;
+  }
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const cert = chain[i] as X509Certificate;
+    const issuer = chain[i + 1] as X509Certificate;
+    if (!safe(() => cert.checkIssued(issuer) && cert.verify(issuer.publicKey))) {
+      return {
+        code: 'invalid_certificate',
+        text: `chain is not ordered leaf first, each certificate followed by its issuer: certificate #${i + 1} is not signed by certificate #${i + 2}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function leafMatches(chain: X509Certificate[], key: KeyObject): boolean {
+  const leaf = chain[0];
+  return leaf !== undefined && safe(() => leaf.checkPrivateKey(key));
+}
+
+const STRONG_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
+
+function weakKeyReason(cert: X509Certificate): string | undefined {
+  const pub = cert.publicKey;
+  const details = pub.asymmetricKeyDetails ?? {};
+  switch (pub.asymmetricKeyType) {
+    case 'rsa':
+    case 'rsa-pss': {
+      const bits = details.modulusLength ?? 0;
+      return bits < 2048 ? `RSA ${bits} bits (at least 2048 required)` : undefined;
+    }
+    case 'ec': {
+      const curve = details.namedCurve ?? 'unknown';
+      return STRONG_CURVES.has(curve) ? undefined : `EC curve ${curve} (P-256, P-384 or P-521 required)`;
+    }
+    case 'ed25519':
+    case 'ed448':
+      return undefined;
+    default:
+      return `${pub.asymmetricKeyType ?? 'unknown'} keys are not accepted (RSA >= 2048 or EC P-256/P-384/P-521 required)`;
+  }
+}
+
+function position(chain: X509Certificate[], i: number): string {
+  if (chain.length === 1) return cn(chain[i]);
+  return `certificate #${i + 1}${i === 0 ? ', the leaf' : ''}, ${cn(chain[i])}`;
+}
+
+function cn(cert: X509Certificate | undefined): string {
+  const line = cert?.subject.split('\n').find((l) => l.startsWith('CN='));
+  return line ? clip(line) : 'no CN';
+}
+
+function safe(fn: () => boolean): boolean {
+  try {
+    return fn();
+  } catch {
+    return false;
+  }
+}
+
+function clip(s: string): string {
+  const oneLine = s.replace(/[\r\n\t]+/g, ' ');
+  return oneLine.length > 64 ? `${oneLine.slice(0, 61)}...` : oneLine;
+}
+
+function fail(name: string, code: CertificateErrorCode, description: string): { ok: false; error: CertificateItemError } {
+  return { ok: false, error: { name, error_code: code, description, status: CERTIFICATE_ERROR_STATUS[code] } };
+}

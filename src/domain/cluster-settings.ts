@@ -1,0 +1,68 @@
+// The cluster document and the cluster policy: defaults as Redis Enterprise ships them (digest §5.2-5.4),
+// with the field names and types of fixtures/rs-responses/cluster.json.
+
+export interface ThresholdAlert {
+  enabled: boolean;
+  threshold: string;
+}
+
+export interface ClusterDocument {
+  name: string;
+  created_time: string;
+  cnm_https_port: number;
+  cm_port: number;
+  min_control_TLS_version: '1.2' | '1.3';
+  min_data_TLS_version: '1.2' | '1.3';
+  min_sentinel_TLS_version: '1.2' | '1.3';
+  mtls_certificate_authentication: boolean;
+  mtls_client_cert_subject_validation_type: 'disabled' | 'san_cn' | 'full_subject';
+  mtls_authorized_subjects: Array<{ CN: string; O?: string; OU?: string[]; L?: string; ST?: string; C?: string }>;
+  control_plane_basic_authentication: boolean;
+  password_complexity: boolean;
+  password_min_length: number;
+  password_expiration_duration: number;
+  alert_settings: {
+    cluster_certs_about_to_expire: ThresholdAlert;
+    node_internal_certs_about_to_expire: ThresholdAlert;
+    cluster_ocsp_query_failed: boolean;
+    cluster_ocsp_status_revoked: boolean;
+  };
+}
+
+export interface ClusterPolicy {
+  login_lockout_threshold: number;
+  login_lockout_counter_reset_after: number;
+  login_lockout_duration: number;
+}
+
+export function defaultClusterDocument(name: string, createdTime: Date, apiPort: number, cmPort: number): ClusterDocument {
+  return {
+    name,
+    created_time: createdTime.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    cnm_https_port: apiPort,
+    cm_port: cmPort,
+    min_control_TLS_version: '1.2',
+    min_data_TLS_version: '1.2',
+    min_sentinel_TLS_version: '1.2',
+    mtls_certificate_authentication: false,
+    mtls_client_cert_subject_validation_type: 'disabled',
+    mtls_authorized_subjects: [],
+    control_plane_basic_authentication: true,
+    password_complexity: false,
+    password_min_length: 8,
+    password_expiration_duration: 0,
+    alert_settings: {
+      // DESIGN.md: certificate-expiry threshold default 45 days, as a string like RS.
+      cluster_certs_about_to_expire: { enabled: true, threshold: '45' },
+      node_internal_certs_about_to_expire: { enabled: true, threshold: '45' },
+      cluster_ocsp_query_failed: false,
+      cluster_ocsp_status_revoked: false,
+    },
+  };
+}
+
+export const DEFAULT_CLUSTER_POLICY: ClusterPolicy = {
+  login_lockout_threshold: 5,
+  login_lockout_counter_reset_after: 900,
+  login_lockout_duration: 1800,
+};

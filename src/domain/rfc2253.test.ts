@@ -1,0 +1,320 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  checkSubjectLine,
+  escapeRfc2253Value,
+  isValidSubjectLine,
+  matchesAuthorizedSubjects,
+  parseRfc2253,
+  sanDnsNames,
+  subjectAttributes,
+  subjectToRfc2253,
+} from './rfc2253.js';
+
+let dir: string;
+
+/** A self-signed certificate made by openssl with the given -subj (and extra args), read by Node. */
+function makeCert(name: string, subj: string, extra: string[] = []): { cert: X509Certificate; file: string } {
+  const file = path.join(dir, `${name}.pem`);
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, `${name}.key`), '-out', file,
+      '-days', '1', '-utf8', '-subj', subj, ...extra],
+    { stdio: 'pipe' },
+  );
+  return { cert: new X509Certificate(readFileSync(file)), file };
+}
+
+function opensslRfc2253(file: string): string {
+  const out = execFileSync('openssl', ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253,-esc_msb'], {
+    encoding: 'utf8',
+  });
+  return out.trim().replace(/^subject=/, '');
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'certplane-rfc2253-'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('subjectToRfc2253 on real certificates', () => {
+  it('turns an openssl-made subject into CN-first, comma-separated RFC 2253 without spaces', () => {
+    const { cert, file } = makeCert('alice', '/C=US/ST=CA/L=SF/O=Acme/OU=Eng/CN=alice');
+    expect(cert.subject).toBe('C=US\nST=CA\nL=SF\nO=Acme\nOU=Eng\nCN=alice');
+    const line = subjectToRfc2253(cert.subject);
+    expect(line).toBe('CN=alice,OU=Eng,O=Acme,L=SF,ST=CA,C=US');
+    expect(line).toBe(opensslRfc2253(file));
+    expect(isValidSubjectLine(line)).toBe(true);
+  });
+
+  it('keeps several OUs, most specific first, like openssl', () => {
+    const { cert, file } = makeCert('ous', '/C=US/O=Acme/OU=Eng/OU=Platform/CN=bob');
+    const line = subjectToRfc2253(cert.subject);
+    expect(line).toBe('CN=bob,OU=Platform,OU=Eng,O=Acme,C=US');
+    expect(line).toBe(opensslRfc2253(file));
+    expect(subjectAttributes(cert.subject).OU).toEqual(['Eng', 'Platform']);
+  });
+
+  it('escapes special characters, multi-valued RDNs and non-ASCII exactly as openssl -nameopt RFC2253', () => {
+    const { cert, file } = makeCert(
+      'special',
+      '/C=US/O=Acme\\, Inc+UID=u1/OU= lead#x;<>"q\\\\z /CN=#al=ice é',
+      ['-multivalue-rdn'],
+    );
+    const line = subjectToRfc2253(cert.subject);
+    expect(line).toBe(opensslRfc2253(file));
+    expect(line).toBe('CN=\\#al=ice é,OU=\\ lead#x\\;\\<\\>\\"q\\\\z\\ ,UID=u1+O=Acme\\, Inc,C=US');
+    const parsed = parseRfc2253(line);
+    expect(parsed).toEqual({
+      ok: true,
+      value: [
+        { type: 'CN', value: '#al=ice é' },
+        { type: 'OU', value: ' lead#x;<>"q\\z ' },
+        { type: 'UID', value: 'u1' },
+        { type: 'O', value: 'Acme, Inc' },
+        { type: 'C', value: 'US' },
+      ],
+    });
+    expect(subjectAttributes(cert.subject)).toEqual({ CN: '#al=ice é', O: 'Acme, Inc', OU: [' lead#x;<>"q\\z '], C: 'US' });
+  });
+});
+
+describe('subjectToRfc2253 on Node subject strings', () => {
+  it('re-escapes control characters Node prints as \\XX', () => {
+    expect(subjectToRfc2253('O=a\\0Ab\nCN=x')).toBe('CN=x,O=a\\0Ab');
+  });
+
+  it('decodes \\XX escapes that spell UTF-8 bytes', () => {
+    expect(subjectToRfc2253('CN=\\C3\\A9t\\C3\\A9')).toBe('CN=été');
+  });
+
+  it('keeps OpenSSL short names such as emailAddress and serialNumber', () => {
+    expect(subjectToRfc2253('DC=com\nemailAddress=a@b.c\nserialNumber=12\nCN=a\\,b')).toBe(
+      'CN=a\\,b,serialNumber=12,emailAddress=a@b.c,DC=com',
+    );
+  });
+
+  it('returns an empty string for an empty subject', () => {
+    expect(subjectToRfc2253('')).toBe('');
+  });
+});
+
+describe('escapeRfc2253Value', () => {
+  it.each([
+    ['plain', 'plain'],
+    ['a,b', 'a\\,b'],
+    ['a+b', 'a\\+b'],
+    ['say "hi"', 'say \\"hi\\"'],
+    ['back\\slash', 'back\\\\slash'],
+    ['<tag>', '\\<tag\\>'],
+    ['a;b', 'a\\;b'],
+    ['#lead', '\\#lead'],
+    ['mid#dle', 'mid#dle'],
+    [' lead', '\\ lead'],
+    ['trail ', 'trail\\ '],
+    [' ', '\\ '],
+    ['in side', 'in side'],
+    ['a=b', 'a=b'],
+    ['line\nbreak', 'line\\0Abreak'],
+    ['é', 'é'],
+  ])('escapes %j as %j', (value, escaped) => {
+    expect(escapeRfc2253Value(value)).toBe(escaped);
+    const parsed = parseRfc2253(`CN=${escaped}`);
+    expect(parsed).toEqual({ ok: true, value: [{ type: 'CN', value }] });
+  });
+});
+
+describe('parseRfc2253', () => {
+  it('parses attributes in string order', () => {
+    expect(parseRfc2253('CN=alice,OU=Eng,O=Acme')).toEqual({
+      ok: true,
+      value: [
+        { type: 'CN', value: 'alice' },
+        { type: 'OU', value: 'Eng' },
+        { type: 'O', value: 'Acme' },
+      ],
+    });
+  });
+
+  it('accepts hex escapes, quoted values, hex-string values and "+" multi-valued RDNs', () => {
+    expect(parseRfc2253('CN=\\C3\\A9,O="Acme, Inc",UID=#04024869+DC=x')).toEqual({
+      ok: true,
+      value: [
+        { type: 'CN', value: 'é' },
+        { type: 'O', value: 'Acme, Inc' },
+        { type: 'UID', value: '#04024869' },
+        { type: 'DC', value: 'x' },
+      ],
+    });
+  });
+
+  it('tolerates spaces after separators (RFC 2253 §4) while isValidSubjectLine does not', () => {
+    expect(parseRfc2253('CN=a, O=b').ok).toBe(true);
+    expect(isValidSubjectLine('CN=a, O=b')).toBe(false);
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['CN', 'type=value'],
+    ['CN=a,', 'ends with'],
+    ['CN=a,,O=b', 'type'],
+    ['C N=a', 'attribute type'],
+    ['CN=a;O=b', 'unescaped ";"'],
+    ['CN=a<b', 'unescaped "<"'],
+    ['CN=a"b', 'unescaped """'],
+    ['CN= a', 'leading space'],
+    ['CN=a ,O=b', 'trailing space'],
+    ['CN=a\\q', 'invalid escape'],
+    ['CN="open', 'unterminated'],
+    ['CN=#abc', 'hex string'],
+    ['CN=\\FF', 'UTF-8'],
+  ])('refuses %j', (line, reason) => {
+    const parsed = parseRfc2253(line);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain(reason);
+  });
+});
+
+describe('isValidSubjectLine / checkSubjectLine', () => {
+  it.each([
+    'CN=alice',
+    'CN=alice,OU=Eng,O=Acme,L=SF,ST=CA,C=US',
+    'CN=svc,OU=a,OU=b,DC=example,DC=com',
+    'CN=x,emailAddress=x@example.com,serialNumber=1,SERIALNUMBER=2,UID=u',
+    'CN=Acme\\, Inc',
+  ])('accepts %j', (line) => {
+    expect(isValidSubjectLine(line)).toBe(true);
+  });
+
+  it.each([
+    ['CN=alice, OU=Eng', 'no spaces'],
+    ['OU=Eng,CN=alice', 'first attribute must be CN'],
+    ['C=US,ST=CA,CN=alice', 'first attribute must be CN'],
+    ['cn=alice', 'first attribute must be CN'],
+    ['CN=alice,STREET=Main', 'unsupported attribute type'],
+    ['CN=alice,2.5.4.3=x', 'unsupported attribute type'],
+    ['CN=', 'empty'],
+    ['CN=alice,O=a;b', 'unescaped'],
+  ])('refuses %j', (line, reason) => {
+    const checked = checkSubjectLine(line);
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) expect(checked.error).toContain(reason);
+    expect(isValidSubjectLine(line)).toBe(false);
+  });
+});
+
+describe('subjectAttributes', () => {
+  it('collects CN, O, OU, L, ST, C, unescaped, ignoring other types', () => {
+    expect(subjectAttributes('C=US\nST=CA\nL=SF\nO=Acme\\, Inc\nOU=a\nOU=b\nDC=com\nCN=alice')).toEqual({
+      C: 'US',
+      ST: 'CA',
+      L: 'SF',
+      O: 'Acme, Inc',
+      OU: ['a', 'b'],
+      CN: 'alice',
+    });
+  });
+
+  it('gives an empty OU list when the subject has none', () => {
+    expect(subjectAttributes('CN=x')).toEqual({ CN: 'x', OU: [] });
+  });
+});
+
+describe('sanDnsNames', () => {
+  it('keeps only DNS entries and decodes Node-quoted ones', () => {
+    expect(
+      sanDnsNames('DNS:a.example.com, DNS:b, IP Address:127.0.0.1, email:x@y.z, DNS:"x\\u002cy.com", URI:http://x/'),
+    ).toEqual(['a.example.com', 'b', 'x,y.com']);
+    expect(sanDnsNames(undefined)).toEqual([]);
+    expect(sanDnsNames('')).toEqual([]);
+  });
+
+  it('reads the SAN of a real certificate', () => {
+    const { cert } = makeCert('san', '/CN=client.example.com', [
+      '-addext',
+      'subjectAltName=DNS:app1.example.com,DNS:client.example.com,IP:127.0.0.1,DNS:app1-prod.example.com',
+    ]);
+    expect(sanDnsNames(cert.subjectAltName)).toEqual([
+      'app1.example.com',
+      'client.example.com',
+      'app1-prod.example.com',
+    ]);
+  });
+});
+
+describe('matchesAuthorizedSubjects', () => {
+  const client = {
+    subject: 'C=US\nST=CA\nL=SF\nO=Acme\nOU=Eng\nOU=Ops\nCN=client.example.com',
+    subjectAltName: 'DNS:app1.example.com, DNS:client.example.com, DNS:app1-prod.example.com, IP Address:10.0.0.1',
+  };
+
+  it('accepts anything when validation is disabled', () => {
+    expect(matchesAuthorizedSubjects(client, 'disabled', [])).toBe(true);
+  });
+
+  describe('san_cn', () => {
+    it('accepts a SAN DNS name listed as CN', () => {
+      expect(matchesAuthorizedSubjects(client, 'san_cn', [{ CN: 'nope' }, { CN: 'app1-prod.example.com' }])).toBe(true);
+    });
+
+    it('accepts the subject CN', () => {
+      expect(matchesAuthorizedSubjects({ subject: 'O=Acme\nCN=svc' }, 'san_cn', [{ CN: 'svc' }])).toBe(true);
+    });
+
+    it('ignores the other subject attributes of the entry', () => {
+      expect(matchesAuthorizedSubjects(client, 'san_cn', [{ CN: 'client.example.com', O: 'Other' }])).toBe(true);
+    });
+
+    it('refuses when no CN or SAN DNS name is listed, comparing case-sensitively', () => {
+      expect(matchesAuthorizedSubjects(client, 'san_cn', [{ CN: 'App1.example.com' }])).toBe(false);
+      expect(matchesAuthorizedSubjects(client, 'san_cn', [{ CN: '10.0.0.1' }])).toBe(false);
+      expect(matchesAuthorizedSubjects(client, 'san_cn', [])).toBe(false);
+    });
+  });
+
+  describe('full_subject', () => {
+    it('accepts an entry whose attributes all equal the certificate, OU as a set in any order', () => {
+      expect(
+        matchesAuthorizedSubjects(client, 'full_subject', [
+          { CN: 'client.example.com', O: 'Acme', OU: ['Ops', 'Eng'], L: 'SF', ST: 'CA', C: 'US' },
+        ]),
+      ).toBe(true);
+    });
+
+    it('treats attributes the entry leaves out (or empty) as unconstrained', () => {
+      expect(matchesAuthorizedSubjects(client, 'full_subject', [{ CN: 'client.example.com' }])).toBe(true);
+      expect(matchesAuthorizedSubjects(client, 'full_subject', [{ CN: 'client.example.com', OU: [], O: '' }])).toBe(
+        true,
+      );
+    });
+
+    it('refuses a missing or extra OU, a different attribute, or a different case', () => {
+      const base = { CN: 'client.example.com', O: 'Acme' };
+      expect(matchesAuthorizedSubjects(client, 'full_subject', [{ ...base, OU: ['Eng'] }])).toBe(false);
+      expect(matchesAuthorizedSubjects(client, 'full_subject', [{ ...base, OU: ['Eng', 'Ops', 'QA'] }])).toBe(false);
+      expect(matchesAuthorizedSubjects(client, 'full_subject', [{ ...base, C: 'GB' }])).toBe(false);
+      expect(matchesAuthorizedSubjects(client, 'full_subject', [{ ...base, O: 'acme' }])).toBe(false);
+      expect(matchesAuthorizedSubjects(client, 'full_subject', [{ CN: 'app1.example.com' }])).toBe(false);
+    });
+
+    it('accepts when any one entry matches', () => {
+      expect(
+        matchesAuthorizedSubjects(client, 'full_subject', [
+          { CN: 'client.example.com', O: 'Other' },
+          { CN: 'client.example.com', OU: ['Eng', 'Ops'] },
+        ]),
+      ).toBe(true);
+    });
+  });
+
+  it('matches nothing for an unknown validation type', () => {
+    expect(matchesAuthorizedSubjects(client, 'bogus' as never, [{ CN: 'client.example.com' }])).toBe(false);
+  });
+});

@@ -1,0 +1,118 @@
+// Composition root: the only place that wires the parts of one certplane node together.
+// startNode(config) → { close() }; parts start in dependency order and close in reverse.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { NodeConfig } from '../config/node-config.js';
+import type { ClusterStore, Lease } from '../store/cluster-store.js';
+import { getJson } from '../store/cluster-store.js';
+import { keys } from '../store/keys.js';
+import { openStore } from './open-store.js';
+import { ensureCluster } from './create-cluster.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { CertificateFiles } from '../agent/certificate-files.js';
+import { TlsContextRegistry } from '../agent/tls-context-registry.js';
+import { NodeAgent } from '../agent/node-agent.js';
+import { buildApi } from '../api/build-api.js';
+import { UsersRepository } from '../api/state/users-repository.js';
+import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
+import type { ClusterDocument } from '../domain/cluster-settings.js';
+import { writeFileDurably } from '../agent/atomic-file.js';
+
+export interface RunningNode {
+  nodeId: string;
+  apiPort: number;
+  close(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig, log: Logger, clock: Clock = systemClock): Promise<RunningNode> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) {
+      await closer().catch((error: unknown) => log.error({ err: error }, 'error while closing'));
+    }
+  };
+  try {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const store = await openStore(config);
+    closers.push(() => store.close());
+
+    const creation = await ensureCluster(store, config, clock, log);
+    if (creation.generatedAdmin !== undefined) await announceAdmin(config, creation.generatedAdmin, log);
+
+    const nodeId = await readOrCreateNodeId(config.dataDir);
+    const lease = await registerNode(store, config, nodeId, clock);
+    closers.push(() => lease.revoke());
+
+    const tls = new TlsContextRegistry();
+    const agent = new NodeAgent({ store, nodeId, files: new CertificateFiles(config.dataDir), tls, clock, log: log.child({ part: 'agent' }) });
+    await agent.start();
+    closers.push(() => agent.close());
+
+    const api = await startApi(config, store, tls, clock, log, nodeId);
+    closers.push(() => api.close());
+    const address = api.server.address();
+    const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
+    log.info({ node: nodeId, address: config.address, api_port: apiPort }, 'certplane node ready');
+    return { nodeId, apiPort, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function startApi(config: NodeConfig, store: ClusterStore, tls: TlsContextRegistry, clock: Clock, log: Logger, nodeId: string): Promise<FastifyInstance> {
+  const cluster = await getJson<ClusterDocument>(store, keys.cluster);
+  const minVersion = cluster?.min_control_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
+  const baseOptions = () => ({ minVersion: minVersion as 'TLSv1.2' | 'TLSv1.3' });
+  const apiCertificate = tls.get('api');
+  if (apiCertificate === undefined) throw new Error('the api certificate is not installed');
+  const users = new UsersRepository(store);
+  const app = buildApi({
+    deps: {
+      store,
+      clock,
+      users,
+      passwords: new PasswordAuthenticator(store, users, clock),
+      applyTimeoutMs: config.applyTimeoutMs,
+      localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      bodyLimitBytes: config.bodyLimitBytes,
+    },
+    https: { ...baseOptions(), cert: apiCertificate.certificate, key: apiCertificate.key },
+    logger: log.child({ part: 'api' }),
+  });
+  const unregister = tls.register('api', app.server as unknown as import('node:tls').Server, baseOptions);
+  app.addHook('onClose', async () => {
+    unregister();
+  });
+  await app.listen({ host: config.address, port: config.apiPort });
+  return app;
+}
+
+async function registerNode(store: ClusterStore, config: NodeConfig, nodeId: string, clock: Clock): Promise<Lease> {
+  const lease = await store.grantLease(10);
+  const node = { uid: nodeId, name: config.nodeName, addr: config.address, cnm_https_port: config.apiPort, status: 'active', started_at: clock.now().toISOString() };
+  await store.txn({ success: [{ type: 'put', key: keys.node(nodeId), value: JSON.stringify(node), lease: lease.id }] });
+  return lease;
+}
+
+async function readOrCreateNodeId(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'node-id');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    // Single-node clusters are node 1; multi-node ids come from the store when that lands.
+    const nodeId = '1';
+    await writeFile(file, `${nodeId}\n`, { mode: 0o600 });
+    return nodeId;
+  }
+}
+
+async function announceAdmin(config: NodeConfig, admin: { email: string; password: string }, log: Logger): Promise<void> {
+  const file = path.join(config.dataDir, 'admin-credentials');
+  await writeFileDurably(file, `email=${admin.email}\npassword=${admin.password}\n`, 0o600);
+  // Printed once, on stdout and not in the structured log, so log shipping never carries it.
+  process.stdout.write(`certplane: generated admin credentials (also in ${file}):\n  email: ${admin.email}\n  password: ${admin.password}\n`);
+  log.info({ file }, 'admin credentials generated');
+}

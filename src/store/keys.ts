@@ -1,0 +1,34 @@
+// Every key certplane keeps in the cluster store, in one place. Values are JSON documents.
+const ROOT = '/certplane';
+
+export const keys = {
+  /** The cluster document: name, created_time and the settings of PUT /v1/cluster. */
+  cluster: `${ROOT}/cluster`,
+  /** The internal CA that issues the internode certificates (never returned by the API). */
+  internalCa: `${ROOT}/internal-ca`,
+  /** Cluster policy (lockout settings). */
+  policy: `${ROOT}/policy`,
+  /** One key per installed certificate: { certificate, key? }. */
+  certificatePrefix: `${ROOT}/certificates/`,
+  certificate: (name: string) => `${ROOT}/certificates/${name}`,
+  /** Users by uid, and the unique indexes that guard email and subject line. */
+  userPrefix: `${ROOT}/users/`,
+  user: (uid: number) => `${ROOT}/users/${String(uid).padStart(10, '0')}`,
+  userEmailIndex: (email: string) => `${ROOT}/index/user-email/${email.toLowerCase()}`,
+  userNameIndex: (name: string) => `${ROOT}/index/user-name/${name}`,
+  userSubjectIndex: (subject: string) => `${ROOT}/index/user-subject/${subject}`,
+  /** Failed-login counters for the lockout policy. */
+  loginFailures: (uid: number) => `${ROOT}/login-failures/${uid}`,
+  rolePrefix: `${ROOT}/roles/`,
+  role: (uid: number) => `${ROOT}/roles/${String(uid).padStart(10, '0')}`,
+  /** Monotonic uid counters, advanced with compare-and-swap. */
+  counter: (name: string) => `${ROOT}/counters/${name}`,
+  /** Audit events (certificate changes and more), ordered by sequence number. */
+  eventPrefix: `${ROOT}/events/`,
+  event: (seq: number) => `${ROOT}/events/${String(seq).padStart(12, '0')}`,
+  /** Live nodes (attached to each node's lease) and what each has applied. */
+  nodePrefix: `${ROOT}/nodes/`,
+  node: (nodeId: string) => `${ROOT}/nodes/${nodeId}`,
+  nodeAppliedPrefix: `${ROOT}/applied/`,
+  nodeApplied: (nodeId: string) => `${ROOT}/applied/${nodeId}`,
+} as const;

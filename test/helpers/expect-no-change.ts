@@ -1,0 +1,50 @@
+// Snapshots a node's state — every key and value in the store and the content hash and mode of every file
+// under the data dir — so a test can prove a rejected request changed nothing at all.
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, lstat, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
+
+export interface NodeSnapshot {
+  store: Array<{ key: string; value: string; mod_rev: number }>;
+  revision: number;
+  files: Record<string, string>;
+}
+
+export async function snapshotNode(dataDir: string): Promise<NodeSnapshot> {
+  const db = new Database(path.join(dataDir, 'ccs.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const store = db.prepare('SELECT key, value, mod_rev FROM kv ORDER BY key').all() as NodeSnapshot['store'];
+    const revision = (db.prepare("SELECT value FROM meta WHERE name = 'revision'").get() as { value: number }).value;
+    return { store, revision, files: await hashTree(dataDir) };
+  } finally {
+    db.close();
+  }
+}
+
+async function hashTree(root: string): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir)) {
+      if (entry.startsWith('ccs.sqlite')) continue; // compared logically above
+      const full = path.join(dir, entry);
+      const info = await lstat(full);
+      const rel = path.relative(root, full);
+      if (info.isSymbolicLink()) result[rel] = `link -> ${await readlink(full)}`;
+      else if (info.isDirectory()) await walk(full);
+      else result[rel] = `${(info.mode & 0o777).toString(8)} ${createHash('sha256').update(await readFile(full)).digest('hex')}`;
+    }
+  };
+  await walk(root);
+  return result;
+}
+
+/** Runs the action and asserts the store and the files on disk are byte-for-byte what they were. */
+export async function expectNoChange<T>(dataDir: string, action: () => Promise<T>): Promise<T> {
+  const before = await snapshotNode(dataDir);
+  const result = await action();
+  const after = await snapshotNode(dataDir);
+  expect(after).toEqual(before);
+  return result;
+}

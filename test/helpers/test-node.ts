@@ -1,0 +1,90 @@
+// Starts a real certplane node (the built CLI in a child process) on a free loopback port with a temporary
+// data dir, waits until GET /v1/bootstrap answers, and stops it (and removes the dir) in teardown.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './free-port.js';
+import { apiRequest, type Credentials } from './api-client.js';
+
+export interface TestNode {
+  port: number;
+  dataDir: string;
+  admin: Credentials;
+  process: ChildProcess;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** Stops with SIGTERM and waits; the data dir stays for a restart. */
+  stop(): Promise<void>;
+  /** SIGKILL, no cleanup. */
+  kill(): Promise<void>;
+  /** Stops the process if running and removes the data dir. */
+  destroy(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  port?: number;
+  env?: Record<string, string>;
+  args?: string[];
+  admin?: Credentials;
+}
+
+const CLI = path.resolve('dist/src/cli/main.js');
+
+export async function startTestNode(options: StartOptions = {}): Promise<TestNode> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'certplane-test-')));
+  const port = options.port ?? (await freePort());
+  const admin = options.admin ?? { email: 'admin@cluster.local', password: 'Admin-Password-1' };
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    [CLI, 'start', '--data-dir', dataDir, '--address', '127.0.0.1', '--api-port', String(port), ...(options.args ?? [])],
+    {
+      env: { ...process.env, CERTPLANE_ADMIN_EMAIL: admin.email, CERTPLANE_ADMIN_PASSWORD: admin.password, CERTPLANE_LOG_LEVEL: 'info', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  const node: TestNode = {
+    port,
+    dataDir,
+    admin,
+    process: child,
+    output: () => output,
+    stop: () => waitExit('SIGTERM'),
+    kill: () => waitExit('SIGKILL'),
+    destroy: async () => {
+      await waitExit('SIGTERM');
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  await waitUntilReady(node, exited);
+  return node;
+}
+
+async function waitUntilReady(node: TestNode, exited: Promise<void>): Promise<void> {
+  let done = false;
+  void exited.then(() => (done = true));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (done) throw new Error(`certplane exited before it was ready:\n${node.output()}`);
+    try {
+      const response = await apiRequest(node.port, { path: '/v1/bootstrap' });
+      if (response.status === 200 && response.json?.bootstrap_status?.state === 'completed') return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await node.kill();
+  throw new Error(`certplane did not become ready in 30 s:\n${node.output()}`);
+}
