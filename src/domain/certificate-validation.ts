@@ -95,7 +95,7 @@ export function validateCertificateItem(item: CertificateItem, now: Date): Certi
   const what = `The ${name} certificate`;
 
   const parsed = typeof item.certificate === 'string' ? parseCertificateChain(item.certificate) : undefined;
-  if (!parsed) return fail(name, 'invalid_certificate', `${what} is missing`);
+  if (!parsed || item.certificate.trim() === '') return fail(name, 'invalid_certificate', `${what} is empty`);
   if (!parsed.ok) return fail(name, 'invalid_certificate', `${what} ${parsed.error}`);
   const chain = parsed.value;
 
@@ -128,7 +128,7 @@ export function validateCertificateItem(item: CertificateItem, now: Date): Certi
     if ((i > 0 || spec.mustBeCa) && isSelfSigned(cert)) continue;
     const { hash } = certificateSignatureAlgorithm(cert);
     if (hash === 'md2' || hash === 'md4' || hash === 'md5' || hash === 'sha1') {
-      return fail(name, 'weak_signature', `${what} (${position(chain, i)}) is signed with ${hash.toUpperCase()}; use SHA-256 or stronger`);
+      return fail(name, 'weak_signature', `${what} (${position(chain, i)}) is signed with ${WEAK_HASH_LABEL[hash]}; use SHA-256 or stronger`);
     }
   }
   for (const [i, cert] of chain.entries()) {
@@ -179,6 +179,8 @@ function leafMatches(chain: X509Certificate[], key: KeyObject): boolean {
   const leaf = chain[0];
   return leaf !== undefined && safe(() => leaf.checkPrivateKey(key));
 }
+
+const WEAK_HASH_LABEL = { md2: 'MD2', md4: 'MD4', md5: 'MD5', sha1: 'SHA-1' } as const;
 
 const STRONG_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 

@@ -98,10 +98,10 @@ export function parseCertificateChain(text: string): Result<X509Certificate[]> {
     try {
       cert = new X509Certificate(Buffer.from(block.body, 'base64'));
     } catch {
-      return { ok: false, error: `certificate #${i + 1} of the PEM text cannot be parsed as X.509` };
+      return { ok: false, error: `has a PEM block that cannot be parsed as an X.509 certificate (block #${i + 1})` };
     }
     if (Number.isNaN(Date.parse(cert.validFrom)) || Number.isNaN(Date.parse(cert.validTo))) {
-      return { ok: false, error: `certificate #${i + 1} has an unreadable validity period` };
+      return { ok: false, error: `has a certificate with an unreadable validity period (block #${i + 1})` };
     }
     certs.push(cert);
   }

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   unexpected_key: 'This certificate name takes no private key',
   not_a_ca: 'The certificate must be a CA certificate',
   duplicate_certificate_name: 'The same certificate name appears twice in one request',
+  missing_trusted_ca: 'Certificate authentication needs the mtls_trusted_ca certificate installed first',
+  config_edit_conflict: 'The configuration was changed concurrently',
   nodes_not_updated: 'Not all nodes have applied the change',
   email_already_exists: 'A user with this email already exists',
   name_already_exists: 'An entity with this name already exists',

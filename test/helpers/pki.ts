@@ -6,7 +6,7 @@ import { generateKeyPair, sign, webcrypto, X509Certificate, type KeyObject } fro
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto);
 
 export type Hash = 'SHA-256' | 'SHA-384' | 'SHA-512' | 'SHA-1' | 'MD5';
 export type Curve = 'P-256' | 'P-384' | 'P-521' | 'secp256k1';
@@ -130,11 +130,11 @@ async function build(opts: CertificateOptions, issuer: TestCertificate | undefin
     notBefore,
     notAfter,
     publicKey: subjectPublicKey,
-    signingKey: signingKey as unknown as CryptoKey,
+    signingKey,
     signingAlgorithm,
     extensions,
   });
-  let der = Buffer.from(generated.rawData);
+  let der: Buffer = Buffer.from(generated.rawData);
   if (hash === 'MD5') der = resignRsa(der, signer, 'md5');
 
   const node = new X509Certificate(der);
@@ -153,12 +153,12 @@ function spki(key: KeyObject): Buffer {
   return key.export({ type: 'spki', format: 'der' });
 }
 
-function algorithmFor(key: KeyObject, hash: Exclude<Hash, 'MD5'>): RsaHashedImportParams | EcKeyImportParams {
+function algorithmFor(key: KeyObject, hash: Exclude<Hash, 'MD5'>): webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams {
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     const named = Object.entries(NODE_CURVE).find(([, v]) => v === curve)?.[0];
     if (!named || named === 'secp256k1') throw new Error(`pki: cannot sign with EC curve ${curve}`);
-    return { name: 'ECDSA', namedCurve: named, hash } as EcKeyImportParams;
+    return { name: 'ECDSA', namedCurve: named, hash } as webcrypto.EcKeyImportParams;
   }
   return { name: 'RSASSA-PKCS1-v1_5', hash };
 }

@@ -6,6 +6,13 @@ import { putCertificates } from './cluster-certificates/put-certificates.js';
 import { updateCert } from './cluster-certificates/update-cert.js';
 import { deleteCertificateRoute } from './cluster-certificates/delete-certificate.js';
 import { listLogs } from './logs/list-logs.js';
+import { getCluster, putCluster, getPolicy, putPolicy } from './cluster/cluster-routes.js';
+import { listUsers } from './users/list-users.js';
+import { getUser } from './users/get-user.js';
+import { createUser } from './users/create-user.js';
+import { updateUser } from './users/update-user.js';
+import { deleteUser } from './users/delete-user.js';
+import { listRoles } from './roles/list-roles.js';
 
 export const allRoutes: ApiRoute[] = [
   getBootstrap,
@@ -14,4 +21,14 @@ export const allRoutes: ApiRoute[] = [
   updateCert,
   deleteCertificateRoute,
   listLogs,
+  getCluster,
+  putCluster,
+  getPolicy,
+  putPolicy,
+  listUsers,
+  getUser,
+  createUser,
+  updateUser,
+  deleteUser,
+  listRoles,
 ] as ApiRoute[];

@@ -3,6 +3,7 @@
 // A change log (kv_events) gives watches their history; watchers in this process are fed after commit.
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import {
   type ClusterStore,
   type Compare,
@@ -48,6 +49,9 @@ export class SqliteStore implements ClusterStore {
   private closed = false;
 
   constructor(path: string) {
+    // The store holds private keys: create it owner-only (SQLite gives its -wal/-shm files the same mode).
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');

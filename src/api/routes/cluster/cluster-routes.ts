@@ -1,0 +1,103 @@
+// GET/PUT /v1/cluster and GET/PUT /v1/cluster/policy: partial updates merged into the stored document,
+// the full object returned, `?dry_run` validates only. Writes are compare-and-swap on the document.
+import { defineRoute, isDryRun } from '../../route.js';
+import type { ApiDeps } from '../../api-deps.js';
+import { ApiError } from '../../../lib/api-error.js';
+import { keys } from '../../../store/keys.js';
+import type { ClusterDocument, ClusterPolicy } from '../../../domain/cluster-settings.js';
+import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
+
+const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
+
+async function readDocument<T>(deps: ApiDeps, key: string): Promise<{ doc: T; modRevision: number }> {
+  const kv = await deps.store.get(key);
+  if (kv === undefined) throw new ApiError(503, 'store_unavailable', 'The cluster is not initialized');
+  return { doc: JSON.parse(kv.value) as T, modRevision: kv.modRevision };
+}
+
+async function writeDocument(deps: ApiDeps, key: string, modRevision: number, doc: unknown): Promise<void> {
+  const result = await deps.store.txn({
+    compare: [{ key, target: 'mod', op: '==', value: modRevision }],
+    success: [{ type: 'put', key, value: JSON.stringify(doc) }],
+  });
+  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', 'The configuration was changed concurrently; retry');
+}
+
+export const getCluster = defineRoute({
+  method: 'GET',
+  url: '/v1/cluster',
+  permission: 'view_cluster_info',
+  schema: {},
+  handler: async ({ deps }) => (await readDocument<ClusterDocument>(deps, keys.cluster)).doc,
+});
+
+export const putCluster = defineRoute({
+  method: 'PUT',
+  url: '/v1/cluster',
+  permission: 'update_cluster',
+  schema: { body: ClusterUpdate, querystring: DryRunQuery },
+  handler: async ({ deps, body, query }) => {
+    const { doc, modRevision } = await readDocument<ClusterDocument>(deps, keys.cluster);
+    for (const field of READ_ONLY) {
+      if (body[field] !== undefined && body[field] !== doc[field]) {
+        throw new ApiError(400, 'invalid_schema', `'${field}' is read-only`);
+      }
+    }
+    const next: ClusterDocument = {
+      ...doc,
+      ...(body as Partial<ClusterDocument>),
+      alert_settings: {
+        ...doc.alert_settings,
+        ...Object.fromEntries(
+          Object.entries(body.alert_settings ?? {}).map(([name, value]) => [
+            name,
+            typeof value === 'object' ? { ...(doc.alert_settings as unknown as Record<string, object>)[name], ...value } : value,
+          ]),
+        ),
+      } as ClusterDocument['alert_settings'],
+    };
+    await checkMtlsPrerequisites(deps, next);
+    if (!isDryRun(query)) await writeDocument(deps, keys.cluster, modRevision, next);
+    return next;
+  },
+});
+
+/** Certificate authentication needs a trust anchor, and subject validation needs subjects to validate against. */
+async function checkMtlsPrerequisites(deps: ApiDeps, cluster: ClusterDocument): Promise<void> {
+  if (!cluster.mtls_certificate_authentication) return;
+  if ((await deps.store.get(keys.certificate('mtls_trusted_ca'))) === undefined) {
+    throw new ApiError(
+      400,
+      'missing_trusted_ca',
+      'mtls_certificate_authentication needs the mtls_trusted_ca certificate: install it with PUT /v1/cluster/certificates first',
+    );
+  }
+  if (cluster.mtls_client_cert_subject_validation_type !== 'disabled' && cluster.mtls_authorized_subjects.length === 0) {
+    throw new ApiError(
+      400,
+      'invalid_schema',
+      `mtls_client_cert_subject_validation_type '${cluster.mtls_client_cert_subject_validation_type}' needs at least one entry in mtls_authorized_subjects`,
+    );
+  }
+}
+
+export const getPolicy = defineRoute({
+  method: 'GET',
+  url: '/v1/cluster/policy',
+  permission: 'view_cluster_info',
+  schema: {},
+  handler: async ({ deps }) => (await readDocument<ClusterPolicy>(deps, keys.policy)).doc,
+});
+
+export const putPolicy = defineRoute({
+  method: 'PUT',
+  url: '/v1/cluster/policy',
+  permission: 'update_cluster',
+  schema: { body: PolicyUpdate, querystring: DryRunQuery },
+  handler: async ({ deps, body, query }) => {
+    const { doc, modRevision } = await readDocument<ClusterPolicy>(deps, keys.policy);
+    const next: ClusterPolicy = { ...doc, ...body };
+    if (!isDryRun(query)) await writeDocument(deps, keys.policy, modRevision, next);
+    return next;
+  },
+});

@@ -1,0 +1,22 @@
+// GET /v1/users/{uid}: view_user_info, or the caller's own user.
+import { defineRoute } from '../../route.js';
+import { hasPermission } from '../../../domain/rbac.js';
+import { ApiError } from '../../../lib/api-error.js';
+import { parseUid, userResponse } from './user-context.js';
+import { UidParams } from './user-schemas.js';
+
+export const getUser = defineRoute({
+  method: 'GET',
+  url: '/v1/users/:uid',
+  permission: 'authenticated',
+  schema: { params: UidParams },
+  handler: async ({ deps, params, caller }) => {
+    const uid = parseUid(params.uid);
+    if (uid !== caller.uid && !hasPermission(caller.role, 'view_user_info')) {
+      throw new ApiError(403, 'insufficient_permissions', "This action requires the 'view_user_info' permission");
+    }
+    const user = await deps.users.get(uid);
+    if (user === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    return userResponse(deps, user);
+  },
+});
