@@ -6,18 +6,18 @@ import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from '../config/node-config.js';
 import type { ClusterStore, Lease } from '../store/cluster-store.js';
-import { getJson } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { openStore } from './open-store.js';
 import { ensureCluster } from './create-cluster.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { CertificateFiles } from '../agent/certificate-files.js';
-import { TlsContextRegistry } from '../agent/tls-context-registry.js';
+import { TlsContextRegistry, type ListenerTlsOptions, type ReloadableTlsServer } from '../agent/tls-context-registry.js';
+import { ClusterSettingsWatcher } from '../agent/cluster-settings-watcher.js';
+import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.js';
 import { NodeAgent } from '../agent/node-agent.js';
 import { buildApi } from '../api/build-api.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
-import type { ClusterDocument } from '../domain/cluster-settings.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 
 export interface RunningNode {
@@ -45,12 +45,16 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const lease = await registerNode(store, config, nodeId, clock);
     closers.push(() => lease.revoke());
 
+    const settings = new ClusterSettingsWatcher(store, log.child({ part: 'settings' }));
+    await settings.start();
+    closers.push(() => settings.close());
+
     const tls = new TlsContextRegistry();
     const agent = new NodeAgent({ store, nodeId, files: new CertificateFiles(config.dataDir), tls, clock, log: log.child({ part: 'agent' }) });
     await agent.start();
     closers.push(() => agent.close());
 
-    const api = await startApi(config, store, tls, clock, log, nodeId);
+    const api = await startApi(config, store, tls, settings, clock, log, nodeId);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -62,28 +66,51 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
   }
 }
 
-async function startApi(config: NodeConfig, store: ClusterStore, tls: TlsContextRegistry, clock: Clock, log: Logger, nodeId: string): Promise<FastifyInstance> {
-  const cluster = await getJson<ClusterDocument>(store, keys.cluster);
-  const minVersion = cluster?.min_control_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
-  const baseOptions = () => ({ minVersion: minVersion as 'TLSv1.2' | 'TLSv1.3' });
+async function startApi(
+  config: NodeConfig,
+  store: ClusterStore,
+  tls: TlsContextRegistry,
+  settings: ClusterSettingsWatcher,
+  clock: Clock,
+  log: Logger,
+  nodeId: string,
+): Promise<FastifyInstance> {
+  // Rebuilt on every change of the api certificate, mtls_trusted_ca or the cluster settings: new
+  // connections get them at once, open ones keep theirs. Verification of client certificates happens
+  // per request (CertificateAuthenticator), so requestCert never rejects a handshake and Basic auth keeps working.
+  const listenerOptions = (): ListenerTlsOptions => {
+    const cluster = settings.current();
+    const trustedCa = tls.get('mtls_trusted_ca')?.certificate;
+    const mtls = cluster.mtls_certificate_authentication && trustedCa !== undefined;
+    return {
+      minVersion: cluster.min_control_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+      requestCert: mtls,
+      ...(mtls ? { ca: trustedCa } : {}),
+    };
+  };
   const apiCertificate = tls.get('api');
   if (apiCertificate === undefined) throw new Error('the api certificate is not installed');
   const users = new UsersRepository(store);
+  const { requestCert, ...initialOptions } = listenerOptions();
   const app = buildApi({
     deps: {
       store,
       clock,
       users,
       passwords: new PasswordAuthenticator(store, users, clock),
+      certificates: new CertificateAuthenticator(store, users, clock),
       applyTimeoutMs: config.applyTimeoutMs,
       localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
       bodyLimitBytes: config.bodyLimitBytes,
     },
-    https: { ...baseOptions(), cert: apiCertificate.certificate, key: apiCertificate.key },
+    https: { ...initialOptions, cert: apiCertificate.certificate, key: apiCertificate.key, requestCert, rejectUnauthorized: false },
     logger: log.child({ part: 'api' }),
   });
-  const unregister = tls.register('api', app.server as unknown as import('node:tls').Server, baseOptions);
+  const server = app.server as unknown as ReloadableTlsServer;
+  const unregister = tls.register('api', server, listenerOptions, ['mtls_trusted_ca']);
+  const unwatch = settings.onChange(() => tls.refresh('api'));
   app.addHook('onClose', async () => {
+    unwatch();
     unregister();
   });
   await app.listen({ host: config.address, port: config.apiPort });

@@ -1,18 +1,36 @@
-// Turns a request's credentials into a Caller: HTTP Basic (email + password) for now; client-certificate
-// login plugs in here too, so every HTTPS listener (REST API, UI) can share it.
+// Turns a request's credentials into a Caller: a client certificate (when the cluster has certificate
+// authentication on and the client presented one) or HTTP Basic (email + password). Never both at once.
 import type { FastifyRequest } from 'fastify';
+import type { TLSSocket } from 'node:tls';
 import type { ApiDeps } from '../api-deps.js';
 import type { Caller } from './caller.js';
 import { ApiError } from '../../lib/api-error.js';
+import { getJson } from '../../store/cluster-store.js';
+import { keys } from '../../store/keys.js';
+import type { ClusterDocument } from '../../domain/cluster-settings.js';
+import type { UserRecord } from '../../domain/users.js';
 
 export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps): Promise<Caller> {
-  const credentials = parseBasicAuth(request.headers.authorization);
+  const cluster = await getJson<ClusterDocument>(deps.store, keys.cluster);
+  const header = request.headers.authorization;
+  const peer = cluster?.mtls_certificate_authentication === true ? deps.certificates.peerOf(request.raw.socket as TLSSocket) : null;
+  if (peer !== null && cluster !== undefined) {
+    if (header !== undefined) {
+      throw new ApiError(400, 'ambiguous_credentials', 'Send either a client certificate or a password, never both');
+    }
+    return toCaller(await deps.certificates.authenticate(peer, cluster), 'certificate');
+  }
+  const credentials = parseBasicAuth(header);
   if (credentials === undefined) {
-    throw new ApiError(401, 'unauthenticated', 'Authentication required: send HTTP Basic credentials (email and password)');
+    throw new ApiError(401, 'unauthenticated', 'Authentication required: HTTP Basic credentials (email and password) or a client certificate');
   }
   const allowExpired = request.url.split('?')[0] === '/v1/users/password';
-  const user = await deps.passwords.authenticate(credentials.email, credentials.password, { allowExpired });
-  return { uid: user.uid, name: user.name, email: user.email, role: user.role, auth_method: user.auth_method, via: 'basic' };
+  const user = await deps.passwords.authenticate(credentials.email, credentials.password, { allowExpired, cluster });
+  return toCaller(user, 'basic');
+}
+
+function toCaller(user: UserRecord, via: Caller['via']): Caller {
+  return { uid: user.uid, name: user.name, email: user.email, role: user.role, auth_method: user.auth_method, via };
 }
 
 export function parseBasicAuth(header: string | undefined): { email: string; password: string } | undefined {

@@ -41,8 +41,8 @@ export class PasswordAuthenticator {
   ) {}
 
   /** Returns the user or throws 401 (unauthenticated, user_locked, password_expired). */
-  async authenticate(email: string, password: string, options: { allowExpired: boolean }): Promise<UserRecord> {
-    const cluster = await getJson<ClusterDocument>(this.store, keys.cluster);
+  async authenticate(email: string, password: string, options: { allowExpired: boolean; cluster: ClusterDocument | undefined }): Promise<UserRecord> {
+    const { cluster } = options;
     if (cluster?.control_plane_basic_authentication === false) {
       throw new ApiError(401, 'unauthenticated', 'Basic authentication is disabled on this cluster');
     }

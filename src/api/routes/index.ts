@@ -13,6 +13,8 @@ import { createUser } from './users/create-user.js';
 import { updateUser } from './users/update-user.js';
 import { deleteUser } from './users/delete-user.js';
 import { listRoles } from './roles/list-roles.js';
+import { putUserPassword, postUserPassword, deleteUserPassword } from './users/user-password.js';
+import { getOwnRole } from './users/get-own-role.js';
 
 export const allRoutes: ApiRoute[] = [
   getBootstrap,
@@ -25,6 +27,10 @@ export const allRoutes: ApiRoute[] = [
   putCluster,
   getPolicy,
   putPolicy,
+  getOwnRole,
+  putUserPassword,
+  postUserPassword,
+  deleteUserPassword,
   listUsers,
   getUser,
   createUser,

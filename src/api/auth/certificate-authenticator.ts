@@ -1,0 +1,95 @@
+// Client-certificate login (digest §4, DESIGN.md): when the cluster has mtls_certificate_authentication on,
+// a certificate that chains to mtls_trusted_ca, is within its validity period, passes the subject
+// validation type, and whose RFC 2253 subject equals a certificate user's certificate_subject_line
+// authenticates the request as that user. Works on any TLS socket, so every HTTPS listener can reuse it.
+// The chain is re-checked against the *current* trust anchor on every request, so replacing or deleting
+// mtls_trusted_ca also applies to keep-alive connections opened before the change.
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket, DetailedPeerCertificate } from 'node:tls';
+import type { ClusterStore } from '../../store/cluster-store.js';
+import { keys } from '../../store/keys.js';
+import type { Clock } from '../../lib/clock.js';
+import { ApiError } from '../../lib/api-error.js';
+import type { ClusterDocument } from '../../domain/cluster-settings.js';
+import { verifyClientCertificate } from '../../domain/client-certificate.js';
+import { matchesAuthorizedSubjects, subjectToRfc2253 } from '../../domain/rfc2253.js';
+import { parseCertificateChain } from '../../domain/pem.js';
+import type { UserRecord } from '../../domain/users.js';
+import type { UsersRepository } from '../state/users-repository.js';
+
+interface ParsedPeer {
+  chain: X509Certificate[];
+  subjectLine: string;
+}
+
+export class CertificateAuthenticator {
+  private readonly peers = new WeakMap<TLSSocket, ParsedPeer | null>();
+  private anchors: { pem: string; certs: X509Certificate[] } | undefined;
+
+  constructor(
+    private readonly store: ClusterStore,
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The client certificate chain of this connection, or null when none was presented. */
+  peerOf(socket: TLSSocket): ParsedPeer | null {
+    const cached = this.peers.get(socket);
+    if (cached !== undefined) return cached;
+    const parsed = parsePeer(socket);
+    this.peers.set(socket, parsed);
+    return parsed;
+  }
+
+  /** Authenticates the connection's certificate as a certificate user, or throws 401 saying why. */
+  async authenticate(peer: ParsedPeer, cluster: ClusterDocument): Promise<UserRecord> {
+    const anchors = await this.trustAnchors();
+    if (anchors.length === 0) throw new ApiError(401, 'certificate_not_trusted', 'No mtls_trusted_ca is installed');
+    const verdict = verifyClientCertificate(peer.chain, anchors, this.clock.now());
+    if (!verdict.ok) throw new ApiError(401, verdict.error_code, verdict.description);
+    const leaf = peer.chain[0]!;
+    const subjectOk = matchesAuthorizedSubjects(
+      { subject: leaf.subject, subjectAltName: leaf.subjectAltName },
+      cluster.mtls_client_cert_subject_validation_type,
+      cluster.mtls_authorized_subjects,
+    );
+    if (!subjectOk) {
+      throw new ApiError(
+        401,
+        'certificate_not_authorized',
+        `The client certificate subject does not pass '${cluster.mtls_client_cert_subject_validation_type}' validation against mtls_authorized_subjects`,
+      );
+    }
+    const user = await this.users.findBySubjectLine(peer.subjectLine);
+    if (user === undefined || user.auth_method !== 'certificate') {
+      throw new ApiError(401, 'unknown_certificate_user', `No certificate user has certificate_subject_line '${peer.subjectLine}'`);
+    }
+    return user;
+  }
+
+  private async trustAnchors(): Promise<X509Certificate[]> {
+    const kv = await this.store.get(keys.certificate('mtls_trusted_ca'));
+    if (kv === undefined) return [];
+    const { certificate } = JSON.parse(kv.value) as { certificate: string };
+    if (this.anchors?.pem !== certificate) {
+      const parsed = parseCertificateChain(certificate);
+      this.anchors = { pem: certificate, certs: parsed.ok ? parsed.value : [] };
+    }
+    return this.anchors.certs;
+  }
+}
+
+function parsePeer(socket: TLSSocket): ParsedPeer | null {
+  if (typeof socket.getPeerCertificate !== 'function') return null;
+  const detailed = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never>;
+  if (!('raw' in detailed) || detailed.raw === undefined) return null;
+  const chain: X509Certificate[] = [];
+  const seen = new Set<string>();
+  let node: DetailedPeerCertificate | undefined = detailed as DetailedPeerCertificate;
+  while (node !== undefined && node.raw !== undefined && !seen.has(node.fingerprint256)) {
+    seen.add(node.fingerprint256);
+    chain.push(new X509Certificate(node.raw));
+    node = node.issuerCertificate;
+  }
+  return { chain, subjectLine: subjectToRfc2253(chain[0]!.subject) };
+}
