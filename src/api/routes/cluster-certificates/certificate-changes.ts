@@ -32,33 +32,38 @@ export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; cert
   });
 }
 
-export async function replaceCertificates(deps: ApiDeps, caller: Caller, certificates: ValidCertificate[]): Promise<void> {
+/** Where audit events are also written (the request logger): the issue wants them in the log too. */
+export type AuditLogger = { info(obj: object, msg: string): void };
+
+export async function replaceCertificates(deps: ApiDeps, caller: Caller, certificates: ValidCertificate[], log?: AuditLogger): Promise<void> {
   const installed = await readInstalledCertificates(deps);
   const time = deps.clock.now().toISOString();
   const ops: TxnOp[] = [];
+  const events: AuditEvent[] = [];
   for (const cert of certificates) {
     const stored: StoredCertificate = cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key };
     ops.push({ type: 'put', key: keys.certificate(cert.name), value: JSON.stringify(stored) });
     const previous = describe(installed.get(cert.name));
-    ops.push(
-      auditEventOp({
-        time,
-        type: 'certificate_updated',
-        user_uid: caller.uid,
-        user_email: caller.email,
-        certificate_name: cert.name,
-        old_fingerprint: previous.fingerprint,
-        new_fingerprint: cert.fingerprint,
-        old_not_after: previous.notAfter,
-        new_not_after: cert.not_after,
-      }),
-    );
+    const event: AuditEvent = {
+      time,
+      type: 'certificate_updated',
+      user_uid: caller.uid,
+      user_email: caller.email,
+      certificate_name: cert.name,
+      old_fingerprint: previous.fingerprint,
+      new_fingerprint: cert.fingerprint,
+      old_not_after: previous.notAfter,
+      new_not_after: cert.not_after,
+    };
+    events.push(event);
+    ops.push(auditEventOp(event));
   }
   const { revision } = await deps.store.txn({ success: ops });
+  for (const event of events) log?.info({ audit: event }, 'certificate changed');
   await confirmApplied(deps, revision, 409);
 }
 
-export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate): Promise<void> {
+export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate, log?: AuditLogger): Promise<void> {
   const previous = describe(current);
   const event: AuditEvent = {
     time: deps.clock.now().toISOString(),
@@ -72,6 +77,7 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
     new_not_after: null,
   };
   const { revision } = await deps.store.txn({ success: [{ type: 'delete', key: keys.certificate(name) }, auditEventOp(event)] });
+  log?.info({ audit: event }, 'certificate deleted');
   // Seed 001: a failure to remove the files on a node is a 500 for DELETE.
   await confirmApplied(deps, revision, 500);
 }

@@ -14,7 +14,7 @@ export const deleteCertificateRoute = defineRoute({
   url: '/v1/cluster/certificates/:name',
   permission: 'update_cluster',
   schema: { params: Type.Object({ name: Type.String({ maxLength: 64 }) }) },
-  handler: async ({ deps, caller, params }) => {
+  handler: async ({ deps, caller, params, request }) => {
     const { name } = params;
     if (!isCertificateName(name)) throw new ApiError(404, 'unknown_certificate', `Unknown certificate '${name}'`);
     if (!CERTIFICATE_SPECS[name].deletable) {
@@ -28,7 +28,7 @@ export const deleteCertificateRoute = defineRoute({
     }
     const current = (await readInstalledCertificates(deps)).get(name);
     if (current === undefined) throw new ApiError(404, 'not_found', `The '${name}' certificate is not installed`);
-    await deleteCertificate(deps, caller, name, current);
+    await deleteCertificate(deps, caller, name, current, request.log);
     return {};
   },
 });

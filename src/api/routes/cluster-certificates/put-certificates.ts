@@ -22,9 +22,9 @@ export const putCertificates = defineRoute({
       { additionalProperties: false },
     ),
   },
-  handler: async ({ deps, caller, body }) => {
+  handler: async ({ deps, caller, body, request }) => {
     const valid = validateOrThrow(deps, body.certificates);
-    await replaceCertificates(deps, caller, valid);
+    await replaceCertificates(deps, caller, valid, request.log);
     return {};
   },
 });

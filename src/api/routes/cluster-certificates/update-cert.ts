@@ -8,9 +8,9 @@ export const updateCert = defineRoute({
   url: '/v1/cluster/update_cert',
   permission: 'update_cluster',
   schema: { body: CertificateItem },
-  handler: async ({ deps, caller, body }) => {
+  handler: async ({ deps, caller, body, request }) => {
     const valid = validateOrThrow(deps, [body]);
-    await replaceCertificates(deps, caller, valid);
+    await replaceCertificates(deps, caller, valid, request.log);
     return {};
   },
 });
