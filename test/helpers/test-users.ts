@@ -14,7 +14,7 @@ export interface TestUser extends Credentials {
 
 let counter = 0;
 
-export async function createTestUser(node: TestNode, role: TestRole, label = role): Promise<TestUser> {
+export async function createTestUser(node: TestNode, role: TestRole, label: string = role): Promise<TestUser> {
   counter += 1;
   const email = `${label.replace(/_/g, '-')}-${process.pid}-${counter}@example.com`;
   const password = `Pw-${label}-${counter}-secret`;
