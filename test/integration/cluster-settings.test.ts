@@ -1,6 +1,7 @@
 // GET/PUT /v1/cluster and /v1/cluster/policy, and the password endpoints, against a real node:
 // partial updates merged and returned whole, dry_run, read-only fields, schema errors that change nothing,
 // self-service password changes and the admin-only rule for other users' passwords.
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
@@ -65,6 +66,22 @@ describe('cluster settings and passwords', () => {
     const response = await expectNoChange(node.dataDir, () => asAdmin('PUT', '/v1/cluster', body));
     expect(response.status).toBe(400);
     expect(response.json.error_code).toBe('invalid_schema');
+  });
+
+  it('applies min_control_TLS_version to new connections on the API port without a restart', async () => {
+    const handshake = (version: '-tls1_2' | '-tls1_3'): Promise<boolean> =>
+      new Promise((resolve) => {
+        const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${node.port}`, version], { timeout: 10_000 }, (error, stdout) => {
+          resolve(error === null && /New, TLSv1\.[23], Cipher is (?!\(NONE\))/.test(stdout));
+        });
+        child.stdin?.end();
+      });
+    expect(await handshake('-tls1_2')).toBe(true);
+    expect((await asAdmin('PUT', '/v1/cluster', { min_control_TLS_version: '1.3' })).status).toBe(200);
+    expect(await handshake('-tls1_2')).toBe(false);
+    expect(await handshake('-tls1_3')).toBe(true);
+    expect((await asAdmin('PUT', '/v1/cluster', { min_control_TLS_version: '1.2' })).status).toBe(200);
+    expect(await handshake('-tls1_2')).toBe(true);
   });
 
   it('serves and updates the lockout policy with RS defaults', async () => {

@@ -27,6 +27,12 @@ describe('REST API certificate authentication', () => {
     apiRequest(node.port, { method, path: p, body, auth: node.admin });
   const withCert = (cert: TestCertificate, p = '/v1/users/role', extra: { method?: string; body?: unknown } = {}): Promise<ApiResponse> =>
     apiRequest(node.port, { path: p, cert: cert.certificate, key: cert.key, ...extra });
+  /** What the API port asks for in its CertificateRequest on a fresh handshake. */
+  const requestedClientCas = async (): Promise<string> => {
+    const { stdout } = await run('sh', ['-c', `openssl s_client -connect 127.0.0.1:${node.port} </dev/null 2>/dev/null`]);
+    if (/No client certificate CA names sent/.test(stdout)) return 'none requested';
+    return /Acceptable client certificate CA names\n([^\n]*)/.exec(stdout)?.[1] ?? 'unknown';
+  };
   const setCluster = async (body: Record<string, unknown>): Promise<void> => {
     const response = await asAdmin('PUT', '/v1/cluster', body);
     expect(response.status, response.text).toBe(200);
@@ -60,6 +66,7 @@ describe('REST API certificate authentication', () => {
   });
 
   it('ignores client certificates while certificate authentication is off', async () => {
+    expect(await requestedClientCas()).toBe('none requested');
     const response = await withCert(alice);
     expect(response.status).toBe(401);
     expect(response.json.error_code).toBe('unauthenticated');
@@ -69,6 +76,8 @@ describe('REST API certificate authentication', () => {
     const upload = await asAdmin('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: ca.certificate }] });
     expect(upload.status, upload.text).toBe(200);
     await setCluster({ mtls_certificate_authentication: true, mtls_client_cert_subject_validation_type: 'disabled' });
+
+    expect(await requestedClientCas()).toContain('Client CA');
 
     const certFile = path.join(dir, 'alice.pem');
     const keyFile = path.join(dir, 'alice.key');
@@ -220,7 +229,10 @@ describe('REST API certificate authentication', () => {
     const aliceFromOther = await issueCertificate(otherCa, { subject: 'CN=alice,OU=eng,O=Acme' });
     expect((await withCert(aliceFromOther)).status).toBe(200);
 
+    expect(await requestedClientCas()).toContain('Other CA');
+
     await setCluster({ mtls_certificate_authentication: false });
+    expect(await requestedClientCas()).toBe('none requested');
     expect((await asAdmin('DELETE', '/v1/cluster/certificates/mtls_trusted_ca')).status).toBe(200);
     expect((await withCert(aliceFromOther)).status).toBe(401);
   });
