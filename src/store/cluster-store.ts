@@ -55,6 +55,11 @@ export interface Lease {
   readonly id: string;
   /** Stops keep-alives and deletes every key attached to the lease. */
   revoke(): Promise<void>;
+  /**
+   * Called once if the lease lapses without revoke() (keep-alives could not reach the store in time): its keys
+   * are gone and the holder must grant a new lease. Backends whose leases cannot lapse (SQLite) omit it.
+   */
+  onLost?(listener: (error: Error) => void): void;
 }
 
 export interface RangeResult {
