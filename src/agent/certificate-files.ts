@@ -71,6 +71,19 @@ export class CertificateFiles {
     await this.removeGenerationsExcept(dirName);
   }
 
+  /**
+   * Removes every generation except the one `certs` points to. write() does this after each swap; a crash
+   * between the swap and that cleanup would otherwise leave the previous keys on disk for good (they may be
+   * the very keys a rotation meant to retire), so the agent also calls this when it starts.
+   */
+  async removeStaleGenerations(): Promise<void> {
+    const target = await readSymlink(this.linkPath);
+    if (target === undefined) return;
+    const entries = await readdir(this.generationsDir).catch(() => undefined);
+    if (entries === undefined || !entries.includes(path.basename(target))) return;
+    await this.removeGenerationsExcept(path.basename(target));
+  }
+
   private async replaceLegacyDirectory(): Promise<void> {
     // A plain directory at `certs` (never written by certplane itself) cannot be swapped atomically.
     const info = await stat(this.linkPath).catch(() => undefined);

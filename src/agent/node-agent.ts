@@ -48,6 +48,7 @@ export class NodeAgent {
   /** Applies the current desired state (throws if it cannot), then follows changes. */
   async start(): Promise<void> {
     const revision = await this.reconcileOnce();
+    await this.deps.files.removeStaleGenerations();
     this.watch = await this.deps.store.watchPrefix(keys.certificatePrefix, revision, () => this.requestReconcile());
     if (this.state === 'reconciling') this.state = 'watching';
   }
