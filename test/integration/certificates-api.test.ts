@@ -2,7 +2,7 @@
 // `api` certificate with a real TLS handshake while a keep-alive connection stays up, the deprecated
 // update_cert, optional certificates (upload + DELETE), files on disk, and the audit trail.
 import https from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -186,6 +186,27 @@ describe('rotating the api certificate', () => {
     expect(put.json).toEqual({});
     await expectFiles('proxy', proxy.certificate, proxy.key);
     await expectFiles('syncer', syncer.certificate, syncer.key);
+  });
+});
+
+describe('TLS versions', () => {
+  function handshake(maxVersion: tls.SecureVersion): Promise<string> {
+    return new Promise((resolve, reject) => {
+      // SECLEVEL=0 lets this client offer TLS 1.0/1.1 at all, so a refusal can only come from the server.
+      const socket = tls.connect({ host: '127.0.0.1', port: node.port, rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion, ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
+        const version = socket.getProtocol() ?? '';
+        socket.end();
+        resolve(version);
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  it('refuses TLS 1.1 and 1.0 and accepts TLS 1.2 and 1.3, also after the api certificate was rotated', async () => {
+    await expect(handshake('TLSv1.1')).rejects.toThrow();
+    await expect(handshake('TLSv1')).rejects.toThrow();
+    expect(await handshake('TLSv1.2')).toBe('TLSv1.2');
+    expect(await handshake('TLSv1.3')).toBe('TLSv1.3');
   });
 });
 

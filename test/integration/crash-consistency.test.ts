@@ -221,5 +221,5 @@ describe('SIGKILL during PUT /v1/cluster/certificates', () => {
     const final = await newCertificates(ROUNDS + 1);
     expect(await putSet(node!, final)).toBe(200);
     expect(await filesOnDisk()).toMatchObject(Object.fromEntries(NAMES.map((n) => [n, final[n]])));
-  });
+  }, 180_000);
 });
