@@ -12,18 +12,11 @@ import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import { type CertificateFiles, type CertificateSet, type InstalledCertificate } from './certificate-files.js';
 import type { TlsContextRegistry } from './tls-context-registry.js';
+import type { AppliedRecord } from '../domain/node-status.js';
 
 export type NodeAgentState = 'stopped' | 'reconciling' | 'watching' | 'backoff' | 'closed';
 
-/** What a node reports back after each reconcile: the store revision whose certificates it now serves. */
-export interface AppliedRecord {
-  node_uid: string;
-  certificates_revision: number;
-  applied_at: string;
-  /** Set when the last attempt failed: the revision it could not apply and why. */
-  failed_revision: number | null;
-  error: string | null;
-}
+export type { AppliedRecord } from '../domain/node-status.js';
 
 export interface NodeAgentDeps {
   store: ClusterStore;

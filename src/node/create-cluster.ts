@@ -7,7 +7,7 @@ import type { ClusterStore, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import type { NodeConfig } from '../config/node-config.js';
-import { generateClusterCertificates } from '../lib/self-signed.js';
+import { generateClusterCertificates } from './cluster-pki.js';
 import { defaultClusterDocument, DEFAULT_CLUSTER_POLICY } from '../domain/cluster-settings.js';
 import { DEFAULT_ROLES } from '../domain/rbac.js';
 import { hashPassword } from '../domain/passwords.js';

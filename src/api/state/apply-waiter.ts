@@ -2,7 +2,7 @@
 // after a bounded time and names the nodes that did not confirm (the API's 409 nodes_not_updated).
 import type { ClusterStore } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
-import type { AppliedRecord } from '../../agent/node-agent.js';
+import type { AppliedRecord } from '../../domain/node-status.js';
 
 export type ApplyOutcome =
   | { ok: true }
