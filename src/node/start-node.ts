@@ -15,6 +15,7 @@ import { TlsContextRegistry, type ListenerTlsOptions, type ReloadableTlsServer }
 import { ClusterSettingsWatcher } from '../agent/cluster-settings-watcher.js';
 import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.js';
 import { NodeAgent } from '../agent/node-agent.js';
+import { startDatabases } from './start-databases.js';
 import { buildApi } from '../api/build-api.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
@@ -54,6 +55,8 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     await agent.start();
     closers.push(() => agent.close());
 
+    const databases = await startDatabases({ config, store, nodeId, tls, clock, log });
+    closers.push(() => databases.close());
     const api = await startApi(config, store, tls, settings, clock, log, nodeId);
     closers.push(() => api.close());
     const address = api.server.address();

@@ -21,6 +21,18 @@ export const keys = {
   loginFailures: (uid: number) => `${ROOT}/login-failures/${uid}`,
   rolePrefix: `${ROOT}/roles/`,
   role: (uid: number) => `${ROOT}/roles/${String(uid).padStart(10, '0')}`,
+  roleNameIndex: (name: string) => `${ROOT}/index/role-name/${name}`,
+  /** Databases (bdb) by uid, the indexes that keep ports and names unique, and the status each node applied. */
+  bdbPrefix: `${ROOT}/bdbs/`,
+  bdb: (uid: number) => `${ROOT}/bdbs/${String(uid).padStart(10, '0')}`,
+  bdbPortIndex: (port: number) => `${ROOT}/index/bdb-port/${port}`,
+  bdbNameIndex: (name: string) => `${ROOT}/index/bdb-name/${name}`,
+  bdbStatusPrefix: `${ROOT}/bdb-status/`,
+  bdbStatus: (uid: number) => `${ROOT}/bdb-status/${String(uid).padStart(10, '0')}`,
+  /** Redis ACLs (digest §6.3) by uid, and their name index. */
+  redisAclPrefix: `${ROOT}/redis-acls/`,
+  redisAcl: (uid: number) => `${ROOT}/redis-acls/${String(uid).padStart(10, '0')}`,
+  redisAclNameIndex: (name: string) => `${ROOT}/index/redis-acl-name/${name}`,
   /** Monotonic uid counters, advanced with compare-and-swap. */
   counter: (name: string) => `${ROOT}/counters/${name}`,
   /** Audit events (certificate changes and more), ordered by sequence number. */

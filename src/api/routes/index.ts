@@ -13,6 +13,20 @@ import { createUser } from './users/create-user.js';
 import { updateUser } from './users/update-user.js';
 import { deleteUser } from './users/delete-user.js';
 import { listRoles } from './roles/list-roles.js';
+import { getRole } from './roles/get-role.js';
+import { createRole } from './roles/create-role.js';
+import { updateRole } from './roles/update-role.js';
+import { deleteRole } from './roles/delete-role.js';
+import { listRedisAclsRoute } from './redis-acls/list-redis-acls.js';
+import { getRedisAcl } from './redis-acls/get-redis-acl.js';
+import { createRedisAcl } from './redis-acls/create-redis-acl.js';
+import { updateRedisAcl } from './redis-acls/update-redis-acl.js';
+import { deleteRedisAcl } from './redis-acls/delete-redis-acl.js';
+import { listBdbs } from './bdbs/list-bdbs.js';
+import { getBdb } from './bdbs/get-bdb.js';
+import { createBdb } from './bdbs/create-bdb.js';
+import { updateBdb } from './bdbs/update-bdb.js';
+import { deleteBdb } from './bdbs/delete-bdb.js';
 import { putUserPassword, postUserPassword, deleteUserPassword } from './users/user-password.js';
 import { getOwnRole } from './users/get-own-role.js';
 
@@ -37,4 +51,18 @@ export const allRoutes: ApiRoute[] = [
   updateUser,
   deleteUser,
   listRoles,
+  getRole,
+  createRole,
+  updateRole,
+  deleteRole,
+  listRedisAclsRoute,
+  getRedisAcl,
+  createRedisAcl,
+  updateRedisAcl,
+  deleteRedisAcl,
+  listBdbs,
+  getBdb,
+  createBdb,
+  updateBdb,
+  deleteBdb,
 ] as ApiRoute[];

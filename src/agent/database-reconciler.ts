@@ -1,0 +1,231 @@
+// Reconciles this node's databases with the store: for every bdb placed on this node, a redis-server (through
+// the RedisSupervisor) with the database's users, and a proxy endpoint (through DatabaseEndpoints, which
+// src/proxy implements); databases that are gone are stopped and their data removed. After each database is
+// applied the node records its status under keys.bdbStatus(uid), which GET /v1/bdbs reports.
+//
+// States and transitions (like NodeAgent):
+//   stopped --start()--> reconciling --done--> watching --change--> reconciling
+//   reconciling --some database failed--> backoff --timer--> reconciling
+//   any --close()--> closed
+// Level-triggered: each pass reads bdbs, Redis ACLs, users, the cluster document and mtls_trusted_ca whole,
+// so merged or missed events are harmless. Unchanged databases cost a comparison.
+import type { FastifyBaseLogger } from 'fastify';
+import type { ClusterStore, Watch } from '../store/cluster-store.js';
+import { keys } from '../store/keys.js';
+import type { Clock } from '../lib/clock.js';
+import type { BdbAppliedStatus, BdbRecord } from '../domain/databases.js';
+import type { ClusterDocument } from '../domain/cluster-settings.js';
+import { PREDEFINED_REDIS_ACLS, type RedisAclRecord } from '../domain/redis-acls.js';
+import { databaseAclUsers, type UserWithRedisPassword } from '../domain/database-users.js';
+import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
+import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
+import type { RedisDatabaseSpec, RedisSupervisor } from './redis-supervisor.js';
+import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
+
+/** What the proxy offers the agent (src/proxy/database-proxy.ts implements it; src/node wires it). */
+export interface DatabaseEndpoints {
+  /** Opens the endpoint, or reconfigures it for new connections; throws if the port cannot be bound. */
+  apply(config: DatabaseEndpointConfig): Promise<void>;
+  /** Closes the endpoint and its connections. */
+  remove(uid: number): Promise<void>;
+  uids(): number[];
+}
+
+export type DatabaseReconcilerState = 'stopped' | 'reconciling' | 'watching' | 'backoff' | 'closed';
+
+export interface DatabaseReconcilerDeps {
+  store: ClusterStore;
+  nodeId: string;
+  /** The address endpoints listen on (the node's --address). */
+  address: string;
+  supervisor: RedisSupervisor;
+  endpoints: DatabaseEndpoints;
+  secrets: RedisSecrets;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  retryDelayMs?: number;
+}
+
+const WATCHED_PREFIXES = [keys.bdbPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
+
+export class DatabaseReconciler {
+  state: DatabaseReconcilerState = 'stopped';
+  private watches: Watch[] = [];
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Last status written per database, to avoid rewriting an unchanged one. */
+  private readonly reported = new Map<number, string>();
+
+  constructor(private readonly deps: DatabaseReconcilerDeps) {}
+
+  async start(): Promise<void> {
+    const revision = await this.reconcileOnce().catch((error: unknown) => {
+      this.deps.log.error({ err: error }, 'databases could not all be applied at start; retrying');
+      this.scheduleRetry();
+      return undefined;
+    });
+    const from = revision ?? (await this.deps.store.list(keys.bdbPrefix)).revision;
+    for (const prefix of WATCHED_PREFIXES) {
+      this.watches.push(await this.deps.store.watchPrefix(prefix, from, () => this.requestReconcile()));
+    }
+    if (this.state === 'reconciling') this.state = 'watching';
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    clearTimeout(this.retryTimer);
+    await Promise.all(this.watches.map((w) => w.close()));
+    await this.running?.catch(() => undefined);
+  }
+
+  private scheduleRetry(): void {
+    if (this.state === 'closed') return;
+    this.state = 'backoff';
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.requestReconcile(), this.deps.retryDelayMs ?? 1000);
+  }
+
+  /** Asks for a pass now (also used by the supervisor after it restarted a crashed redis-server). */
+  requestReconcile(): void {
+    if (this.state === 'closed') return;
+    if (this.running !== undefined) {
+      this.dirty = true;
+      return;
+    }
+    this.running = this.reconcileOnce()
+      .then(() => {
+        if (this.state !== 'closed') this.state = 'watching';
+      })
+      .catch((error: unknown) => {
+        if (this.state === 'closed') return;
+        this.deps.log.error({ err: error }, 'databases could not all be applied; retrying');
+        this.scheduleRetry();
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.dirty && this.state !== 'closed') {
+          this.dirty = false;
+          this.requestReconcile();
+        }
+      });
+  }
+
+  private async reconcileOnce(): Promise<number> {
+    this.state = 'reconciling';
+    const { store } = this.deps;
+    const [bdbs, acls, users, cluster, trustedCa] = await Promise.all([
+      store.list(keys.bdbPrefix),
+      store.list(keys.redisAclPrefix),
+      store.list(keys.userPrefix),
+      store.get(keys.cluster),
+      store.get(keys.certificate('mtls_trusted_ca')),
+    ]);
+    const allAcls: RedisAclRecord[] = [...PREDEFINED_REDIS_ACLS, ...acls.kvs.map((kv) => JSON.parse(kv.value) as RedisAclRecord)];
+    const allUsers = users.kvs.map((kv) => JSON.parse(kv.value) as UserWithRedisPassword);
+    const clusterDoc = cluster === undefined ? undefined : (JSON.parse(cluster.value) as ClusterDocument);
+    const clusterCa = trustedCa === undefined ? undefined : (JSON.parse(trustedCa.value) as { certificate: string }).certificate;
+
+    const mine = bdbs.kvs
+      .map((kv) => ({ record: JSON.parse(kv.value) as BdbRecord, modRevision: kv.modRevision }))
+      .filter(({ record }) => record.node_uid === this.deps.nodeId);
+    const wanted = new Set(mine.map(({ record }) => record.uid));
+
+    // Gone first, so a port or name freed by a delete is free for a new database in the same pass.
+    for (const uid of new Set([...this.deps.endpoints.uids(), ...this.deps.supervisor.uids()])) {
+      if (wanted.has(uid)) continue;
+      await this.deps.endpoints.remove(uid);
+      await this.deps.supervisor.remove(uid, { deleteData: true });
+      await store.txn({ success: [{ type: 'delete', key: keys.bdbStatus(uid) }] });
+      this.reported.delete(uid);
+      this.deps.log.info({ bdb: uid }, 'database removed from this node');
+    }
+
+    let failures = 0;
+    for (const { record, modRevision } of mine) {
+      try {
+        const aclUsers = databaseAclUsers(record, allAcls, allUsers);
+        const spec: RedisDatabaseSpec = {
+          uid: record.uid,
+          maxmemory: record.memory_size,
+          evictionPolicy: record.eviction_policy,
+          defaultUser: {
+            enabled: record.default_user,
+            passwordSha256: record.authentication_redis_pass === '' ? undefined : sha256Hex(record.authentication_redis_pass),
+          },
+          users: aclUsers.map((u) => ({
+            username: u.username,
+            passwordSha256: u.kind === 'certificate' ? sha256Hex(this.deps.secrets.certificateUserPassword(record.uid, u.user_uid)) : (u.password_sha256 as string),
+            rules: u.rules,
+          })),
+        };
+        const { socketPath, pid } = await this.deps.supervisor.ensure(spec);
+        await this.deps.endpoints.apply(this.endpointConfig(record, socketPath, aclUsers, clusterDoc, clusterCa));
+        await this.report(record.uid, modRevision, 'active', null, pid ?? null);
+      } catch (error) {
+        failures++;
+        const message = error instanceof Error ? error.message : String(error);
+        this.deps.log.error({ bdb: record.uid, error: message }, 'database could not be applied');
+        await this.report(record.uid, modRevision, 'creation-failed', message, null).catch(() => undefined);
+      }
+    }
+    if (failures > 0) throw new Error(`${failures} database(s) could not be applied`);
+    return bdbs.revision;
+  }
+
+  private endpointConfig(
+    record: BdbRecord,
+    socketPath: string,
+    aclUsers: ReturnType<typeof databaseAclUsers>,
+    cluster: ClusterDocument | undefined,
+    clusterCa: string | undefined,
+  ): DatabaseEndpointConfig {
+    const config: DatabaseEndpointConfig = {
+      uid: record.uid,
+      address: this.deps.address,
+      port: record.port,
+      backendSocketPath: socketPath,
+      certificateUsers: aclUsers
+        .filter((u) => u.kind === 'certificate')
+        .map((u) => ({
+          subjectLine: u.subject_line as string,
+          username: u.username,
+          password: this.deps.secrets.certificateUserPassword(record.uid, u.user_uid),
+        })),
+    };
+    if (record.tls_mode !== 'enabled') return config;
+    config.tls = { minVersion: cluster?.min_data_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2' };
+    if (record.enforce_client_authentication === 'enabled') {
+      const uploaded = record.authentication_ssl_client_certs.map((c) => c.client_cert);
+      const fingerprints: string[] = [];
+      for (const pem of uploaded) {
+        const chain = parseCertificateChain(pem);
+        if (chain.ok) fingerprints.push(...chain.value.map((cert) => certificateFingerprint(cert)));
+      }
+      config.tls.clientAuth = {
+        ca: clusterCa === undefined ? uploaded : [...uploaded, clusterCa],
+        uploadedFingerprints: fingerprints,
+        validationType: record.client_cert_subject_validation_type,
+        authorizedSubjects: record.authorized_subjects,
+        allowOutdated: record.mtls_allow_outdated_certs,
+      };
+    }
+    return config;
+  }
+
+  private async report(uid: number, modRevision: number, status: BdbAppliedStatus['status'], error: string | null, pid: number | null): Promise<void> {
+    const fingerprint = JSON.stringify([modRevision, status, error, pid]);
+    if (this.reported.get(uid) === fingerprint) return;
+    const record: BdbAppliedStatus = {
+      uid,
+      node_uid: this.deps.nodeId,
+      applied_mod_revision: modRevision,
+      status,
+      error,
+      redis_pid: pid,
+      updated_at: this.deps.clock.now().toISOString(),
+    };
+    await this.deps.store.txn({ success: [{ type: 'put', key: keys.bdbStatus(uid), value: JSON.stringify(record) }] });
+    this.reported.set(uid, fingerprint);
+  }
+}

@@ -1,0 +1,367 @@
+// Runs one redis-server per local database: its own directory <data-dir>/redis/<uid> (mode 0700) with
+// redis.conf, the bootstrap ACL file, the RDB snapshot, the pidfile, the log and the Unix socket (mode 0700).
+// redis-server listens on the Unix socket only (`port 0`): clients reach it through certplane's proxy.
+//
+// Supervision, per instance:
+//   stopped --ensure()--> starting --ready--> running --exit (not asked)--> backoff --timer--> starting
+//   starting --exit/timeout--> backoff;  any --stop()--> stopping --exit--> stopped
+// Orphans: redis-server is started through `setpriv --pdeathsig TERM`, so if certplane dies (even SIGKILL) the
+// kernel sends it SIGTERM and it saves its snapshot and exits. A later start also finds any redis-server still
+// running from the pidfile (checked against /proc/<pid>/cmdline), stops it and starts a fresh one on the same
+// data: none is left running without a supervisor, and the data survives (save points + save on SIGTERM).
+//
+// ACLs: the ACL file holds only `default` and certplane's admin user; every database user is applied at run
+// time with ACL SETUSER / ACL DELUSER over the admin connection (never CONFIG REWRITE, see STACK-NOTES), so a
+// user whose rules redis rejects is dropped and logged instead of keeping redis from starting.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { writeFileDurably } from './atomic-file.js';
+import { runRedisCommands, type RedisAuth } from './redis-admin.js';
+import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
+import { RespError } from '../lib/resp.js';
+import { aclRuleArguments } from '../domain/database-users.js';
+
+export const ADMIN_USERNAME = '__certplane_admin';
+
+export interface RedisUserSpec {
+  username: string;
+  /** SHA-256 hex of the user's password. */
+  passwordSha256: string;
+  /** One rule string per bound Redis ACL (root rules, then selectors). */
+  rules: string[];
+}
+
+export interface RedisDatabaseSpec {
+  uid: number;
+  /** Bytes; 0 = unlimited. */
+  maxmemory: number;
+  evictionPolicy: string;
+  defaultUser: { enabled: boolean; passwordSha256?: string | undefined };
+  users: RedisUserSpec[];
+}
+
+export type RedisInstanceState = 'stopped' | 'starting' | 'running' | 'backoff' | 'stopping';
+
+export interface RedisSupervisorDeps {
+  /** <data-dir>/redis */
+  redisDir: string;
+  secrets: RedisSecrets;
+  log: FastifyBaseLogger;
+  redisServer?: string;
+  /** First restart delay after a crash; doubles up to maxRestartDelayMs. */
+  restartDelayMs?: number;
+  maxRestartDelayMs?: number;
+  startTimeoutMs?: number;
+  /** Called after an instance (re)started on its own, e.g. after a crash, with its new pid. */
+  onRestarted?: (uid: number, pid: number) => void;
+}
+
+const SOCKET_PATH_MAX = 100;
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await delay(25);
+  }
+  return !isAlive(pid);
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+class RedisInstance {
+  state: RedisInstanceState = 'stopped';
+  private child: ChildProcess | undefined;
+  private spec: RedisDatabaseSpec;
+  private appliedKey: string | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelay: number;
+  private startedAt = 0;
+  private starting: Promise<void> | undefined;
+  private applying: Promise<void> = Promise.resolve();
+  readonly dir: string;
+  readonly socketPath: string;
+  private readonly confPath: string;
+  private readonly pidPath: string;
+
+  constructor(
+    private readonly deps: RedisSupervisorDeps,
+    spec: RedisDatabaseSpec,
+  ) {
+    this.spec = spec;
+    this.dir = path.join(deps.redisDir, String(spec.uid));
+    this.socketPath = path.join(this.dir, 'redis.sock');
+    this.confPath = path.join(this.dir, 'redis.conf');
+    this.pidPath = path.join(this.dir, 'redis.pid');
+    this.restartDelay = deps.restartDelayMs ?? 200;
+    if (this.socketPath.length > SOCKET_PATH_MAX) {
+      throw new Error(`the Unix socket path ${this.socketPath} is longer than ${SOCKET_PATH_MAX} characters: use a shorter --data-dir`);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.state === 'running' ? this.child?.pid : undefined;
+  }
+
+  private get admin(): RedisAuth {
+    return { username: ADMIN_USERNAME, password: this.deps.secrets.adminPassword(this.spec.uid) };
+  }
+
+  /** Starts the server if needed, then brings its configuration and users to spec. */
+  async ensure(spec: RedisDatabaseSpec): Promise<void> {
+    this.spec = spec;
+    if (this.state !== 'running') {
+      this.starting ??= this.start().finally(() => (this.starting = undefined));
+      await this.starting;
+    }
+    await this.applySpec(false);
+  }
+
+  private async start(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    this.state = 'starting';
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await this.stopLeftover();
+      await writeFileDurably(this.confPath, this.configText(), 0o600);
+      await writeFileDurably(path.join(this.dir, 'users.acl'), this.bootstrapAcl(), 0o600);
+      await rm(this.socketPath, { force: true });
+      const command = SETPRIV === undefined ? ['redis-server', this.confPath] : [SETPRIV, '--pdeathsig', 'TERM', '--', this.deps.redisServer ?? 'redis-server', this.confPath];
+      const child = spawn(command[0] as string, command.slice(1), { stdio: 'ignore', detached: false });
+      this.child = child;
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.once('error', (error) => this.deps.log.error({ err: error, bdb: this.spec.uid }, 'cannot run redis-server'));
+      child.once('exit', (code, signal) => this.onExit(child, code, signal));
+      await this.waitReady(exited);
+      this.appliedKey = undefined;
+      this.state = 'running';
+      this.startedAt = Date.now();
+      this.deps.log.info({ bdb: this.spec.uid, pid: child.pid }, 'redis-server started');
+    } catch (error) {
+      if (this.state === 'starting') this.scheduleRestart();
+      throw error;
+    }
+  }
+
+  private async waitReady(exited: Promise<number | null>): Promise<void> {
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const deadline = Date.now() + (this.deps.startTimeoutMs ?? 15_000);
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      if (gone) throw new Error(`redis-server for database ${this.spec.uid} exited during start (see ${path.join(this.dir, 'redis.log')})`);
+      if (existsSync(this.socketPath)) {
+        try {
+          const [pong] = await runRedisCommands(this.socketPath, this.admin, [['PING']], 2000);
+          if (pong === 'PONG') return;
+          lastError = pong;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      await delay(20);
+    }
+    this.child?.kill('SIGKILL');
+    throw new Error(`redis-server for database ${this.spec.uid} did not become ready: ${String(lastError)}`);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.deps.log.warn({ bdb: this.spec.uid, code, signal }, 'redis-server exited unexpectedly; restarting');
+    if (this.state === 'running' && Date.now() - this.startedAt > 30_000) this.restartDelay = this.deps.restartDelayMs ?? 200;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    this.state = 'backoff';
+    clearTimeout(this.restartTimer);
+    const wait = this.restartDelay;
+    this.restartDelay = Math.min(this.restartDelay * 2, this.deps.maxRestartDelayMs ?? 5000);
+    this.restartTimer = setTimeout(() => {
+      if (this.state !== 'backoff') return;
+      this.starting ??= this.start().finally(() => (this.starting = undefined));
+      this.starting
+        .then(() => this.applySpec(true))
+        .then(() => {
+          if (this.child?.pid !== undefined) this.deps.onRestarted?.(this.spec.uid, this.child.pid);
+        })
+        .catch((error: unknown) => this.deps.log.error({ err: error, bdb: this.spec.uid }, 'redis-server restart failed'));
+    }, wait);
+  }
+
+  /** A redis-server left from an earlier run of certplane (pidfile + cmdline check): stop it, keep its data. */
+  private async stopLeftover(): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number((await readFile(this.pidPath, 'utf8')).trim());
+    } catch {
+      return;
+    }
+    if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return;
+    let cmdline = '';
+    try {
+      cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
+    } catch {
+      return;
+    }
+    if (!cmdline.includes('redis-server') || !(cmdline.includes(this.socketPath) || cmdline.includes(this.confPath))) return;
+    this.deps.log.warn({ bdb: this.spec.uid, pid }, 'stopping a redis-server left from an earlier run');
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitForExit(pid, 10_000))) {
+      process.kill(pid, 'SIGKILL');
+      await waitForExit(pid, 5000);
+    }
+  }
+
+  private configText(): string {
+    const spec = this.spec;
+    return [
+      '# Written by certplane at every start of this database; edits are lost.',
+      'port 0',
+      'bind 127.0.0.1 -::1',
+      'protected-mode yes',
+      `unixsocket ${quote(this.socketPath)}`,
+      'unixsocketperm 700',
+      `dir ${quote(this.dir)}`,
+      'dbfilename dump.rdb',
+      `pidfile ${quote(this.pidPath)}`,
+      'daemonize no',
+      `logfile ${quote(path.join(this.dir, 'redis.log'))}`,
+      'loglevel notice',
+      // Snapshots: periodic, and on shutdown (SIGTERM), so a certplane restart loses nothing.
+      'save 3600 1 300 100 60 10000',
+      'appendonly no',
+      `maxmemory ${spec.maxmemory}`,
+      `maxmemory-policy ${spec.evictionPolicy}`,
+      `aclfile ${quote(path.join(this.dir, 'users.acl'))}`,
+      'maxclients 10000',
+      'tcp-keepalive 300',
+      '',
+    ].join('\n');
+  }
+
+  private defaultUserRules(): string {
+    const user = this.spec.defaultUser;
+    const credential = user.passwordSha256 === undefined ? 'nopass' : `#${user.passwordSha256}`;
+    return `${user.enabled ? 'on' : 'off'} ${credential} ~* &* +@all`;
+  }
+
+  private bootstrapAcl(): string {
+    return [`user default ${this.defaultUserRules()}`, `user ${ADMIN_USERNAME} on #${sha256Hex(this.admin.password)} ~* &* +@all`, ''].join('\n');
+  }
+
+  /** Applies maxmemory, the default user and the database users; skipped when nothing changed since. */
+  applySpec(force: boolean): Promise<void> {
+    const next = this.applying.then(async () => {
+      const key = JSON.stringify(this.spec);
+      if (!force && key === this.appliedKey) return;
+      if (this.state !== 'running') return;
+      await this.applyNow();
+      this.appliedKey = key;
+    });
+    this.applying = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(): Promise<void> {
+    const spec = this.spec;
+    const commands: string[][] = [
+      ['CONFIG', 'SET', 'maxmemory', String(spec.maxmemory), 'maxmemory-policy', spec.evictionPolicy],
+      ['ACL', 'SETUSER', 'default', 'reset', ...this.defaultUserRules().split(' ')],
+      ...spec.users.map((u) => ['ACL', 'SETUSER', u.username, 'reset', 'on', `#${u.passwordSha256}`, ...aclRuleArguments(u.rules)]),
+      ['ACL', 'USERS'],
+    ];
+    const replies = await runRedisCommands(this.socketPath, this.admin, commands);
+    const [config, defaultUser] = replies;
+    if (config instanceof RespError) throw new Error(`CONFIG SET failed on database ${spec.uid}: ${config.message}`);
+    if (defaultUser instanceof RespError) throw new Error(`the default user could not be set on database ${spec.uid}: ${defaultUser.message}`);
+    const rejected = new Set<string>();
+    spec.users.forEach((u, i) => {
+      const reply = replies[i + 2];
+      if (reply instanceof RespError) {
+        rejected.add(u.username);
+        this.deps.log.error({ bdb: spec.uid, user: u.username, error: reply.message }, 'redis rejected the ACL of a database user; the user cannot log in');
+      }
+    });
+    const existing = replies[replies.length - 1];
+    const wanted = new Set(['default', ADMIN_USERNAME, ...spec.users.map((u) => u.username).filter((u) => !rejected.has(u))]);
+    const stale = Array.isArray(existing) ? existing.filter((u): u is string => typeof u === 'string' && !wanted.has(u)) : [];
+    if (stale.length > 0) await runRedisCommands(this.socketPath, this.admin, [['ACL', 'DELUSER', ...stale]]);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    await this.starting?.catch(() => undefined);
+    this.state = 'stopping';
+    const child = this.child;
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.child = undefined;
+    this.state = 'stopped';
+  }
+}
+
+export class RedisSupervisor {
+  private readonly instances = new Map<number, RedisInstance>();
+
+  constructor(private readonly deps: RedisSupervisorDeps) {}
+
+  /** Starts database uid's redis-server if needed and applies spec; resolves when it serves on its socket. */
+  async ensure(spec: RedisDatabaseSpec): Promise<{ socketPath: string; pid: number | undefined }> {
+    let instance = this.instances.get(spec.uid);
+    if (instance === undefined) {
+      instance = new RedisInstance(this.deps, spec);
+      this.instances.set(spec.uid, instance);
+    }
+    await instance.ensure(spec);
+    return { socketPath: instance.socketPath, pid: instance.pid };
+  }
+
+  has(uid: number): boolean {
+    return this.instances.has(uid);
+  }
+
+  uids(): number[] {
+    return [...this.instances.keys()];
+  }
+
+  /** Stops the database's redis-server; with deleteData its directory goes too (DELETE /v1/bdbs). */
+  async remove(uid: number, { deleteData }: { deleteData: boolean }): Promise<void> {
+    const instance = this.instances.get(uid);
+    this.instances.delete(uid);
+    await instance?.stop();
+    if (deleteData) await rm(path.join(this.deps.redisDir, String(uid)), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.instances.values()];
+    this.instances.clear();
+    await Promise.all(all.map((instance) => instance.stop()));
+  }
+}

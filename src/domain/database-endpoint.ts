@@ -1,0 +1,42 @@
+// What one database endpoint of the proxy needs to serve a database: the desired state the node agent hands
+// to src/proxy (pure data, so agent and proxy share it without importing each other).
+import type { AuthorizedSubject, SubjectValidationType } from './rfc2253.js';
+
+export interface EndpointClientAuth {
+  /** Trust anchors: the database's authentication_ssl_client_certs and the cluster's mtls_trusted_ca (PEM). */
+  ca: string[];
+  /**
+   * SHA-256 (lowercase hex) of the certificates uploaded in authentication_ssl_client_certs. A client whose own
+   * certificate is one of them skips subject validation (digest §7.2: validation applies to CA uploads only).
+   */
+  uploadedFingerprints: string[];
+  validationType: SubjectValidationType;
+  authorizedSubjects: AuthorizedSubject[];
+  /** mtls_allow_outdated_certs: accept expired client certificates. */
+  allowOutdated: boolean;
+}
+
+export interface EndpointTls {
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** Present when enforce_client_authentication is enabled. */
+  clientAuth?: EndpointClientAuth;
+}
+
+export interface EndpointCertificateUser {
+  /** RFC 2253 subject line (certificate_subject_line) the client certificate must carry. */
+  subjectLine: string;
+  /** Internal redis user the proxy logs the backend connection in as. */
+  username: string;
+  password: string;
+}
+
+export interface DatabaseEndpointConfig {
+  uid: number;
+  address: string;
+  port: number;
+  /** redis-server's Unix socket. */
+  backendSocketPath: string;
+  /** Absent for tls_mode "disabled" (and "replica_ssl": TLS there is for replication links only). */
+  tls?: EndpointTls;
+  certificateUsers: EndpointCertificateUser[];
+}

@@ -1,0 +1,67 @@
+// Wires the database part of a node: redis-server supervision, the database proxy and the reconciler that
+// drives both from the store. startNode calls it once the certificates are applied (the proxy needs the
+// `proxy` certificate) and closes it before the store.
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { NodeConfig } from '../config/node-config.js';
+import type { ClusterStore } from '../store/cluster-store.js';
+import type { Clock } from '../lib/clock.js';
+import type { TlsContextRegistry } from '../agent/tls-context-registry.js';
+import { RedisSecrets } from '../agent/redis-secrets.js';
+import { RedisSupervisor } from '../agent/redis-supervisor.js';
+import { DatabaseReconciler } from '../agent/database-reconciler.js';
+import { DatabaseProxy } from '../proxy/database-proxy.js';
+
+export interface RunningDatabases {
+  close(): Promise<void>;
+}
+
+export interface StartDatabasesOptions {
+  config: NodeConfig;
+  store: ClusterStore;
+  nodeId: string;
+  tls: TlsContextRegistry;
+  clock: Clock;
+  log: Logger;
+}
+
+export async function startDatabases({ config, store, nodeId, tls, clock, log }: StartDatabasesOptions): Promise<RunningDatabases> {
+  const redisDir = path.join(config.dataDir, 'redis');
+  await mkdir(redisDir, { recursive: true, mode: 0o700 });
+  const secrets = await RedisSecrets.open(redisDir);
+  let reconciler: DatabaseReconciler | undefined;
+  const supervisor = new RedisSupervisor({
+    redisDir,
+    secrets,
+    log: log.child({ part: 'redis' }),
+    onRestarted: () => reconciler?.requestReconcile(),
+  });
+  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }) });
+  reconciler = new DatabaseReconciler({
+    store,
+    nodeId,
+    address: config.address,
+    supervisor,
+    endpoints: proxy,
+    secrets,
+    clock,
+    log: log.child({ part: 'databases' }),
+  });
+  try {
+    await reconciler.start();
+  } catch (error) {
+    await reconciler.close();
+    await proxy.close();
+    await supervisor.close();
+    throw error;
+  }
+  const running = reconciler;
+  return {
+    close: async () => {
+      await running.close();
+      await proxy.close();
+      await supervisor.close();
+    },
+  };
+}

@@ -1,0 +1,263 @@
+// The database proxy: one listener per database endpoint in front of the database's redis-server (reached on
+// its Unix socket). Per connection: optional TLS with the cluster's `proxy` certificate, optional mutual TLS
+// with subject validation, certificate user → backend login (AUTH as the user's internal redis user), then a
+// plain byte pipe both ways: no per-command parsing after the login.
+//
+// Each endpoint is a plain TCP listener; a TLS connection is handed to a (non-listening) tls.Server built from
+// the endpoint's current settings. A settings change builds a new tls.Server for new connections and leaves
+// open ones on the one they started with; the `proxy` certificate is swapped with setSecureContext (through
+// the TLS context registry), which also affects new handshakes only. Rejected handshakes are logged with the
+// reason (certificate problems, garbage instead of a ClientHello, handshake timeouts against slowloris).
+import net from 'node:net';
+import tls, { type SecureContextOptions } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { DatabaseEndpointConfig, EndpointTls } from '../domain/database-endpoint.js';
+import { matchesAuthorizedSubjects, subjectToRfc2253 } from '../domain/rfc2253.js';
+import { certificateFingerprint } from '../domain/pem.js';
+import { encodeCommand } from '../lib/resp.js';
+
+/** Where the proxy gets the `proxy` certificate, and how it subscribes its TLS servers to rotations. */
+export interface ProxyCertificateSource {
+  get(name: string): { certificate: string; key?: string | undefined } | undefined;
+  register(name: string, server: { setSecureContext(options: SecureContextOptions): void }, baseOptions: () => SecureContextOptions): () => void;
+}
+
+export interface DatabaseProxyDeps {
+  certificates: ProxyCertificateSource;
+  log: FastifyBaseLogger;
+  /** A TLS handshake not done by then is dropped (slowloris). */
+  handshakeTimeoutMs?: number;
+  /** A certificate user's backend login not done by then is dropped. */
+  loginTimeoutMs?: number;
+}
+
+const PROXY_CERTIFICATE = 'proxy';
+
+interface TlsFront {
+  key: string;
+  server: tls.Server;
+  unregister: () => void;
+}
+
+class Endpoint {
+  config: DatabaseEndpointConfig;
+  private readonly listener: net.Server;
+  private front: TlsFront | undefined;
+  private users = new Map<string, { username: string; password: string }>();
+  readonly connections = new Set<net.Socket>();
+
+  constructor(
+    private readonly deps: DatabaseProxyDeps,
+    config: DatabaseEndpointConfig,
+  ) {
+    this.config = config;
+    this.listener = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    this.configure(config);
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.listener.once('error', onError);
+      this.listener.listen({ host: this.config.address, port: this.config.port, exclusive: true }, () => {
+        this.listener.off('error', onError);
+        this.listener.on('error', (error) => this.deps.log.error({ err: error, bdb: this.config.uid }, 'endpoint listener error'));
+        resolve();
+      });
+    });
+  }
+
+  /** New settings for new connections; open connections keep theirs. */
+  configure(config: DatabaseEndpointConfig): void {
+    this.config = config;
+    this.users = new Map(config.certificateUsers.map((u) => [u.subjectLine, { username: u.username, password: u.password }]));
+    const key = config.tls === undefined ? '' : JSON.stringify(config.tls);
+    if (this.front?.key === key) return;
+    this.front?.unregister();
+    this.front = config.tls === undefined ? undefined : this.buildFront(config.tls, key);
+  }
+
+  private buildFront(settings: EndpointTls, key: string): TlsFront {
+    const certificate = this.deps.certificates.get(PROXY_CERTIFICATE);
+    if (certificate?.key === undefined) throw new Error('the proxy certificate is not installed on this node');
+    const base = (): SecureContextOptions => ({
+      minVersion: settings.minVersion,
+      ...(settings.clientAuth === undefined ? {} : { ca: settings.clientAuth.ca, allowPartialTrustChain: true }),
+    });
+    const server = tls.createServer({
+      ...base(),
+      cert: certificate.certificate,
+      key: certificate.key,
+      requestCert: settings.clientAuth !== undefined,
+      rejectUnauthorized: false,
+      handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
+    });
+    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings));
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      this.reject(socket, `TLS handshake failed: ${error.code ?? ''} ${error.message}`.trim(), false);
+    });
+    const unregister = this.deps.certificates.register(PROXY_CERTIFICATE, server, base);
+    return { key, server, unregister };
+  }
+
+  private onConnection(socket: net.Socket): void {
+    this.track(socket);
+    socket.on('error', () => socket.destroy());
+    const front = this.front;
+    if (front === undefined) {
+      this.connectBackend(socket, undefined);
+      return;
+    }
+    front.server.emit('connection', socket);
+  }
+
+  private track(socket: net.Socket): void {
+    this.connections.add(socket);
+    socket.once('close', () => this.connections.delete(socket));
+  }
+
+  private reject(socket: net.Socket, reason: string, tellClient: boolean): void {
+    this.deps.log.warn({ bdb: this.config.uid, port: this.config.port, remote: socket.remoteAddress, reason }, 'database connection refused');
+    if (tellClient && socket.writable) {
+      socket.end(`-ERR connection refused: ${reason}\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else {
+      socket.destroy();
+    }
+  }
+
+  private onSecure(socket: tls.TLSSocket, settings: EndpointTls): void {
+    this.track(socket);
+    socket.on('error', () => socket.destroy());
+    const auth = settings.clientAuth;
+    if (auth === undefined) {
+      this.connectBackend(socket, undefined);
+      return;
+    }
+    const peer = socket.getPeerCertificate();
+    if (peer === null || peer.raw === undefined) {
+      this.reject(socket, 'no client certificate', true);
+      return;
+    }
+    if (!socket.authorized) {
+      const code = String(socket.authorizationError ?? 'unknown verification error');
+      if (!(auth.allowOutdated && code === 'CERT_HAS_EXPIRED')) {
+        this.reject(socket, `client certificate not trusted: ${code}`, true);
+        return;
+      }
+    }
+    const cert = new X509Certificate(peer.raw);
+    const uploadedLeaf = auth.uploadedFingerprints.includes(certificateFingerprint(cert));
+    if (!uploadedLeaf && !matchesAuthorizedSubjects(cert, auth.validationType, auth.authorizedSubjects)) {
+      this.reject(socket, `client certificate subject not authorized: ${subjectToRfc2253(cert.subject)}`, true);
+      return;
+    }
+    this.connectBackend(socket, this.users.get(subjectToRfc2253(cert.subject)));
+  }
+
+  /** Connects to redis-server, logs the certificate user in (if any), then pipes bytes both ways. */
+  private connectBackend(client: net.Socket, user: { username: string; password: string } | undefined): void {
+    const backend = net.connect(this.config.backendSocketPath);
+    const closeBoth = (): void => {
+      client.destroy();
+      backend.destroy();
+    };
+    backend.on('error', (error) => {
+      this.deps.log.warn({ bdb: this.config.uid, err: error }, 'database backend connection failed');
+      closeBoth();
+    });
+    client.once('close', () => backend.destroy());
+    backend.once('close', () => client.destroy());
+    const pipe = (): void => {
+      client.pipe(backend);
+      backend.pipe(client);
+    };
+    if (user === undefined) {
+      pipe();
+      return;
+    }
+    // The client's bytes wait (the socket stays paused) until the backend accepted the login.
+    client.pause();
+    backend.write(encodeCommand(['AUTH', user.username, user.password]));
+    const timer = setTimeout(() => {
+      this.reject(client, 'backend login timed out', true);
+      backend.destroy();
+    }, this.deps.loginTimeoutMs ?? 5000);
+    let reply = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      reply = Buffer.concat([reply, chunk]);
+      const end = reply.indexOf('\r\n');
+      if (end < 0) {
+        if (reply.length > 4096) backend.destroy();
+        return;
+      }
+      clearTimeout(timer);
+      backend.off('data', onData);
+      const line = reply.toString('utf8', 0, end);
+      if (line !== '+OK') {
+        this.deps.log.error({ bdb: this.config.uid, user: user.username, reply: line.slice(0, 200) }, 'certificate user login on the backend failed');
+        client.end('-ERR certificate user login failed\r\n');
+        backend.destroy();
+        return;
+      }
+      const rest = reply.subarray(end + 2);
+      if (rest.length > 0) client.write(rest);
+      pipe();
+      client.resume();
+    };
+    backend.on('data', onData);
+  }
+
+  async close(): Promise<void> {
+    this.front?.unregister();
+    this.front = undefined;
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    for (const socket of this.connections) socket.destroy();
+    await closed;
+  }
+
+  /** Stops accepting; open connections stay (used when only the port changes). */
+  stopListening(): Promise<void> {
+    this.front?.unregister();
+    return new Promise((resolve) => this.listener.close(() => resolve()));
+  }
+}
+
+export class DatabaseProxy {
+  private readonly endpoints = new Map<number, Endpoint>();
+
+  constructor(private readonly deps: DatabaseProxyDeps) {}
+
+  async apply(config: DatabaseEndpointConfig): Promise<void> {
+    const current = this.endpoints.get(config.uid);
+    if (current !== undefined && current.config.port === config.port && current.config.address === config.address) {
+      current.configure(config);
+      return;
+    }
+    const endpoint = new Endpoint(this.deps, config);
+    await endpoint.listen();
+    if (current !== undefined) {
+      // A new port: the old listener stops, connections made through it keep going.
+      await current.stopListening();
+    }
+    this.endpoints.set(config.uid, endpoint);
+    this.deps.log.info({ bdb: config.uid, port: config.port, tls: config.tls !== undefined, mtls: config.tls?.clientAuth !== undefined }, 'database endpoint listening');
+  }
+
+  async remove(uid: number): Promise<void> {
+    const endpoint = this.endpoints.get(uid);
+    this.endpoints.delete(uid);
+    await endpoint?.close();
+  }
+
+  uids(): number[] {
+    return [...this.endpoints.keys()];
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.endpoints.values()];
+    this.endpoints.clear();
+    await Promise.all(all.map((endpoint) => endpoint.close()));
+  }
+}
