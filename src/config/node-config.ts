@@ -20,6 +20,8 @@ export interface NodeConfig {
   /** Request body limit of the REST API. */
   bodyLimitBytes: number;
   logLevel: string;
+  /** TTL of this node's lease in the store: a node that stops renewing it is down after this long. */
+  leaseTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -38,6 +40,7 @@ const FLAGS = {
   'apply-timeout-ms': { env: 'CERTPLANE_APPLY_TIMEOUT_MS', default: '15000' },
   'body-limit-bytes': { env: 'CERTPLANE_BODY_LIMIT_BYTES', default: String(1024 * 1024) },
   'log-level': { env: 'CERTPLANE_LOG_LEVEL', default: 'info' },
+  'lease-ttl-seconds': { env: 'CERTPLANE_LEASE_TTL_SECONDS', default: '10' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
@@ -88,5 +91,6 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     adminPassword: env.CERTPLANE_ADMIN_PASSWORD,
     bodyLimitBytes: positive('body-limit-bytes'),
     logLevel: pick('log-level'),
+    leaseTtlSeconds: positive('lease-ttl-seconds'),
   };
 }

@@ -9,6 +9,8 @@ import { apiRequest, type Credentials } from './api-client.js';
 
 export interface TestNode {
   port: number;
+  /** The loopback address the node binds (127.0.0.1 unless StartOptions.address). */
+  address: string;
   dataDir: string;
   admin: Credentials;
   process: ChildProcess;
@@ -28,18 +30,21 @@ export interface StartOptions {
   env?: Record<string, string>;
   args?: string[];
   admin?: Credentials;
+  /** Address to bind (e.g. 127.0.0.2 for a second node of a cluster); default 127.0.0.1. */
+  address?: string;
 }
 
 const CLI = path.resolve('dist/src/cli/main.js');
 
 export async function startTestNode(options: StartOptions = {}): Promise<TestNode> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'certplane-test-')));
-  const port = options.port ?? (await freePort());
+  const address = options.address ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(address));
   const admin = options.admin ?? { email: 'admin@cluster.local', password: 'Admin-Password-1' };
   let output = '';
   const child = spawn(
     process.execPath,
-    [CLI, 'start', '--data-dir', dataDir, '--address', '127.0.0.1', '--api-port', String(port), ...(options.args ?? [])],
+    [CLI, 'start', '--data-dir', dataDir, '--address', address, '--api-port', String(port), ...(options.args ?? [])],
     {
       env: { ...process.env, CERTPLANE_ADMIN_EMAIL: admin.email, CERTPLANE_ADMIN_PASSWORD: admin.password, CERTPLANE_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,6 +61,7 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
   };
   const node: TestNode = {
     port,
+    address,
     dataDir,
     admin,
     process: child,
@@ -78,7 +84,7 @@ async function waitUntilReady(node: TestNode, exited: Promise<void>): Promise<vo
   while (Date.now() < deadline) {
     if (done) throw new Error(`certplane exited before it was ready:\n${node.output()}`);
     try {
-      const response = await apiRequest(node.port, { path: '/v1/bootstrap' });
+      const response = await apiRequest(node.port, { path: '/v1/bootstrap' }, node.address);
       if (response.status === 200 && response.json?.bootstrap_status?.state === 'completed') return;
     } catch {
       // not listening yet
