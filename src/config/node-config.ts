@@ -20,6 +20,8 @@ export interface NodeConfig {
   /** Request body limit of the REST API. */
   bodyLimitBytes: number;
   logLevel: string;
+  /** The database proxy drops a TLS handshake not finished within this time (slowloris). */
+  proxyHandshakeTimeoutMs: number;
   /** TTL of this node's lease in the store: a node that stops renewing it is down after this long. */
   leaseTtlSeconds: number;
 }
@@ -40,6 +42,7 @@ const FLAGS = {
   'apply-timeout-ms': { env: 'CERTPLANE_APPLY_TIMEOUT_MS', default: '15000' },
   'body-limit-bytes': { env: 'CERTPLANE_BODY_LIMIT_BYTES', default: String(1024 * 1024) },
   'log-level': { env: 'CERTPLANE_LOG_LEVEL', default: 'info' },
+  'proxy-handshake-timeout-ms': { env: 'CERTPLANE_PROXY_HANDSHAKE_TIMEOUT_MS', default: '10000' },
   'lease-ttl-seconds': { env: 'CERTPLANE_LEASE_TTL_SECONDS', default: '10' },
 } as const;
 
@@ -91,6 +94,7 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     adminPassword: env.CERTPLANE_ADMIN_PASSWORD,
     bodyLimitBytes: positive('body-limit-bytes'),
     logLevel: pick('log-level'),
+    proxyHandshakeTimeoutMs: positive('proxy-handshake-timeout-ms'),
     leaseTtlSeconds: positive('lease-ttl-seconds'),
   };
 }

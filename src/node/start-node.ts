@@ -1,13 +1,14 @@
 // Composition root: the only place that wires the parts of one certplane node together.
 // startNode(config) → { close() }; parts start in dependency order and close in reverse.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from '../config/node-config.js';
-import type { ClusterStore, Lease } from '../store/cluster-store.js';
-import { keys } from '../store/keys.js';
-import { openStore } from './open-store.js';
+import type { ClusterStore } from '../store/cluster-store.js';
+import { isSharedStore, openStore } from './open-store.js';
+import { NodeRegistration, resolveNodeId, waitForStore } from './node-membership.js';
+import { LeaderElection } from './leader-election.js';
 import { ensureCluster } from './create-cluster.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { CertificateFiles } from '../agent/certificate-files.js';
@@ -38,13 +39,19 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const store = await openStore(config);
     closers.push(() => store.close());
+    // A node started while etcd is down waits for it instead of exiting.
+    if (isSharedStore(config)) await waitForStore(store, log);
 
     const creation = await ensureCluster(store, config, clock, log);
     if (creation.generatedAdmin !== undefined) await announceAdmin(config, creation.generatedAdmin, log);
 
-    const nodeId = await readOrCreateNodeId(config.dataDir);
-    const lease = await registerNode(store, config, nodeId, clock);
-    closers.push(() => lease.revoke());
+    const nodeId = await resolveNodeId(store, config.dataDir, isSharedStore(config));
+    const registration = new NodeRegistration({
+      store, nodeId, name: config.nodeName, address: config.address, apiPort: config.apiPort,
+      leaseTtlSeconds: config.leaseTtlSeconds, clock, log: log.child({ part: 'membership' }),
+    });
+    await registration.start();
+    closers.push(() => registration.close());
 
     const settings = new ClusterSettingsWatcher(store, log.child({ part: 'settings' }));
     await settings.start();
@@ -57,10 +64,15 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
 
     const databases = await startDatabases({ config, store, nodeId, tls, clock, log });
     closers.push(() => databases.close());
+
     const api = await startApi(config, store, tls, settings, clock, log, nodeId);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
+    // Cluster-wide background work (OCSP polling, expiry checks) runs only where election.isLeader().
+    const election = new LeaderElection({ store, nodeId, role: 'cluster', leaseTtlSeconds: config.leaseTtlSeconds, log: log.child({ part: 'election' }) });
+    await election.start();
+    closers.push(() => election.close());
     log.info({ node: nodeId, address: config.address, api_port: apiPort }, 'certplane node ready');
     return { nodeId, apiPort, close };
   } catch (error) {
@@ -118,25 +130,6 @@ async function startApi(
   });
   await app.listen({ host: config.address, port: config.apiPort });
   return app;
-}
-
-async function registerNode(store: ClusterStore, config: NodeConfig, nodeId: string, clock: Clock): Promise<Lease> {
-  const lease = await store.grantLease(10);
-  const node = { uid: nodeId, name: config.nodeName, addr: config.address, cnm_https_port: config.apiPort, status: 'active', started_at: clock.now().toISOString() };
-  await store.txn({ success: [{ type: 'put', key: keys.node(nodeId), value: JSON.stringify(node), lease: lease.id }] });
-  return lease;
-}
-
-async function readOrCreateNodeId(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'node-id');
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch {
-    // Single-node clusters are node 1; multi-node ids come from the store when that lands.
-    const nodeId = '1';
-    await writeFile(file, `${nodeId}\n`, { mode: 0o600 });
-    return nodeId;
-  }
 }
 
 async function announceAdmin(config: NodeConfig, admin: { email: string; password: string }, log: Logger): Promise<void> {

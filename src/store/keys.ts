@@ -43,4 +43,9 @@ export const keys = {
   node: (nodeId: string) => `${ROOT}/nodes/${nodeId}`,
   nodeAppliedPrefix: `${ROOT}/applied/`,
   nodeApplied: (nodeId: string) => `${ROOT}/applied/${nodeId}`,
+  /** Every node that ever joined (no lease: GET /v1/nodes shows a node whose live key is gone as down). */
+  nodeInfoPrefix: `${ROOT}/node-info/`,
+  nodeInfo: (nodeId: string) => `${ROOT}/node-info/${nodeId}`,
+  /** The leader of a cluster-wide role ('cluster': background work), attached to the leader's lease. */
+  leader: (role: string) => `${ROOT}/leaders/${role}`,
 } as const;

@@ -29,6 +29,8 @@ import { updateBdb } from './bdbs/update-bdb.js';
 import { deleteBdb } from './bdbs/delete-bdb.js';
 import { putUserPassword, postUserPassword, deleteUserPassword } from './users/user-password.js';
 import { getOwnRole } from './users/get-own-role.js';
+import { listNodes } from './nodes/list-nodes.js';
+import { getNode } from './nodes/get-node.js';
 
 export const allRoutes: ApiRoute[] = [
   getBootstrap,
@@ -65,4 +67,6 @@ export const allRoutes: ApiRoute[] = [
   createBdb,
   updateBdb,
   deleteBdb,
+  listNodes,
+  getNode,
 ] as ApiRoute[];
