@@ -37,7 +37,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log }:
     log: log.child({ part: 'redis' }),
     onRestarted: () => reconciler?.requestReconcile(),
   });
-  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }) });
+  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }), handshakeTimeoutMs: config.proxyHandshakeTimeoutMs });
   reconciler = new DatabaseReconciler({
     store,
     nodeId,

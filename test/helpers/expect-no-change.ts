@@ -33,6 +33,7 @@ async function hashTree(root: string): Promise<Record<string, string>> {
       const rel = path.relative(root, full);
       if (info.isSymbolicLink()) result[rel] = `link -> ${await readlink(full)}`;
       else if (info.isDirectory()) await walk(full);
+      else if (info.isSocket()) result[rel] = 'socket'; // redis-server's Unix socket: present, no content
       else result[rel] = `${(info.mode & 0o777).toString(8)} ${createHash('sha256').update(await readFile(full)).digest('hex')}`;
     }
   };
