@@ -4,9 +4,12 @@
 //   - PUT → 200 (the API confirmed every node applied it),
 //   - PUT → every node presents the new certificate on a fresh handshake,
 // and checks that the cluster keeps serving meanwhile (one keep-alive client per node, errors counted).
+// Then (BENCH_AGENTS > 0) the same with that many extra node agents in one child process: each has its own
+// etcd client, node uid, lease, data dir (files written and fsynced) and TLS listener that it hot-reloads, so
+// the API waits for 3 + BENCH_AGENTS nodes. A small pool of probers sweeps the endpoints not yet rotated.
 //
 //   npm run bench:rotation               (builds, then runs dist/bench/rotation.js)
-//   BENCH_ROTATIONS=20 BENCH_NODES=3 BENCH_PROBE_INTERVAL_MS=2 node dist/bench/rotation.js
+//   BENCH_ROTATIONS=20 BENCH_NODES=3 BENCH_AGENTS=50 BENCH_PROBE_INTERVAL_MS=2 node dist/bench/rotation.js
 //
 // Every process it starts (etcd, nodes) is stopped at the end, also on failure or Ctrl-C.
 import 'reflect-metadata';
@@ -22,10 +25,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { mkdir } from 'node:fs/promises';
+import { EtcdStore, parseEtcdUrl } from '../src/store/etcd/etcd-store.js';
+import { NodeRegistration, resolveNodeId } from '../src/node/node-membership.js';
+import { NodeAgent } from '../src/agent/node-agent.js';
+import { CertificateFiles } from '../src/agent/certificate-files.js';
+import { TlsContextRegistry } from '../src/agent/tls-context-registry.js';
+import { systemClock } from '../src/lib/clock.js';
+import { createLogger } from '../src/lib/logger.js';
 
 x509.cryptoProvider.set(webcrypto);
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
 const ADMIN = { email: 'bench-admin@example.com', password: 'Bench-Admin-Password-1' };
 
 interface Child {
@@ -161,6 +173,64 @@ async function newCertificate(index: number): Promise<{ certificate: string; key
   return { certificate: cert.toString('pem') + '\n', key, fingerprint: new X509Certificate(cert.toString('pem')).fingerprint256 };
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Child mode: many node agents in one process, each a full member of the cluster except for the REST API.
+
+async function runAgents(): Promise<void> {
+  const [, , , storeUrl, dir, countText] = process.argv;
+  const count = Number(countText);
+  const log = createLogger('warn');
+  const closers: Array<() => Promise<void>> = [];
+  const ports: number[] = [];
+  const startAgent = async (i: number): Promise<void> => {
+    const dataDir = path.join(dir!, `agent-${i}`);
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const store = new EtcdStore({ hosts: parseEtcdUrl(storeUrl!) });
+    closers.push(() => store.close());
+    const nodeId = await resolveNodeId(store, dataDir, true);
+    const registry = new TlsContextRegistry();
+    const agent = new NodeAgent({ store, nodeId, files: new CertificateFiles(dataDir), tls: registry, clock: systemClock, log });
+    await agent.start();
+    closers.push(() => agent.close());
+    const api = registry.get('api')!;
+    const server = tls.createServer({ cert: api.certificate, key: api.key });
+    server.on('secureConnection', (socket) => socket.end());
+    registry.register('api', server as never);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as net.AddressInfo).port;
+    ports[i] = port;
+    const registration = new NodeRegistration({ store, nodeId, name: `agent-${i}`, address: '127.0.0.1', apiPort: port, leaseTtlSeconds: 10, clock: systemClock, log });
+    await registration.start();
+    closers.push(() => registration.close());
+  };
+  // A few at a time: 50 simultaneous first reconciles would only queue on the disk.
+  for (let i = 0; i < count; i += 10) await Promise.all(Array.from({ length: Math.min(10, count - i) }, (_, j) => startAgent(i + j)));
+  process.stdout.write(`ready ${JSON.stringify(ports)}\n`);
+  await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  for (const closer of closers.reverse()) await closer().catch(() => undefined);
+}
+
+/** Sweeps the endpoints that do not yet present `fingerprint` with a few concurrent probers; ms until all do. */
+async function sweepUntilRotated(endpoints: NodeEndpoint[], fingerprint: string, started: number, probers: number): Promise<number> {
+  const pending = new Set(endpoints);
+  let last = 0;
+  await Promise.all(
+    Array.from({ length: probers }, async () => {
+      while (pending.size > 0) {
+        if (performance.now() - started > 60_000) throw new Error(`${pending.size} endpoints never rotated`);
+        for (const endpoint of [...pending]) {
+          if (!pending.has(endpoint)) continue;
+          const seen = await presentedFingerprint(endpoint).catch(() => '');
+          if (seen === fingerprint && pending.delete(endpoint)) last = Math.max(last, performance.now() - started);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    }),
+  );
+  return last;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -198,6 +268,7 @@ async function main(): Promise<void> {
   const rotations = envNumber('BENCH_ROTATIONS', 20, 1, 1000);
   const nodeCount = envNumber('BENCH_NODES', 3, 1, 9);
   const probeIntervalMs = envNumber('BENCH_PROBE_INTERVAL_MS', 2, 0, 1000);
+  const agentCount = envNumber('BENCH_AGENTS', 50, 0, 500);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-bench-rotation-'));
   const children: Child[] = [];
   const stopAll = async (): Promise<void> => {
@@ -237,47 +308,67 @@ async function main(): Promise<void> {
         waitFor(children[i + 1]!, async () => (await request(node, 'GET', '/v1/bootstrap')).text.includes('"completed"')),
       ),
     );
-    const certificates = await Promise.all(Array.from({ length: rotations + 1 }, (_, i) => newCertificate(i)));
-    // Warm-up rotation (first PUT pays for JIT and connection setup), not counted.
     const put = (node: NodeEndpoint, cert: { certificate: string; key: string }) =>
       request(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }] });
-    const warm = await put(nodes[0]!, certificates[rotations]!);
-    if (warm.status !== 200) throw new Error(`warm-up PUT answered ${warm.status}: ${warm.text}`);
+    const fmt = (n: number): string => `${n.toFixed(1)} ms`;
+    const summary = (label: string, putMs: number[], allMs: number[]): string => {
+      const p = [...putMs].sort((a, b) => a - b);
+      const a = [...allMs].sort((x, y) => x - y);
+      return [
+        `${label}: PUT -> 200 (every node confirmed)          p50 ${fmt(percentile(p, 50))}  p99 ${fmt(percentile(p, 99))}  max ${fmt(p.at(-1)!)}`,
+        `${label}: PUT -> new cert on every node (handshake)  p50 ${fmt(percentile(a, 50))}  p99 ${fmt(percentile(a, 99))}  max ${fmt(a.at(-1)!)}`,
+      ].join('\n') + '\n';
+    };
+    /** `rotations` rotations (after one uncounted warm-up); `probe` resolves when every endpoint presents the cert. */
+    const rotate = async (probe: (fingerprint: string, started: number) => Promise<number>): Promise<{ putMs: number[]; allMs: number[] }> => {
+      const certificates = await Promise.all(Array.from({ length: rotations + 1 }, (_, i) => newCertificate(i)));
+      const warm = await put(nodes[0]!, certificates[rotations]!);
+      if (warm.status !== 200) throw new Error(`warm-up PUT answered ${warm.status}: ${warm.text}`);
+      const putMs: number[] = [];
+      const allMs: number[] = [];
+      for (let r = 0; r < rotations; r++) {
+        const cert = certificates[r]!;
+        const started = performance.now();
+        const probed = probe(cert.fingerprint, started);
+        const response = await put(nodes[r % nodes.length]!, cert);
+        const putDone = performance.now() - started;
+        if (response.status !== 200) throw new Error(`rotation ${r}: PUT answered ${response.status}: ${response.text}`);
+        putMs.push(putDone);
+        allMs.push(await probed);
+      }
+      return { putMs, allMs };
+    };
 
     process.stdout.write(`rotation: ${nodeCount} nodes on 127.0.0.1-${nodeCount}, etcd 127.0.0.1:${clientPort}, ${rotations} rotations of the api certificate\n`);
     const load = backgroundLoad(nodes);
-    const putMs: number[] = [];
-    const allPresentMs: number[] = [];
-    for (let r = 0; r < rotations; r++) {
-      const cert = certificates[r]!;
-      const target = nodes[r % nodes.length]!;
-      const started = performance.now();
-      const probes = nodes.map(async (node) => {
-        for (;;) {
-          const fingerprint = await presentedFingerprint(node).catch(() => '');
-          if (fingerprint === cert.fingerprint) return performance.now() - started;
-          if (performance.now() - started > 30_000) throw new Error(`node ${node.address} never presented rotation ${r}`);
-          await new Promise((resolve) => setTimeout(resolve, probeIntervalMs));
-        }
-      });
-      const response = await put(target, cert);
-      const putDone = performance.now() - started;
-      if (response.status !== 200) throw new Error(`rotation ${r}: PUT answered ${response.status}: ${response.text}`);
-      const seen = await Promise.all(probes);
-      putMs.push(putDone);
-      allPresentMs.push(Math.max(...seen));
+    // One prober per node, each opening fresh handshakes every BENCH_PROBE_INTERVAL_MS.
+    const nodesRun = await rotate(async (fingerprint, started) => {
+      const seen = await Promise.all(
+        nodes.map(async (node) => {
+          for (;;) {
+            if ((await presentedFingerprint(node).catch(() => '')) === fingerprint) return performance.now() - started;
+            if (performance.now() - started > 30_000) throw new Error(`node ${node.address} never presented the new certificate`);
+            await new Promise((resolve) => setTimeout(resolve, probeIntervalMs));
+          }
+        }),
+      );
+      return Math.max(...seen);
+    });
+    process.stdout.write(summary(`${nodeCount} nodes`, nodesRun.putMs, nodesRun.allMs));
+
+    if (agentCount > 0) {
+      const agents = startChild('agents', process.execPath, [SELF, 'agents', `etcd://127.0.0.1:${clientPort}`, path.join(dir, 'agents'), String(agentCount)]);
+      children.push(agents);
+      const startedAgents = performance.now();
+      await waitFor(agents, async () => agents.output().includes('ready ['), 180_000);
+      const ports = JSON.parse(/ready (\[[^\n]*\])/.exec(agents.output())![1]!) as number[];
+      process.stdout.write(`rotation: + ${agentCount} node agents in one process (started in ${fmt(performance.now() - startedAgents)}), ${nodeCount + agentCount} nodes in all\n`);
+      const endpoints = [...nodes, ...ports.map((port) => ({ address: '127.0.0.1', port }))];
+      const agentsRun = await rotate((fingerprint, started) => sweepUntilRotated(endpoints, fingerprint, started, 4));
+      process.stdout.write(summary(`${nodeCount}+${agentCount} nodes`, agentsRun.putMs, agentsRun.allMs));
     }
     const served = await load.stop();
-    const sortedPut = [...putMs].sort((a, b) => a - b);
-    const sortedAll = [...allPresentMs].sort((a, b) => a - b);
-    const fmt = (n: number): string => `${n.toFixed(1)} ms`;
-    process.stdout.write(
-      [
-        `PUT -> 200 (every node confirmed)          p50 ${fmt(percentile(sortedPut, 50))}  p99 ${fmt(percentile(sortedPut, 99))}  max ${fmt(sortedPut.at(-1)!)}`,
-        `PUT -> new cert on every node (handshake)  p50 ${fmt(percentile(sortedAll, 50))}  p99 ${fmt(percentile(sortedAll, 99))}  max ${fmt(sortedAll.at(-1)!)}`,
-        `cluster kept serving: ${served.ok} GET /v1/cluster/certificates answered 200 during the runs, ${served.errors} failed`,
-      ].join('\n') + '\n',
-    );
+    process.stdout.write(`cluster kept serving: ${served.ok} GET /v1/cluster/certificates answered 200 during the runs, ${served.errors} failed\n`);
     if (served.errors > 0) process.exitCode = 1;
   } finally {
     process.off('SIGINT', onSignal);
@@ -286,7 +377,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+(process.argv[2] === 'agents' ? runAgents() : main()).catch((error: unknown) => {
   process.stderr.write(`rotation benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });
