@@ -1,0 +1,233 @@
+// Database proxy benchmark, one command: `npm run bench:proxy` (builds, then runs dist/bench/proxy.js).
+//
+// Starts a certplane node in a temporary data dir, creates one database with TLS (no client certificates, so
+// the three paths do the same work), and measures `redis-benchmark --tls` (SET and GET, 50 clients, with
+// and without -P 16, bounded -n) against:
+//   (a) that database's redis-server on its own TLS port (CONFIG SET tls-port, same certificate),
+//   (b) HAProxy terminating TLS in front of the same redis-server (its Unix socket),
+//   (c) certplane's proxy (the database endpoint).
+// Each measurement runs BENCH_REPEATS times (default 3), interleaved a/b/c, and the median is reported: ops/s,
+// p50/p99 latency, and the ratios c/a and c/b. Everything listens on 127.0.0.1 and is stopped at the end.
+// Environment: BENCH_REQUESTS (default 100000 without pipelining, 4x that with -P 16), BENCH_REPEATS.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.resolve(HERE, '../src/cli/main.js');
+const ADMIN = { email: 'bench@cluster.local', password: 'Bench-Password-1' };
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const CLIENTS = 50;
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function freeDbPort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = 14000 + Math.floor(Math.random() * 5000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free database port');
+}
+
+function api(port: number, method: string, apiPath: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: apiPath,
+        rejectUnauthorized: false,
+        agent: false,
+        headers: {
+          authorization: `Basic ${Buffer.from(`${ADMIN.email}:${ADMIN.password}`).toString('base64')}`,
+          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function run(command: string, args: string[], timeoutMs = 300_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** One redis-benchmark run; returns per-test samples keyed by test name (SET, GET). */
+async function benchmark(port: number, cacert: string, pipeline: number): Promise<Record<string, Sample>> {
+  const n = pipeline > 1 ? REQUESTS * 4 : REQUESTS;
+  const out = await run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '--tls', '--cacert', cacert, '-c', String(CLIENTS), '-n', String(n), '-P', String(pipeline), '-t', 'set,get', '--csv']);
+  const result: Record<string, Sample> = {};
+  for (const line of out.split('\n').slice(1)) {
+    const cells = line.split(',').map((c) => c.replace(/"/g, ''));
+    if (cells.length < 7) continue;
+    result[cells[0] as string] = { rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]) };
+  }
+  return result;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-bench-'));
+  try {
+    const apiPort = await freePort();
+    const node = spawn(process.execPath, [CLI, 'start', '--data-dir', path.join(dir, 'data'), '--address', '127.0.0.1', '--api-port', String(apiPort)], {
+      env: { ...process.env, CERTPLANE_ADMIN_EMAIL: ADMIN.email, CERTPLANE_ADMIN_PASSWORD: ADMIN.password, CERTPLANE_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(node);
+    await waitUntil('certplane', async () => (await api(apiPort, 'GET', '/v1/bootstrap')).json?.bootstrap_status?.state === 'completed');
+
+    const proxyPort = await freeDbPort();
+    const created = await api(apiPort, 'POST', '/v1/bdbs', { name: 'bench', memory_size: 0, port: proxyPort, tls_mode: 'enabled', enforce_client_authentication: 'disabled' });
+    if (created.status !== 200) throw new Error(`creating the database failed: ${JSON.stringify(created.json)}`);
+    const uid = created.json.uid as number;
+    await waitUntil('the database', async () => (await api(apiPort, 'GET', `/v1/bdbs/${uid}`)).json?.status === 'active');
+
+    const certs = (await api(apiPort, 'GET', '/v1/cluster/certificates')).json;
+    const cert = path.join(dir, 'proxy.crt');
+    const key = path.join(dir, 'proxy.key');
+    const pem = path.join(dir, 'proxy.pem');
+    await writeFile(cert, certs.proxy_cert, { mode: 0o600 });
+    await writeFile(key, certs.proxy_key, { mode: 0o600 });
+    await writeFile(pem, `${certs.proxy_cert}${certs.proxy_key}`, { mode: 0o600 });
+    const socket = path.join(dir, 'data', 'redis', String(uid), 'redis.sock');
+
+    // (a) redis-server's own TLS port, same certificate.
+    const nativePort = await freeDbPort();
+    await run('redis-cli', ['-s', socket, 'CONFIG', 'SET', 'tls-cert-file', cert, 'tls-key-file', key, 'tls-auth-clients', 'no', 'tls-port', String(nativePort)]);
+    await run('redis-cli', ['-s', socket, 'CONFIG', 'SET', 'save', '']);
+
+    // (b) HAProxy terminating TLS in front of the same redis-server.
+    const haproxyPort = await freeDbPort();
+    const haproxyCfg = path.join(dir, 'haproxy.cfg');
+    await writeFile(
+      haproxyCfg,
+      [
+        'global',
+        '  maxconn 4096',
+        '  ssl-default-bind-options ssl-min-ver TLSv1.2',
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 5s',
+        '  timeout client 60s',
+        '  timeout server 60s',
+        'frontend redis_tls',
+        `  bind 127.0.0.1:${haproxyPort} ssl crt ${pem}`,
+        '  default_backend redis',
+        'backend redis',
+        `  server r1 ${socket}`,
+        '',
+      ].join('\n'),
+    );
+    const haproxy = spawn('haproxy', ['-db', '-f', haproxyCfg], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(haproxy);
+    await waitUntil('haproxy', async () => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(haproxyPort), '--tls', '--cacert', cert, 'PING'])).trim() === 'PONG');
+
+    const targets = { a: { name: 'redis-server TLS', port: nativePort }, b: { name: 'HAProxy 2.6 TLS', port: haproxyPort }, c: { name: 'certplane proxy', port: proxyPort } } as const;
+    for (const target of Object.values(targets)) {
+      const pong = (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(target.port), '--tls', '--cacert', cert, 'PING'])).trim();
+      if (pong !== 'PONG') throw new Error(`${target.name} did not answer PING: ${pong}`);
+    }
+
+    const cores = os.cpus().length;
+    process.stdout.write(`proxy benchmark: redis-benchmark --tls, ${CLIENTS} clients, SET+GET, n=${REQUESTS} (x4 with -P 16), median of ${REPEATS}; ${cores} cores shared with the load generator\n`);
+    // Warm-up, not reported.
+    for (const target of Object.values(targets)) await benchmark(target.port, cert, 1).catch(() => undefined);
+
+    const rows: string[] = [];
+    const summary: string[] = [];
+    for (const pipeline of [1, 16]) {
+      const samples: Record<string, Record<string, Sample[]>> = { a: {}, b: {}, c: {} };
+      for (let rep = 0; rep < REPEATS; rep++) {
+        for (const [id, target] of Object.entries(targets)) {
+          const result = await benchmark(target.port, cert, pipeline);
+          for (const [test, sample] of Object.entries(result)) ((samples[id] as Record<string, Sample[]>)[test] ??= []).push(sample);
+        }
+      }
+      for (const test of ['SET', 'GET']) {
+        const med = (id: string): Sample => {
+          const list = samples[id]?.[test] ?? [];
+          return { rps: median(list.map((s) => s.rps)), p50: median(list.map((s) => s.p50)), p99: median(list.map((s) => s.p99)) };
+        };
+        const [a, b, c] = [med('a'), med('b'), med('c')];
+        for (const [id, s] of [['a', a], ['b', b], ['c', c]] as const) {
+          rows.push(`${test.padEnd(4)} ${`-P ${pipeline}`.padEnd(6)} (${id}) ${targets[id].name.padEnd(17)} ${s.rps.toFixed(0).padStart(9)} ops/s   p50 ${s.p50.toFixed(3).padStart(7)} ms   p99 ${s.p99.toFixed(3).padStart(7)} ms`);
+        }
+        summary.push(
+          `${test.padEnd(4)} ${`-P ${pipeline}`.padEnd(6)} c/a ${(c.rps / a.rps).toFixed(2)}   c/b ${(c.rps / b.rps).toFixed(2)}   p99 c/b ${(c.p99 / b.p99).toFixed(2)}   p99 b/a ${(b.p99 / a.p99).toFixed(2)}`,
+        );
+      }
+    }
+    process.stdout.write(`${rows.join('\n')}\n\nratios (ops/s; p99 lower is better)\n${summary.join('\n')}\n`);
+  } finally {
+    for (const child of children.reverse()) await stop(child);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:proxy failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+  void Promise.all(children.map(stop));
+});
