@@ -36,7 +36,7 @@ export async function waitForNodesToApply(store: ClusterStore, revision: number,
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      void watchPromise.then((w) => w.close());
+      void watchPromise.then((w) => w.close()).catch(() => undefined);
       resolve(outcome);
     };
     const timer = setTimeout(() => {
@@ -50,7 +50,8 @@ export async function waitForNodesToApply(store: ClusterStore, revision: number,
       }).catch(() => undefined);
     };
     const watchPromise = store.watchPrefix(keys.nodeAppliedPrefix, result.revision, recheck);
-    // A change may have landed between the first check and the watch: look once more.
-    void watchPromise.then(recheck);
+    // A change may have landed between the first check and the watch: look once more. If the watch cannot
+    // be created (store unreachable), the check at the timeout still answers; never an unhandled rejection.
+    void watchPromise.then(recheck, () => undefined);
   });
 }
