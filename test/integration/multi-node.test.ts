@@ -1,7 +1,8 @@
 // A cluster of three real certplane nodes (127.0.0.1-3) sharing one real etcd: the cluster is created exactly
 // once, every node serves the certificates the API confirms, a frozen node yields 409 nodes_not_updated and
 // converges after it resumes, a stopped etcd yields 503 (and a node started meanwhile waits and joins), two
-// concurrent rotations never leave a mixed pair, and a killed leader is marked down and replaced.
+// concurrent rotations never leave a mixed pair, and a leader killed mid-apply is marked down and replaced, and
+// converges when restarted.
 // The tests run in order on one cluster; each leaves every node running and converged.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -19,10 +20,11 @@ let etcd: TestEtcd;
 let nodes: TestNode[] = [];
 const extraNodes: TestNode[] = [];
 
-function startClusterNode(index: number): Promise<TestNode> {
+function startClusterNode(index: number, restart?: { dataDir: string; port: number }): Promise<TestNode> {
   return startTestNode({
     address: `127.0.0.${index}`,
     admin,
+    ...restart,
     args: ['--store', etcd.storeUrl, '--apply-timeout-ms', '2000', '--lease-ttl-seconds', String(LEASE_TTL_SECONDS), '--node-name', `node-${index}`],
   });
 }
@@ -30,12 +32,15 @@ function startClusterNode(index: number): Promise<TestNode> {
 beforeAll(async () => {
   etcd = await startEtcd();
   // All three at once on the empty etcd: they race to create the cluster.
-  nodes = await Promise.all([1, 2, 3].map(startClusterNode));
+  nodes = await Promise.all([1, 2, 3].map((i) => startClusterNode(i)));
 });
 
 afterAll(async () => {
-  for (const node of [...nodes, ...extraNodes]) node.process.kill('SIGCONT');
-  await Promise.all([...nodes, ...extraNodes].map((node) => node.destroy()));
+  const all = [...nodes, ...extraNodes];
+  for (const node of all) node.process.kill('SIGCONT');
+  // Stop every process first: a restarted node shares the data dir of the one it replaced.
+  await Promise.all(all.map((node) => node.stop()));
+  await Promise.all(all.map((node) => node.destroy()));
   await etcd?.destroy();
 });
 
@@ -174,13 +179,21 @@ describe('a three-node cluster on etcd', () => {
     await waitUntil(async () => ((await call(nodes[0]!, 'GET', '/v1/nodes')).json as Array<{ status: string }>).filter((n) => n.status === 'down').length === 1, 3000, 'the stopped node is down');
   });
 
-  it('marks a SIGKILLed leader down when its lease expires and elects another leader within seconds', async () => {
+  it('marks a leader SIGKILLed during a PUT down, elects another within seconds; restarted, it converges', async () => {
     const before = (await call(nodes[0]!, 'GET', '/v1/nodes')).json as Array<{ uid: number; addr: string; status: string; is_leader: boolean }>;
     const leader = before.find((n) => n.is_leader)!;
-    const victim = nodes.find((n) => n.address === leader.addr)!;
+    const victimIndex = nodes.findIndex((n) => n.address === leader.addr);
+    const victim = nodes[victimIndex]!;
     const survivor = nodes.find((n) => n !== victim)!;
+    const cert = await newApiCertificate();
+    // Killed while the change is being applied: the PUT either saw it apply first (200) or names it (409).
+    const putting = putApiCertificate(survivor, cert);
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const killedAt = Date.now();
     await victim.kill();
+    const response = await putting;
+    expect([200, 409]).toContain(response.status);
+    if (response.status === 409) expect(response.json.nodes).toEqual([String(leader.uid)]);
     await waitUntil(
       async () => {
         const list = (await call(survivor, 'GET', '/v1/nodes')).json as Array<{ uid: number; status: string; is_leader: boolean }>;
@@ -193,8 +206,17 @@ describe('a three-node cluster on etcd', () => {
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan((LEASE_TTL_SECONDS + 5) * 1000);
     // The dead node no longer holds up changes.
-    const cert = await newApiCertificate();
     expect((await putApiCertificate(survivor, cert)).status).toBe(200);
     process.stdout.write(`multi-node: leader ${leader.uid} killed, marked down and replaced after ${takeoverMs} ms (lease TTL ${LEASE_TTL_SECONDS} s)\n`);
+
+    // Restarted on its data dir: same uid, active again, serving the current certificate with its own key.
+    const restarted = await startClusterNode(victimIndex + 1, { dataDir: victim.dataDir, port: victim.port });
+    extraNodes.push(restarted);
+    expect(String((await apiRequest(restarted.port, { path: '/v1/bootstrap' }, restarted.address)).json.local_node_info.uid)).toBe(String(leader.uid));
+    expect(await servedFingerprint(restarted)).toBe(cert.x509.fingerprint256);
+    expect(await apiFilesOf(restarted)).toEqual({ fingerprint: cert.x509.fingerprint256, pairMatches: true });
+    const after = (await call(restarted, 'GET', '/v1/nodes')).json as Array<{ uid: number; status: string; is_leader: boolean }>;
+    expect(after.find((n) => n.uid === leader.uid)?.status).toBe('active');
+    expect(after.filter((n) => n.is_leader)).toHaveLength(1);
   });
 });
