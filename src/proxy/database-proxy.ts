@@ -226,6 +226,8 @@ class Endpoint {
 
 export class DatabaseProxy {
   private readonly endpoints = new Map<number, Endpoint>();
+  /** Endpoints of an earlier port of a database: no longer listening, their connections still open. */
+  private readonly retired = new Map<number, Endpoint[]>();
 
   constructor(private readonly deps: DatabaseProxyDeps) {}
 
@@ -240,6 +242,7 @@ export class DatabaseProxy {
     if (current !== undefined) {
       // A new port: the old listener stops, connections made through it keep going.
       await current.stopListening();
+      this.retired.set(config.uid, [...(this.retired.get(config.uid) ?? []), current]);
     }
     this.endpoints.set(config.uid, endpoint);
     this.deps.log.info({ bdb: config.uid, port: config.port, tls: config.tls !== undefined, mtls: config.tls?.clientAuth !== undefined }, 'database endpoint listening');
@@ -248,7 +251,9 @@ export class DatabaseProxy {
   async remove(uid: number): Promise<void> {
     const endpoint = this.endpoints.get(uid);
     this.endpoints.delete(uid);
-    await endpoint?.close();
+    const retired = this.retired.get(uid) ?? [];
+    this.retired.delete(uid);
+    await Promise.all([endpoint, ...retired].map((e) => e?.close()));
   }
 
   uids(): number[] {
@@ -256,8 +261,9 @@ export class DatabaseProxy {
   }
 
   async close(): Promise<void> {
-    const all = [...this.endpoints.values()];
+    const all = [...this.endpoints.values(), ...[...this.retired.values()].flat()];
     this.endpoints.clear();
+    this.retired.clear();
     await Promise.all(all.map((endpoint) => endpoint.close()));
   }
 }
