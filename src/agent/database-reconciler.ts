@@ -56,6 +56,7 @@ export class DatabaseReconciler {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Last status written per database, to avoid rewriting an unchanged one. */
   private readonly reported = new Map<number, string>();
+  private staleRemoved = false;
 
   constructor(private readonly deps: DatabaseReconcilerDeps) {}
 
@@ -131,6 +132,13 @@ export class DatabaseReconciler {
       .filter(({ record }) => record.node_uid === this.deps.nodeId);
     const wanted = new Set(mine.map(({ record }) => record.uid));
 
+    if (!this.staleRemoved) {
+      for (const uid of await this.deps.supervisor.removeStale(wanted)) {
+        await store.txn({ success: [{ type: 'delete', key: keys.bdbStatus(uid) }] });
+        this.deps.log.info({ bdb: uid }, 'removed the data of a database deleted while this node was down');
+      }
+      this.staleRemoved = true;
+    }
     // Gone first, so a port or name freed by a delete is free for a new database in the same pass.
     for (const uid of new Set([...this.deps.endpoints.uids(), ...this.deps.supervisor.uids()])) {
       if (wanted.has(uid)) continue;

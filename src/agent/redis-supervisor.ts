@@ -15,7 +15,7 @@
 // user whose rules redis rejects is dropped and logged instead of keeping redis from starting.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { writeFileDurably } from './atomic-file.js';
@@ -211,7 +211,7 @@ class RedisInstance {
   }
 
   /** A redis-server left from an earlier run of certplane (pidfile + cmdline check): stop it, keep its data. */
-  private async stopLeftover(): Promise<void> {
+  async stopLeftover(): Promise<void> {
     let pid: number;
     try {
       pid = Number((await readFile(this.pidPath, 'utf8')).trim());
@@ -357,6 +357,30 @@ export class RedisSupervisor {
     this.instances.delete(uid);
     await instance?.stop();
     if (deleteData) await rm(path.join(this.deps.redisDir, String(uid)), { recursive: true, force: true });
+  }
+
+  /**
+   * Directories of databases this node does not run (deleted while certplane was down): stops a redis-server
+   * still running there, if any, and removes the directory. Returns the uids removed.
+   */
+  async removeStale(wanted: ReadonlySet<number>): Promise<number[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.deps.redisDir);
+    } catch {
+      return [];
+    }
+    const removed: number[] = [];
+    for (const entry of entries) {
+      if (!/^[0-9]{1,9}$/.test(entry)) continue;
+      const uid = Number(entry);
+      if (wanted.has(uid) || this.instances.has(uid)) continue;
+      const leftover = new RedisInstance(this.deps, { uid, maxmemory: 0, evictionPolicy: 'noeviction', defaultUser: { enabled: false }, users: [] });
+      await leftover.stopLeftover();
+      await rm(path.join(this.deps.redisDir, entry), { recursive: true, force: true });
+      removed.push(uid);
+    }
+    return removed;
   }
 
   async close(): Promise<void> {

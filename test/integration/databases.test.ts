@@ -3,7 +3,7 @@
 // redis-server comes back), no orphans when certplane itself is killed, data that survives a restart, and
 // password users provisioned from roles_permissions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -159,8 +159,13 @@ describe('databases', () => {
     await node.kill();
     await waitFor('redis-server to exit after certplane died', async () => !isProcessAlive(pid), 15_000);
 
+    // The directory of a database deleted while certplane was down goes at the next start.
+    await mkdir(path.join(dataDir, 'redis', '77'), { mode: 0o700 });
+    await writeFile(path.join(dataDir, 'redis', '77', 'dump.rdb'), 'stale');
+
     node = await startTestNode({ dataDir, port });
     await waitForActive(port, node.admin, 1);
+    await expect(stat(path.join(dataDir, 'redis', '77'))).rejects.toThrow();
     await waitFor('the endpoint after restart', async () => (await redisCli(dbPort, ['PING'])).stdout === 'PONG');
     expect((await redisCli(dbPort, ['GET', 'durable'])).stdout).toBe('yes');
     expect((await redisCli(dbPort, ['GET', 'greeting'])).stdout).toBe('hello');
