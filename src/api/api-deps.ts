@@ -5,6 +5,8 @@ import type { Clock } from '../lib/clock.js';
 import type { UsersRepository } from './state/users-repository.js';
 import type { PasswordAuthenticator } from './auth/password-authenticator.js';
 import type { CertificateAuthenticator } from './auth/certificate-authenticator.js';
+import type { ClusterSettingsView } from '../domain/cluster-settings.js';
+import type { OcspOperations } from '../domain/ocsp-status.js';
 
 export interface LocalNodeInfo {
   uid: string;
@@ -18,8 +20,12 @@ export interface ApiDeps {
   users: UsersRepository;
   passwords: PasswordAuthenticator;
   certificates: CertificateAuthenticator;
+  /** The cluster document as this node sees it (watched), for the per-request authentication path. */
+  settings: ClusterSettingsView;
   /** How long a cluster-wide change waits for every node before answering 409 (or 500 for deletes). */
   applyTimeoutMs: number;
   localNode: LocalNodeInfo;
   bodyLimitBytes: number;
+  /** POST /v1/ocsp/test: queries the OCSP responder (src/ocsp, wired by the composition root). */
+  ocsp: OcspOperations;
 }

@@ -66,3 +66,10 @@ export const DEFAULT_CLUSTER_POLICY: ClusterPolicy = {
   login_lockout_counter_reset_after: 900,
   login_lockout_duration: 1800,
 };
+
+/** A node's current view of the cluster document, kept fresh by a watch (see agent/cluster-settings-watcher). */
+export interface ClusterSettingsView {
+  current(): ClusterDocument;
+  /** Resolves once the view reflects the store at `revision` (read-your-writes after a PUT), or after a bound. */
+  waitForRevision(revision: number): Promise<void>;
+}

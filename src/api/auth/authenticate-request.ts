@@ -5,16 +5,13 @@ import type { TLSSocket } from 'node:tls';
 import type { ApiDeps } from '../api-deps.js';
 import type { Caller } from './caller.js';
 import { ApiError } from '../../lib/api-error.js';
-import { getJson } from '../../store/cluster-store.js';
-import { keys } from '../../store/keys.js';
-import type { ClusterDocument } from '../../domain/cluster-settings.js';
 import type { UserRecord } from '../../domain/users.js';
 
 export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps): Promise<Caller> {
-  const cluster = await getJson<ClusterDocument>(deps.store, keys.cluster);
+  const cluster = deps.settings.current();
   const header = request.headers.authorization;
   const peer = cluster?.mtls_certificate_authentication === true ? deps.certificates.peerOf(request.raw.socket as TLSSocket) : null;
-  if (peer !== null && cluster !== undefined) {
+  if (peer !== null) {
     if (header !== undefined) {
       throw new ApiError(400, 'ambiguous_credentials', 'Send either a client certificate or a password, never both');
     }

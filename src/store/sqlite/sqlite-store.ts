@@ -46,6 +46,7 @@ const EVENT_HISTORY = 10_000;
 export class SqliteStore implements ClusterStore {
   private readonly db: Database.Database;
   private readonly watchers = new Set<Watcher>();
+  private readonly statements = new Map<string, Database.Statement>();
   private closed = false;
 
   constructor(path: string) {
@@ -62,17 +63,18 @@ export class SqliteStore implements ClusterStore {
       CREATE TABLE IF NOT EXISTS kv_events (
         rev INTEGER NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL,
         key TEXT NOT NULL, value TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS kv_events_rev ON kv_events (rev);
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 1);
     `);
     // Leases of a previous process are gone with it: their keys go too, as etcd would do on expiry.
-    const stale = this.db.prepare('SELECT DISTINCT lease FROM kv WHERE lease IS NOT NULL').all() as { lease: string }[];
+    const stale = this.sql('SELECT DISTINCT lease FROM kv WHERE lease IS NOT NULL').all() as { lease: string }[];
     for (const { lease } of stale) this.revokeLeaseNow(lease);
   }
 
   get(key: string): Promise<KeyValue | undefined> {
     return this.run(() => {
-      const row = this.db.prepare('SELECT * FROM kv WHERE key = ?').get(key) as KvRow | undefined;
+      const row = this.sql('SELECT * FROM kv WHERE key = ?').get(key) as KvRow | undefined;
       return row === undefined ? undefined : toKeyValue(row);
     });
   }
@@ -80,9 +82,8 @@ export class SqliteStore implements ClusterStore {
   list(prefix: string): Promise<RangeResult> {
     return this.run(() => {
       const read = this.db.transaction(() => {
-        const rows = this.db
-          .prepare("SELECT * FROM kv WHERE substr(key, 1, length(?)) = ? ORDER BY key")
-          .all(prefix, prefix) as KvRow[];
+        const rows = this.sql('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key')
+          .all(prefix, prefixEnd(prefix)) as KvRow[];
         return { kvs: rows.map(toKeyValue), revision: this.currentRevision() };
       });
       return read();
@@ -98,8 +99,8 @@ export class SqliteStore implements ClusterStore {
         const revision = this.currentRevision();
         events = this.applyOps(ops, revision + 1);
         if (events.length === 0) return { succeeded, revision };
-        this.db.prepare("UPDATE meta SET value = ? WHERE name = 'revision'").run(revision + 1);
-        this.db.prepare('DELETE FROM kv_events WHERE rev < ?').run(revision + 1 - EVENT_HISTORY);
+        this.sql("UPDATE meta SET value = ? WHERE name = 'revision'").run(revision + 1);
+        this.sql('DELETE FROM kv_events WHERE rev < ?').run(revision + 1 - EVENT_HISTORY);
         return { succeeded, revision: revision + 1 };
       });
       const result = apply.immediate();
@@ -112,12 +113,11 @@ export class SqliteStore implements ClusterStore {
     const watcher: Watcher = { prefix, lastRevision: fromRevision, onEvents };
     // Read history and register in one synchronous step so no commit can fall between the two.
     await this.run(() => {
-      const oldest = (this.db.prepare('SELECT MIN(rev) AS rev FROM kv_events').get() as { rev: number | null }).rev;
+      const oldest = (this.sql('SELECT MIN(rev) AS rev FROM kv_events').get() as { rev: number | null }).rev;
       if (oldest !== null && fromRevision + 1 < oldest) {
         throw new StoreUnavailableError(`watch revision ${fromRevision} has been compacted (oldest ${oldest})`);
       }
-      const rows = this.db
-        .prepare('SELECT rev, type, key, value FROM kv_events WHERE rev > ? ORDER BY seq')
+      const rows = this.sql('SELECT rev, type, key, value FROM kv_events WHERE rev > ? ORDER BY seq')
         .all(fromRevision) as EventRow[];
       this.watchers.add(watcher);
       const past = rows.map((r) => ({ type: r.type, key: r.key, value: r.value, revision: r.rev }));
@@ -146,7 +146,7 @@ export class SqliteStore implements ClusterStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    const leases = this.db.prepare('SELECT DISTINCT lease FROM kv WHERE lease IS NOT NULL').all() as { lease: string }[];
+    const leases = this.sql('SELECT DISTINCT lease FROM kv WHERE lease IS NOT NULL').all() as { lease: string }[];
     for (const { lease } of leases) this.revokeLeaseNow(lease);
     this.watchers.clear();
     this.closed = true;
@@ -154,24 +154,34 @@ export class SqliteStore implements ClusterStore {
   }
 
   private revokeLeaseNow(lease: string): void {
-    const keys = this.db.prepare('SELECT key FROM kv WHERE lease = ?').all(lease) as { key: string }[];
+    const keys = this.sql('SELECT key FROM kv WHERE lease = ?').all(lease) as { key: string }[];
     if (keys.length === 0) return;
     const events: WatchEvent[] = [];
     const apply = this.db.transaction(() => {
       const revision = this.currentRevision() + 1;
       events.push(...this.applyOps(keys.map((k) => ({ type: 'delete' as const, key: k.key })), revision));
-      this.db.prepare("UPDATE meta SET value = ? WHERE name = 'revision'").run(revision);
+      this.sql("UPDATE meta SET value = ? WHERE name = 'revision'").run(revision);
     });
     apply.immediate();
     this.notify(events);
   }
 
+  /** Prepared statements are compiled once and reused: preparing per call dominated small reads. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   private currentRevision(): number {
-    return (this.db.prepare("SELECT value FROM meta WHERE name = 'revision'").get() as { value: number }).value;
+    return (this.sql("SELECT value FROM meta WHERE name = 'revision'").get() as { value: number }).value;
   }
 
   private holds(compare: Compare): boolean {
-    const row = this.db.prepare('SELECT * FROM kv WHERE key = ?').get(compare.key) as KvRow | undefined;
+    const row = this.sql('SELECT * FROM kv WHERE key = ?').get(compare.key) as KvRow | undefined;
     if (compare.target === 'value') {
       if (row === undefined) return false;
       return compare.op === '==' ? row.value === compare.value : row.value !== compare.value;
@@ -191,17 +201,16 @@ export class SqliteStore implements ClusterStore {
 
   private applyOps(ops: TxnOp[], revision: number): WatchEvent[] {
     const events: WatchEvent[] = [];
-    const record = this.db.prepare('INSERT INTO kv_events (rev, type, key, value) VALUES (?, ?, ?, ?)');
+    const record = this.sql('INSERT INTO kv_events (rev, type, key, value) VALUES (?, ?, ?, ?)');
     const remove = (key: string): void => {
-      if (this.db.prepare('DELETE FROM kv WHERE key = ?').run(key).changes > 0) {
+      if (this.sql('DELETE FROM kv WHERE key = ?').run(key).changes > 0) {
         record.run(revision, 'delete', key, '');
         events.push({ type: 'delete', key, value: '', revision });
       }
     };
     for (const op of ops) {
       if (op.type === 'put') {
-        this.db
-          .prepare(
+        this.sql(
             `INSERT INTO kv (key, value, create_rev, mod_rev, version, lease) VALUES (@key, @value, @rev, @rev, 1, @lease)
              ON CONFLICT(key) DO UPDATE SET value = @value, mod_rev = @rev, version = version + 1, lease = @lease`,
           )
@@ -211,9 +220,8 @@ export class SqliteStore implements ClusterStore {
       } else if (op.type === 'delete') {
         remove(op.key);
       } else {
-        const keys = this.db
-          .prepare('SELECT key FROM kv WHERE substr(key, 1, length(?)) = ?')
-          .all(op.prefix, op.prefix) as { key: string }[];
+        const keys = this.sql('SELECT key FROM kv WHERE key >= ? AND key < ?')
+          .all(op.prefix, prefixEnd(op.prefix)) as { key: string }[];
         for (const { key } of keys) remove(key);
       }
     }
@@ -259,6 +267,11 @@ export class SqliteStore implements ClusterStore {
       throw error;
     }
   }
+}
+
+/** The smallest string greater than every string that starts with prefix (for an index range scan). */
+function prefixEnd(prefix: string): string {
+  return prefix === '' ? '\uffff' : prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 function toKeyValue(row: KvRow): KeyValue {

@@ -15,12 +15,13 @@ async function readDocument<T>(deps: ApiDeps, key: string): Promise<{ doc: T; mo
   return { doc: JSON.parse(kv.value) as T, modRevision: kv.modRevision };
 }
 
-async function writeDocument(deps: ApiDeps, key: string, modRevision: number, doc: unknown): Promise<void> {
+async function writeDocument(deps: ApiDeps, key: string, modRevision: number, doc: unknown): Promise<number> {
   const result = await deps.store.txn({
     compare: [{ key, target: 'mod', op: '==', value: modRevision }],
     success: [{ type: 'put', key, value: JSON.stringify(doc) }],
   });
   if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', 'The configuration was changed concurrently; retry');
+  return result.revision;
 }
 
 export const getCluster = defineRoute({
@@ -57,7 +58,10 @@ export const putCluster = defineRoute({
       } as ClusterDocument['alert_settings'],
     };
     await checkMtlsPrerequisites(deps, next);
-    if (!isDryRun(query)) await writeDocument(deps, keys.cluster, modRevision, next);
+    if (!isDryRun(query)) {
+      // Requests after this answer must already authenticate under the new settings.
+      await deps.settings.waitForRevision(await writeDocument(deps, keys.cluster, modRevision, next));
+    }
     return next;
   },
 });
