@@ -114,6 +114,7 @@ async function startApi(
       users,
       passwords: new PasswordAuthenticator(store, users, clock),
       certificates: new CertificateAuthenticator(store, users, clock),
+      settings,
       applyTimeoutMs: config.applyTimeoutMs,
       localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
       bodyLimitBytes: config.bodyLimitBytes,
