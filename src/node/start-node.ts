@@ -17,6 +17,8 @@ import { ClusterSettingsWatcher } from '../agent/cluster-settings-watcher.js';
 import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.js';
 import { NodeAgent } from '../agent/node-agent.js';
 import { startDatabases } from './start-databases.js';
+import { startOcsp } from './start-ocsp.js';
+import type { OcspOperations } from '../domain/ocsp-status.js';
 import { buildApi } from '../api/build-api.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
@@ -62,10 +64,14 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     await agent.start();
     closers.push(() => agent.close());
 
+    // Every node staples the cached OCSP response; only the leader polls (below).
+    const ocsp = await startOcsp({ store, clock, log });
+    closers.push(() => ocsp.close());
+
     const databases = await startDatabases({ config, store, nodeId, tls, clock, log });
     closers.push(() => databases.close());
 
-    const api = await startApi(config, store, tls, settings, clock, log, nodeId);
+    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -73,6 +79,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const election = new LeaderElection({ store, nodeId, role: 'cluster', leaseTtlSeconds: config.leaseTtlSeconds, log: log.child({ part: 'election' }) });
     await election.start();
     closers.push(() => election.close());
+    closers.push(ocsp.pollWhileLeader(election));
     log.info({ node: nodeId, address: config.address, api_port: apiPort }, 'certplane node ready');
     return { nodeId, apiPort, close };
   } catch (error) {
@@ -89,6 +96,7 @@ async function startApi(
   clock: Clock,
   log: Logger,
   nodeId: string,
+  ocsp: OcspOperations,
 ): Promise<FastifyInstance> {
   // Rebuilt on every change of the api certificate, mtls_trusted_ca or the cluster settings: new
   // connections get them at once, open ones keep theirs. Verification of client certificates happens
@@ -118,6 +126,7 @@ async function startApi(
       applyTimeoutMs: config.applyTimeoutMs,
       localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
       bodyLimitBytes: config.bodyLimitBytes,
+      ocsp,
     },
     https: { ...initialOptions, cert: apiCertificate.certificate, key: apiCertificate.key, requestCert, rejectUnauthorized: false },
     logger: log.child({ part: 'api' }),

@@ -46,6 +46,11 @@ export const keys = {
   /** Every node that ever joined (no lease: GET /v1/nodes shows a node whose live key is gone as down). */
   nodeInfoPrefix: `${ROOT}/node-info/`,
   nodeInfo: (nodeId: string) => `${ROOT}/node-info/${nodeId}`,
+  /** OCSP (digest §3): the settings of PUT /v1/ocsp (absent until the first PUT: defaults) and the cached
+   *  status + DER response of the proxy certificate, written by the OCSP poller and POST /v1/ocsp/test. */
+  ocspPrefix: `${ROOT}/ocsp/`,
+  ocspSettings: `${ROOT}/ocsp/settings`,
+  ocspStatus: `${ROOT}/ocsp/status`,
   /** The leader of a cluster-wide role ('cluster': background work), attached to the leader's lease. */
   leader: (role: string) => `${ROOT}/leaders/${role}`,
 } as const;

@@ -31,6 +31,10 @@ import { putUserPassword, postUserPassword, deleteUserPassword } from './users/u
 import { getOwnRole } from './users/get-own-role.js';
 import { listNodes } from './nodes/list-nodes.js';
 import { getNode } from './nodes/get-node.js';
+import { getOcsp } from './ocsp/get-ocsp.js';
+import { putOcsp } from './ocsp/put-ocsp.js';
+import { getOcspStatus } from './ocsp/get-ocsp-status.js';
+import { testOcsp } from './ocsp/test-ocsp.js';
 
 export const allRoutes: ApiRoute[] = [
   getBootstrap,
@@ -69,4 +73,8 @@ export const allRoutes: ApiRoute[] = [
   deleteBdb,
   listNodes,
   getNode,
+  getOcsp,
+  putOcsp,
+  getOcspStatus,
+  testOcsp,
 ] as ApiRoute[];

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
+import type { OcspAlertEvent } from '../../domain/ocsp-status.js';
 
 export interface AuditEvent {
   time: string;
@@ -16,13 +17,16 @@ export interface AuditEvent {
   new_not_after: string | null;
 }
 
+/** Everything in the event log: certificate audit events, and alert events (OCSP alerts, written by src/ocsp). */
+export type ClusterEvent = AuditEvent | OcspAlertEvent;
+
 export function auditEventOp(event: AuditEvent): TxnOp {
   // ISO time first keeps events ordered by key; the random suffix separates events of one transaction.
   const id = `${event.time}-${randomBytes(4).toString('hex')}`;
   return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
 }
 
-export async function listAuditEvents(store: ClusterStore, limit: number): Promise<AuditEvent[]> {
+export async function listAuditEvents(store: ClusterStore, limit: number): Promise<ClusterEvent[]> {
   const { kvs } = await store.list(keys.eventPrefix);
-  return kvs.slice(-limit).map((kv) => JSON.parse(kv.value) as AuditEvent);
+  return kvs.slice(-limit).map((kv) => JSON.parse(kv.value) as ClusterEvent);
 }

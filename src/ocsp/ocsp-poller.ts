@@ -1,0 +1,218 @@
+// The OCSP poller: keeps the cached OCSP status of the proxy certificate fresh in the store, so every node
+// staples the same response and a restart staples at once. Runs on one node (the leader: start()/close() are
+// called by the composition root as leadership comes and goes); its writes carry the leader fence.
+//
+// Level-triggered: each evaluation reads settings, the proxy certificate and the cached record from the store
+// and derives what to do from them (domain/ocsp-status.ts nextQueryDueAt), so a restart, a failover or a query
+// made by POST /v1/ocsp/test all continue the same schedule.
+//
+// States and transitions:
+//   stopped --start()--> evaluating
+//   evaluating --disabled / no proxy certificate--> idle --settings or certificate change--> evaluating
+//   evaluating --query due (never queried, due time passed, proxy certificate replaced, settings changed)--> querying
+//   evaluating --not due--> waiting(regular: query_frequency | recovery: recovery_frequency) --timer or change--> evaluating
+//   querying --outcome recorded--> evaluating   (GOOD/REVOKED/UNKNOWN answers → regular; failures → recovery until
+//                                               recovery_max_tries, then the cached status is dropped + alert → regular)
+//   querying --outcome discarded (fence lost or repeated conflicts)--> backoff --timer--> evaluating
+//   evaluating --store error--> backoff --timer--> evaluating
+//   any --close()--> closed (an in-flight query is aborted)
+import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
+import { keys } from '../store/keys.js';
+import type { Clock } from '../lib/clock.js';
+import type { OcspSettings } from '../domain/ocsp-settings.js';
+import { nextQueryDueAt } from '../domain/ocsp-status.js';
+import { queryTarget, readOcspContext, recordQueryOutcome, type OcspTarget, type QueryOutcome } from './ocsp-records.js';
+
+export type OcspPollerState =
+  | { name: 'stopped' }
+  | { name: 'evaluating' }
+  | { name: 'idle'; reason: string }
+  | { name: 'waiting'; mode: 'regular' | 'recovery'; dueAt: Date }
+  | { name: 'querying'; responderUrl: string }
+  | { name: 'backoff'; reason: string; retryAt: Date }
+  | { name: 'closed' };
+
+/** The logging the poller needs (pino and Fastify loggers fit). */
+export interface OcspLog {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+/** Timers, injected with the clock so the schedule is testable without sleeping. */
+export interface PollerTimer {
+  set(delayMs: number, callback: () => void): () => void;
+}
+
+export const realTimer: PollerTimer = {
+  set(delayMs, callback) {
+    // setTimeout holds at most 2^31-1 ms; longer waits re-evaluate early, which is harmless.
+    const timer = setTimeout(callback, Math.min(Math.max(0, delayMs), 2_147_483_647));
+    return () => clearTimeout(timer);
+  },
+};
+
+export interface OcspPollerDeps {
+  store: ClusterStore;
+  clock: Clock;
+  log: OcspLog;
+  timer?: PollerTimer;
+  /** The leader fence added to every write (LeaderElection.fence). */
+  fence?: () => Compare | undefined;
+  /** Replaces the real query (unit tests). */
+  query?: (target: OcspTarget, settings: OcspSettings, signal: AbortSignal) => Promise<QueryOutcome>;
+  /** Wait after a store error or a discarded write (default 5 s). */
+  retryDelayMs?: number;
+}
+
+export class OcspPoller {
+  state: OcspPollerState = { name: 'stopped' };
+  private readonly timer: PollerTimer;
+  private readonly abort = new AbortController();
+  private watches: Watch[] = [];
+  private cancelTimer: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private seenSettingsRevision: number | undefined;
+  /** Queries made (for tests and diagnostics). */
+  queries = 0;
+
+  constructor(private readonly deps: OcspPollerDeps) {
+    this.timer = deps.timer ?? realTimer;
+  }
+
+  /** Follows the store and queries when due; resolves once the watches are in place. */
+  async start(): Promise<void> {
+    const { revision } = await this.deps.store.list(keys.ocspPrefix);
+    const wake = (): void => this.wake();
+    this.watches = [
+      await this.deps.store.watchPrefix(keys.ocspPrefix, revision, wake),
+      await this.deps.store.watchPrefix(keys.certificate('proxy'), revision, wake),
+    ];
+    if (this.isClosed()) {
+      await this.closeWatches();
+      return;
+    }
+    this.wake();
+  }
+
+  async close(): Promise<void> {
+    this.state = { name: 'closed' };
+    this.abort.abort();
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    await this.closeWatches();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Resolves when no evaluation is in flight (tests). */
+  async settled(): Promise<void> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+  }
+
+  private async closeWatches(): Promise<void> {
+    const watches = this.watches;
+    this.watches = [];
+    await Promise.all(watches.map((w) => w.close().catch(() => undefined)));
+  }
+
+  private isClosed(): boolean {
+    return this.state.name === 'closed';
+  }
+
+  private wake(): void {
+    if (this.isClosed()) return;
+    if (this.running !== undefined) {
+      this.dirty = true;
+      return;
+    }
+    this.running = this.evaluate()
+      .catch((error: unknown) => {
+        if (this.isClosed()) return;
+        this.backoff(`store error: ${(error as Error).message}`);
+        this.deps.log.error({ err: error }, 'OCSP poller could not read or write the store; retrying');
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.dirty && !this.isClosed()) {
+          this.dirty = false;
+          this.wake();
+        }
+      });
+  }
+
+  private schedule(delayMs: number): void {
+    this.cancelTimer?.();
+    this.cancelTimer = this.timer.set(delayMs, () => {
+      this.cancelTimer = undefined;
+      this.wake();
+    });
+  }
+
+  private backoff(reason: string, delayMs = this.deps.retryDelayMs ?? 5000): void {
+    this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
+    this.schedule(delayMs);
+  }
+
+  private async evaluate(): Promise<void> {
+    this.state = { name: 'evaluating' };
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    const context = await readOcspContext(this.deps.store);
+    if (this.isClosed()) return;
+    const settingsChanged = this.seenSettingsRevision !== undefined && context.settingsRevision !== this.seenSettingsRevision;
+    this.seenSettingsRevision = context.settingsRevision;
+    const { settings, target } = context;
+    if (!settings.ocsp_functionality) {
+      this.state = { name: 'idle', reason: 'OCSP is disabled' };
+      return;
+    }
+    if (target === undefined) {
+      this.state = { name: 'idle', reason: 'no proxy certificate' };
+      return;
+    }
+    const record = context.record?.certificate_fingerprint === target.fingerprint ? context.record : undefined;
+    const due = nextQueryDueAt(record, settings);
+    const now = this.deps.clock.now();
+    if (!settingsChanged && due !== 'now' && due.getTime() > now.getTime()) {
+      const recovering = record !== undefined && record.consecutive_failures > 0 && !record.recovery_exhausted;
+      this.state = { name: 'waiting', mode: recovering ? 'recovery' : 'regular', dueAt: due };
+      this.schedule(due.getTime() - now.getTime());
+      return;
+    }
+    await this.queryNow(target, settings);
+  }
+
+  private async queryNow(target: OcspTarget, settings: OcspSettings): Promise<void> {
+    this.state = { name: 'querying', responderUrl: target.responderUrl };
+    this.queries += 1;
+    const query = this.deps.query ?? ((t, s, signal) => queryTarget(t, s, this.deps.clock, signal));
+    const outcome = await query(target, settings, this.abort.signal);
+    if (this.isClosed()) return;
+    if (outcome.ok) {
+      this.deps.log.info({ responder_url: target.responderUrl, cert_status: outcome.response.cert_status, next_update: outcome.response.next_update }, 'OCSP status updated');
+    } else {
+      this.deps.log.warn({ responder_url: target.responderUrl, failure: outcome.error.kind, reason: outcome.error.message }, 'OCSP query failed');
+    }
+    const written = await recordQueryOutcome({
+      store: this.deps.store,
+      clock: this.deps.clock,
+      target,
+      outcome,
+      ...(this.deps.fence === undefined ? {} : { fence: this.deps.fence }),
+    });
+    if (this.isClosed()) return;
+    for (const event of written?.events ?? []) {
+      this.deps.log.error({ alert: event.type, state: event.state, responder_url: event.responder_url }, event.description);
+    }
+    const certificate = await this.deps.store.get(keys.certificate('proxy'));
+    if (written === undefined && certificate?.modRevision === target.certificateRevision) {
+      // Not the proxy certificate changing under us: the fence failed or writers kept racing. Do not re-query at once.
+      this.backoff('the OCSP status could not be recorded (not the leader, or concurrent writes)', settings.recovery_frequency * 1000);
+      this.deps.log.warn({}, 'OCSP status not recorded (leadership lost or concurrent writes); retrying later');
+      return;
+    }
+    // Re-evaluate from the store: schedules the next query from the record just written.
+    this.dirty = true;
+  }
+}
