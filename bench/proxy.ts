@@ -8,9 +8,11 @@
 //   (c) certplane's proxy (the database endpoint).
 // Each measurement runs BENCH_REPEATS times (default 3), interleaved a/b/c, and the median is reported: ops/s,
 // p50/p99 latency, and the ratios c/a and c/b. Everything listens on 127.0.0.1 and is stopped at the end.
-// Environment: BENCH_REQUESTS (default 100000 without pipelining, 4x that with -P 16), BENCH_REPEATS.
+// It also reads the CPU time the TLS-terminating process used per request (/proc/<pid>/stat): a figure that
+// depends less than ops/s on what else the shared machine is doing.
+// Environment: BENCH_REQUESTS (default 60000 without pipelining, 4x that with -P 16), BENCH_REPEATS (default 5).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,14 +22,23 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(HERE, '../src/cli/main.js');
 const ADMIN = { email: 'bench@cluster.local', password: 'Bench-Password-1' };
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 60_000);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const CLIENTS = 50;
 
 interface Sample {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU microseconds the TLS-terminating process spent per request (SET and GET of one run together). */
+  cpuUs: number;
+}
+
+/** utime + stime of a process, in microseconds (USER_HZ = 100 on Linux). */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 const children: ChildProcess[] = [];
@@ -110,14 +121,16 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 /** One redis-benchmark run; returns per-test samples keyed by test name (SET, GET). */
-async function benchmark(port: number, cacert: string, pipeline: number): Promise<Record<string, Sample>> {
+async function benchmark(port: number, cacert: string, pipeline: number, pid: number): Promise<Record<string, Sample>> {
   const n = pipeline > 1 ? REQUESTS * 4 : REQUESTS;
+  const cpuBefore = await cpuMicros(pid);
   const out = await run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '--tls', '--cacert', cacert, '-c', String(CLIENTS), '-n', String(n), '-P', String(pipeline), '-t', 'set,get', '--csv']);
+  const cpuUs = ((await cpuMicros(pid)) - cpuBefore) / (2 * n);
   const result: Record<string, Sample> = {};
   for (const line of out.split('\n').slice(1)) {
     const cells = line.split(',').map((c) => c.replace(/"/g, ''));
     if (cells.length < 7) continue;
-    result[cells[0] as string] = { rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]) };
+    result[cells[0] as string] = { rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]), cpuUs };
   }
   return result;
 }
@@ -184,7 +197,12 @@ async function main(): Promise<void> {
     children.push(haproxy);
     await waitUntil('haproxy', async () => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(haproxyPort), '--tls', '--cacert', cert, 'PING'])).trim() === 'PONG');
 
-    const targets = { a: { name: 'redis-server TLS', port: nativePort }, b: { name: 'HAProxy 2.6 TLS', port: haproxyPort }, c: { name: 'certplane proxy', port: proxyPort } } as const;
+    const redisPid = Number((await readFile(path.join(dir, 'data', 'redis', String(uid), 'redis.pid'), 'utf8')).trim());
+    const targets = {
+      a: { name: 'redis-server TLS', port: nativePort, pid: redisPid },
+      b: { name: 'HAProxy 2.6 TLS', port: haproxyPort, pid: haproxy.pid as number },
+      c: { name: 'certplane proxy', port: proxyPort, pid: node.pid as number },
+    } as const;
     for (const target of Object.values(targets)) {
       const pong = (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(target.port), '--tls', '--cacert', cert, 'PING'])).trim();
       if (pong !== 'PONG') throw new Error(`${target.name} did not answer PING: ${pong}`);
@@ -192,8 +210,9 @@ async function main(): Promise<void> {
 
     const cores = os.cpus().length;
     process.stdout.write(`proxy benchmark: redis-benchmark --tls, ${CLIENTS} clients, SET+GET, n=${REQUESTS} (x4 with -P 16), median of ${REPEATS}; ${cores} cores shared with the load generator\n`);
+    process.stdout.write('cpu = CPU time of the TLS-terminating process per request ((a) redis-server, (b) haproxy, (c) the certplane node)\n');
     // Warm-up, not reported.
-    for (const target of Object.values(targets)) await benchmark(target.port, cert, 1).catch(() => undefined);
+    for (const target of Object.values(targets)) await benchmark(target.port, cert, 1, target.pid).catch(() => undefined);
 
     const rows: string[] = [];
     const summary: string[] = [];
@@ -201,21 +220,21 @@ async function main(): Promise<void> {
       const samples: Record<string, Record<string, Sample[]>> = { a: {}, b: {}, c: {} };
       for (let rep = 0; rep < REPEATS; rep++) {
         for (const [id, target] of Object.entries(targets)) {
-          const result = await benchmark(target.port, cert, pipeline);
+          const result = await benchmark(target.port, cert, pipeline, target.pid);
           for (const [test, sample] of Object.entries(result)) ((samples[id] as Record<string, Sample[]>)[test] ??= []).push(sample);
         }
       }
       for (const test of ['SET', 'GET']) {
         const med = (id: string): Sample => {
           const list = samples[id]?.[test] ?? [];
-          return { rps: median(list.map((s) => s.rps)), p50: median(list.map((s) => s.p50)), p99: median(list.map((s) => s.p99)) };
+          return { rps: median(list.map((s) => s.rps)), p50: median(list.map((s) => s.p50)), p99: median(list.map((s) => s.p99)), cpuUs: median(list.map((s) => s.cpuUs)) };
         };
         const [a, b, c] = [med('a'), med('b'), med('c')];
         for (const [id, s] of [['a', a], ['b', b], ['c', c]] as const) {
-          rows.push(`${test.padEnd(4)} ${`-P ${pipeline}`.padEnd(6)} (${id}) ${targets[id].name.padEnd(17)} ${s.rps.toFixed(0).padStart(9)} ops/s   p50 ${s.p50.toFixed(3).padStart(7)} ms   p99 ${s.p99.toFixed(3).padStart(7)} ms`);
+          rows.push(`${test.padEnd(4)} ${`-P ${pipeline}`.padEnd(6)} (${id}) ${targets[id].name.padEnd(17)} ${s.rps.toFixed(0).padStart(9)} ops/s   p50 ${s.p50.toFixed(3).padStart(7)} ms   p99 ${s.p99.toFixed(3).padStart(7)} ms   cpu ${s.cpuUs.toFixed(2).padStart(5)} us/op`);
         }
         summary.push(
-          `${test.padEnd(4)} ${`-P ${pipeline}`.padEnd(6)} c/a ${(c.rps / a.rps).toFixed(2)}   c/b ${(c.rps / b.rps).toFixed(2)}   p99 c/b ${(c.p99 / b.p99).toFixed(2)}   p99 b/a ${(b.p99 / a.p99).toFixed(2)}`,
+          `${test.padEnd(4)} ${`-P ${pipeline}`.padEnd(6)} c/a ${(c.rps / a.rps).toFixed(2)}   c/b ${(c.rps / b.rps).toFixed(2)}   p99 c/b ${(c.p99 / b.p99).toFixed(2)}   p99 b/a ${(b.p99 / a.p99).toFixed(2)}   cpu/op c/b ${(c.cpuUs / b.cpuUs).toFixed(2)}`,
         );
       }
     }

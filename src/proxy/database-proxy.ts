@@ -30,6 +30,11 @@ export interface DatabaseProxyDeps {
   handshakeTimeoutMs?: number;
   /** A certificate user's backend login not done by then is dropped. */
   loginTimeoutMs?: number;
+  /**
+   * The OCSP response to staple for the presented certificate (DER), if any: the hook for src/ocsp, wired in
+   * src/node. Without it no staple is sent.
+   */
+  ocspStaple?: (certificate: Buffer) => Buffer | undefined;
 }
 
 const PROXY_CERTIFICATE = 'proxy';
@@ -94,6 +99,12 @@ class Endpoint {
       handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
     });
     server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings));
+    const staple = this.deps.ocspStaple;
+    if (staple !== undefined) {
+      server.on('OCSPRequest', (cert: Buffer, _issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) => {
+        callback(null, staple(cert));
+      });
+    }
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       this.reject(socket, `TLS handshake failed: ${error.code ?? ''} ${error.message}`.trim(), false);
     });
@@ -238,7 +249,12 @@ export class DatabaseProxy {
       return;
     }
     const endpoint = new Endpoint(this.deps, config);
-    await endpoint.listen();
+    try {
+      await endpoint.listen();
+    } catch (error) {
+      await endpoint.close();
+      throw error;
+    }
     if (current !== undefined) {
       // A new port: the old listener stops, connections made through it keep going.
       await current.stopListening();

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export default function setup(): void {
-  for (const program of ['openssl', 'curl', 'redis-server', 'etcd']) {
+  for (const program of ['openssl', 'curl', 'redis-server', 'etcd', 'redis-cli']) {
     try {
       execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
     } catch {
