@@ -143,8 +143,8 @@ export class DatabaseReconciler {
     for (const uid of new Set([...this.deps.endpoints.uids(), ...this.deps.supervisor.uids()])) {
       if (wanted.has(uid)) continue;
       await this.deps.endpoints.remove(uid);
-      await this.deps.supervisor.remove(uid, { deleteData: true });
       await store.txn({ success: [{ type: 'delete', key: keys.bdbStatus(uid) }] });
+      await this.deps.supervisor.remove(uid, { deleteData: true });
       this.reported.delete(uid);
       this.deps.log.info({ bdb: uid }, 'database removed from this node');
     }

@@ -65,6 +65,15 @@ describe('databases', () => {
     await waitForActive(port, node.admin, 2);
     expect((await redisCli(created.json.port, ['PING'])).stdout).toBe('PONG');
     expect((await api('DELETE', '/v1/bdbs/2')).status).toBe(200);
+    // Wait until the node has removed it, so later snapshots see a quiet node.
+    await waitFor('database 2 to be removed', async () => {
+      try {
+        await stat(path.join(dataDir, 'redis', '2'));
+        return false;
+      } catch {
+        return (await redisCli(created.json.port, ['PING'], { timeoutMs: 2000 })).stdout !== 'PONG';
+      }
+    });
   });
 
   it('rejects bad bodies with the digest error codes and changes nothing', async () => {
