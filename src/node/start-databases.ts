@@ -24,9 +24,11 @@ export interface StartDatabasesOptions {
   tls: TlsContextRegistry;
   clock: Clock;
   log: Logger;
+  /** The OCSP staple for the proxy certificate presented in a handshake (src/ocsp createStapleLookup). */
+  ocspStaple?: (certificate: Buffer) => Buffer | undefined;
 }
 
-export async function startDatabases({ config, store, nodeId, tls, clock, log }: StartDatabasesOptions): Promise<RunningDatabases> {
+export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple }: StartDatabasesOptions): Promise<RunningDatabases> {
   const redisDir = path.join(config.dataDir, 'redis');
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
   const secrets = await RedisSecrets.open(redisDir);
@@ -37,7 +39,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log }:
     log: log.child({ part: 'redis' }),
     onRestarted: () => reconciler?.requestReconcile(),
   });
-  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }), handshakeTimeoutMs: config.proxyHandshakeTimeoutMs });
+  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }), handshakeTimeoutMs: config.proxyHandshakeTimeoutMs, ...(ocspStaple === undefined ? {} : { ocspStaple }) });
   reconciler = new DatabaseReconciler({
     store,
     nodeId,

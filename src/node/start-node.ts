@@ -68,7 +68,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const ocsp = await startOcsp({ store, clock, log });
     closers.push(() => ocsp.close());
 
-    const databases = await startDatabases({ config, store, nodeId, tls, clock, log });
+    const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor });
     closers.push(() => databases.close());
 
     const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations);

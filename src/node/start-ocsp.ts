@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ClusterStore, Compare } from '../store/cluster-store.js';
 import type { Clock } from '../lib/clock.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
-import { createStapleSource, type StapleSource } from '../ocsp/staple-source.js';
+import { createStapleLookup, createStapleSource, type StapleSource } from '../ocsp/staple-source.js';
 import { createOcspOperations } from '../ocsp/ocsp-tester.js';
 import { OcspPoller } from '../ocsp/ocsp-poller.js';
 
@@ -17,6 +17,8 @@ export interface Leadership {
 
 export interface RunningOcsp {
   stapleSource: StapleSource;
+  /** certificate DER → staple, for the database proxy's 'OCSPRequest' hook. */
+  stapleFor: (certificate: Buffer) => Buffer | undefined;
   operations: OcspOperations;
   /** Runs the poller while this node leads; returns the closer of that arrangement. */
   pollWhileLeader(leadership: Leadership): () => Promise<void>;
@@ -28,6 +30,7 @@ export async function startOcsp({ store, clock, log }: { store: ClusterStore; cl
   const stapleSource = await createStapleSource({ store, clock });
   return {
     stapleSource,
+    stapleFor: createStapleLookup(stapleSource, ocspLog),
     operations: createOcspOperations({ store, clock, log: ocspLog }),
     pollWhileLeader(leadership) {
       let poller: OcspPoller | undefined;

@@ -69,7 +69,12 @@ export async function startOcspResponder(options: OcspResponderOptions = {}): Pr
   await writeFile(caPath, ca.certificate);
   await writeFile(signerPath, signer.certificate);
   await writeFile(keyPath, signer.key, { mode: 0o600 });
-  if (options.indexOf === undefined) await writeFile(indexPath, '');
+  if (options.indexOf === undefined) {
+    await writeFile(indexPath, '');
+    // Several valid certificates may share a subject (a renewed proxy certificate): without this openssl
+    // refuses the index ("Error creating name index").
+    await writeFile(`${indexPath}.attr`, 'unique_subject = no\n');
+  }
   // A request for serial 1, made offline once: the readiness probe.
   const probePath = path.join(dir, 'probe.der');
   await execFileAsync('openssl', ['ocsp', '-issuer', caPath, '-serial', '0x1', '-no_nonce', '-reqout', probePath]);
