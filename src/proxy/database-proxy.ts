@@ -39,6 +39,22 @@ export interface DatabaseProxyDeps {
 
 const PROXY_CERTIFICATE = 'proxy';
 
+/**
+ * A tls.Server whose context trusts non-self-signed certificates of its `ca` list as anchors
+ * (allowPartialTrustChain): authentication_ssl_client_certs may hold an intermediate CA or the client's own leaf
+ * certificate (digest §7.2). Node 20's tls.Server does not pass that option on to its context, so the context is
+ * rebuilt with it whenever the server's is set (at construction and on every rotation).
+ */
+class PartialChainTlsServer extends tls.Server {
+  override setSecureContext(options: SecureContextOptions): void {
+    super.setSecureContext(options);
+    const self = this as unknown as { _sharedCreds?: tls.SecureContext };
+    if (options.ca !== undefined && '_sharedCreds' in self) {
+      self._sharedCreds = tls.createSecureContext({ ...options, allowPartialTrustChain: true });
+    }
+  }
+}
+
 interface TlsFront {
   key: string;
   server: tls.Server;
@@ -88,9 +104,9 @@ class Endpoint {
     if (certificate?.key === undefined) throw new Error('the proxy certificate is not installed on this node');
     const base = (): SecureContextOptions => ({
       minVersion: settings.minVersion,
-      ...(settings.clientAuth === undefined ? {} : { ca: settings.clientAuth.ca, allowPartialTrustChain: true }),
+      ...(settings.clientAuth === undefined ? {} : { ca: settings.clientAuth.ca }),
     });
-    const server = tls.createServer({
+    const server = new PartialChainTlsServer({
       ...base(),
       cert: certificate.certificate,
       key: certificate.key,

@@ -235,6 +235,29 @@ describe('database proxy with mutual TLS', () => {
     expect((await api('PUT', '/v1/cluster', { min_data_TLS_version: '1.2' })).status).toBe(200);
   });
 
+  it('accepts a client whose own (leaf) certificate was uploaded, skipping subject validation', async () => {
+    const foreignPem = (await api('GET', '/v1/bdbs/1')).json.authentication_ssl_client_certs as Array<{ client_cert: string }>;
+    const { readFile } = await import('node:fs/promises');
+    const foreignLeaf = await readFile(files['foreign.crt'] as string, 'utf8');
+    expect((await redisCli(dbPort, ['PING'], { tls: tlsFor('foreign') })).stdout).not.toBe('PONG');
+    // The leaf is issued by a CA the database does not trust, and its CN is listed nowhere: uploading the
+    // certificate itself trusts exactly that client.
+    const put = await api('PUT', '/v1/bdbs/1', {
+      authentication_ssl_client_certs: [...foreignPem, { client_cert: foreignLeaf }],
+      client_cert_subject_validation_type: 'san_cn',
+      authorized_subjects: [{ CN: 'reader' }],
+    });
+    expect(put.status).toBe(200);
+    await waitForActive(port, node.admin, 1);
+    await waitFor('the uploaded leaf to be accepted', async () => (await redisCli(dbPort, ['SET', 'from-leaf', '1'], { tls: tlsFor('foreign') })).stdout === 'OK');
+    // Its issuer's other certificates are still refused, and subject validation still applies to CA-issued ones.
+    expect((await redisCli(dbPort, ['PING'], { tls: tlsFor('writer') })).stdout).toContain('subject not authorized');
+    const back = await api('PUT', '/v1/bdbs/1', { authentication_ssl_client_certs: foreignPem, authorized_subjects: [{ CN: 'writer' }, { CN: 'reader' }] });
+    expect(back.status).toBe(200);
+    await waitForActive(port, node.admin, 1);
+    await waitFor('the writer to be accepted again', async () => (await redisCli(dbPort, ['PING'], { tls: tlsFor('writer') })).stdout === 'PONG');
+  });
+
   it('trusts client certificates from the cluster mtls_trusted_ca as well', async () => {
     const clusterCa = await createCa({ cn: 'Cluster Client CA' });
     const member = await issueCertificate(clusterCa, { subject: `CN=writer,O=${O}`, eku: ['clientAuth'], freshKey: true });
