@@ -118,6 +118,31 @@ describe('databases', () => {
     }
   });
 
+  it('rejects bad Redis ACLs and roles with the digest error codes and changes nothing', async () => {
+    const cases: Array<[string, string, unknown, number, string]> = [
+      ['POST', '/v1/redis_acls', { acl: '+@read' }, 400, 'missing_field'],
+      ['POST', '/v1/redis_acls', { name: 'x' }, 400, 'missing_field'],
+      ['POST', '/v1/redis_acls', { name: 'x', acl: 'on >secret +@all' }, 400, 'invalid_param'],
+      ['POST', '/v1/redis_acls', { name: 'Full Access', acl: '+@all' }, 409, 'name_already_exists'],
+      ['POST', '/v1/redis_acls', { name: 'x', acl: '+@all', colour: 1 }, 400, 'invalid_schema'],
+      ['POST', '/v1/redis_acls/validate', { acl: 'nopass' }, 400, 'invalid_param'],
+      ['PUT', '/v1/redis_acls/1', { acl: '+@read' }, 406, 'invalid_param'],
+      ['DELETE', '/v1/redis_acls/3', undefined, 406, 'invalid_param'],
+      ['DELETE', '/v1/redis_acls/555', undefined, 404, 'not_found'],
+      ['POST', '/v1/roles', { name: 'No management' }, 400, 'missing_field'],
+      ['POST', '/v1/roles', { name: 'Admin', management: 'none' }, 409, 'name_already_exists'],
+      ['POST', '/v1/roles', { name: 'Bad', management: 'root' }, 400, 'invalid_schema'],
+      ['PUT', '/v1/roles/1', { name: 'Boss' }, 406, 'invalid_param'],
+      ['DELETE', '/v1/roles/4', undefined, 406, 'invalid_param'],
+    ];
+    for (const [method, apiPath, body, status, code] of cases) {
+      const response = await expectNoChange(dataDir, () => api(method, apiPath, body));
+      expect({ method, apiPath, body, status: response.status, code: response.json?.error_code }).toEqual({ method, apiPath, body, status, code });
+    }
+    const valid = await expectNoChange(dataDir, () => api('POST', '/v1/redis_acls/validate', { acl: '+@read +FT.SEARCH ~app:* &chan' }));
+    expect(valid.status).toBe(200);
+  });
+
   it('restarts a killed redis-server and serves again', async () => {
     const before = await redisPid(dataDir, 1);
     expect(before).toBeDefined();

@@ -258,6 +258,34 @@ describe('database proxy with mutual TLS', () => {
     await waitFor('the writer to be accepted again', async () => (await redisCli(dbPort, ['PING'], { tls: tlsFor('writer') })).stdout === 'PONG');
   });
 
+  it('refuses a certificate user whose ACL redis rejects instead of falling back to the default user', async () => {
+    const acl = await api('POST', '/v1/redis_acls', { name: 'broken', acl: '+nosuchcommand ~*' });
+    expect(acl.status).toBe(200);
+    const role = await api('POST', '/v1/roles', { name: 'Broken', management: 'none' });
+    const user = await api('POST', '/v1/users', { name: 'stranger', auth_method: 'certificate', certificate_subject_line: `CN=stranger,O=${O}`, role_uids: [role.json.uid] });
+    expect(user.status).toBe(200);
+    const current = (await api('GET', '/v1/bdbs/1')).json.roles_permissions as unknown[];
+    const put = await api('PUT', '/v1/bdbs/1', {
+      roles_permissions: [...current, { role_uid: role.json.uid, redis_acl_uid: acl.json.uid }],
+      authorized_subjects: [{ CN: 'writer' }, { CN: 'reader' }, { CN: 'stranger' }],
+    });
+    expect(put.status).toBe(200);
+    await waitForActive(port, node.admin, 1);
+    let last = '';
+    const refused = await waitFor('the stranger to be refused', async () => {
+      const result = await redisCli(dbPort, ['ACL', 'WHOAMI'], { tls: tlsFor('stranger') });
+      last = `${result.stdout} ${result.stderr}`;
+      return result.stdout.includes('login failed') ? result : undefined;
+    }, 5000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; last: ${last}; log: ${node.output().split('\n').filter((l) => /ACL|login|stranger|error/i.test(l)).slice(-5).join('\n')}`);
+    });
+    expect(refused.stdout).not.toContain('default');
+    expect(node.output()).toContain('redis rejected the ACL of a database user');
+    expect((await redisCli(dbPort, ['SET', 'k', 'v'], { tls: tlsFor('writer') })).stdout).toBe('OK');
+    expect((await api('PUT', '/v1/bdbs/1', { roles_permissions: current, authorized_subjects: [{ CN: 'writer' }, { CN: 'reader' }] })).status).toBe(200);
+    await waitForActive(port, node.admin, 1);
+  });
+
   it('trusts client certificates from the cluster mtls_trusted_ca as well', async () => {
     const clusterCa = await createCa({ cn: 'Cluster Client CA' });
     const member = await issueCertificate(clusterCa, { subject: `CN=writer,O=${O}`, eku: ['clientAuth'], freshKey: true });

@@ -22,6 +22,7 @@ import { getRedisAcl } from './redis-acls/get-redis-acl.js';
 import { createRedisAcl } from './redis-acls/create-redis-acl.js';
 import { updateRedisAcl } from './redis-acls/update-redis-acl.js';
 import { deleteRedisAcl } from './redis-acls/delete-redis-acl.js';
+import { validateRedisAcl } from './redis-acls/validate-redis-acl.js';
 import { listBdbs } from './bdbs/list-bdbs.js';
 import { getBdb } from './bdbs/get-bdb.js';
 import { createBdb } from './bdbs/create-bdb.js';
@@ -66,6 +67,7 @@ export const allRoutes: ApiRoute[] = [
   createRedisAcl,
   updateRedisAcl,
   deleteRedisAcl,
+  validateRedisAcl,
   listBdbs,
   getBdb,
   createBdb,
