@@ -113,6 +113,8 @@ describe('databases', () => {
       // dry_run validates only.
       const dry = await expectNoChange(dataDir, () => apiRequest(port, { method: 'POST', path: '/v1/bdbs?dry_run', body: { name: 'dry', memory_size: 1 }, auth: node.admin }));
       expect(dry.status).toBe(200);
+      const dryPut = await expectNoChange(dataDir, () => apiRequest(port, { method: 'PUT', path: '/v1/bdbs/1?dry_run', body: { memory_size: 5 }, auth: node.admin }));
+      expect(dryPut.json).toMatchObject({ uid: 1, memory_size: 5 });
     } finally {
       await new Promise((resolve) => foreign.close(resolve));
     }
