@@ -8,6 +8,7 @@ import { keys } from '../../../store/keys.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { hasPermission } from '../../../domain/rbac.js';
 import type { ClusterDocument } from '../../../domain/cluster-settings.js';
+import type { NodeInfoRecord } from '../../../domain/nodes.js';
 import { PREDEFINED_REDIS_ACLS } from '../../../domain/redis-acls.js';
 import { toBdbResponse, type BdbAppliedStatus, type BdbRecord, type BdbRuleResult, type BdbRulesContext, type BdbStatus } from '../../../domain/databases.js';
 
@@ -56,13 +57,15 @@ export async function bdbResponse(
   modRevision: number | undefined,
   status?: BdbStatus,
 ): Promise<Record<string, unknown>> {
-  const [cluster, applied] = await Promise.all([
+  const [cluster, applied, owner] = await Promise.all([
     getJson<ClusterDocument>(deps.store, keys.cluster),
     status === undefined ? getJson<BdbAppliedStatus>(deps.store, keys.bdbStatus(record.uid)) : Promise.resolve(undefined),
+    record.node_uid === deps.localNode.uid ? Promise.resolve(undefined) : getJson<NodeInfoRecord>(deps.store, keys.nodeInfo(record.node_uid)),
   ]);
   return toBdbResponse(record, {
     status: status ?? bdbStatus(modRevision ?? Number.MAX_SAFE_INTEGER, applied),
-    address: deps.localNode.address,
+    // The endpoint is on the node that runs the database.
+    address: owner?.addr ?? deps.localNode.address,
     clusterName: cluster?.name ?? 'cluster.local',
     showPassword: hasPermission(caller.role, 'view_redis_pass'),
   });
