@@ -14,7 +14,9 @@ import { X509Certificate } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseEndpointConfig, EndpointTls } from '../domain/database-endpoint.js';
 import { matchesAuthorizedSubjects, subjectToRfc2253 } from '../domain/rfc2253.js';
-import { certificateFingerprint } from '../domain/pem.js';
+import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
+import { verifyClientCertificate } from '../domain/client-certificate.js';
+import { peerCertificateChain } from '../lib/peer-chain.js';
 import { encodeCommand } from '../lib/resp.js';
 
 /** Where the proxy gets the `proxy` certificate, and how it subscribes its TLS servers to rotations. */
@@ -39,25 +41,11 @@ export interface DatabaseProxyDeps {
 
 const PROXY_CERTIFICATE = 'proxy';
 
-/**
- * A tls.Server whose context trusts non-self-signed certificates of its `ca` list as anchors
- * (allowPartialTrustChain): authentication_ssl_client_certs may hold an intermediate CA or the client's own leaf
- * certificate (digest §7.2). Node 20's tls.Server does not pass that option on to its context, so the context is
- * rebuilt with it whenever the server's is set (at construction and on every rotation).
- */
-class PartialChainTlsServer extends tls.Server {
-  override setSecureContext(options: SecureContextOptions): void {
-    super.setSecureContext(options);
-    const self = this as unknown as { _sharedCreds?: tls.SecureContext };
-    if (options.ca !== undefined && '_sharedCreds' in self) {
-      self._sharedCreds = tls.createSecureContext({ ...options, allowPartialTrustChain: true });
-    }
-  }
-}
-
 interface TlsFront {
   key: string;
   server: tls.Server;
+  /** The trust anchors of this front, parsed once: authentication_ssl_client_certs and mtls_trusted_ca. */
+  anchors: X509Certificate[];
   unregister: () => void;
 }
 
@@ -106,7 +94,7 @@ class Endpoint {
       minVersion: settings.minVersion,
       ...(settings.clientAuth === undefined ? {} : { ca: settings.clientAuth.ca }),
     });
-    const server = new PartialChainTlsServer({
+    const server = new tls.Server({
       ...base(),
       cert: certificate.certificate,
       key: certificate.key,
@@ -114,7 +102,14 @@ class Endpoint {
       rejectUnauthorized: false,
       handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
     });
-    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings));
+    // Anchors may be intermediate CAs or a client's own leaf (digest §7.2): OpenSSL's verdict (socket.authorized)
+    // would need allowPartialTrustChain, which Node 20's tls.Server does not pass on, so the chain is checked
+    // with the same rule as certificate login on the REST API (domain/client-certificate.ts).
+    const anchors = (settings.clientAuth?.ca ?? []).flatMap((pem) => {
+      const parsed = parseCertificateChain(pem);
+      return parsed.ok ? parsed.value : [];
+    });
+    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings, anchors));
     const staple = this.deps.ocspStaple;
     if (staple !== undefined) {
       server.on('OCSPRequest', (cert: Buffer, _issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) => {
@@ -125,7 +120,7 @@ class Endpoint {
       this.reject(socket, `TLS handshake failed: ${error.code ?? ''} ${error.message}`.trim(), false);
     });
     const unregister = this.deps.certificates.register(PROXY_CERTIFICATE, server, base);
-    return { key, server, unregister };
+    return { key, server, anchors, unregister };
   }
 
   private onConnection(socket: net.Socket): void {
@@ -154,7 +149,7 @@ class Endpoint {
     }
   }
 
-  private onSecure(socket: tls.TLSSocket, settings: EndpointTls): void {
+  private onSecure(socket: tls.TLSSocket, settings: EndpointTls, anchors: readonly X509Certificate[]): void {
     this.track(socket);
     socket.on('error', () => socket.destroy());
     const auth = settings.clientAuth;
@@ -162,19 +157,17 @@ class Endpoint {
       this.connectBackend(socket, undefined);
       return;
     }
-    const peer = socket.getPeerCertificate();
-    if (peer === null || peer.raw === undefined) {
+    const chain = peerCertificateChain(socket);
+    const cert = chain[0];
+    if (cert === undefined) {
       this.reject(socket, 'no client certificate', true);
       return;
     }
-    if (!socket.authorized) {
-      const code = String(socket.authorizationError ?? 'unknown verification error');
-      if (!(auth.allowOutdated && code === 'CERT_HAS_EXPIRED')) {
-        this.reject(socket, `client certificate not trusted: ${code}`, true);
-        return;
-      }
+    const verdict = verifyClientCertificate(chain, anchors, new Date());
+    if (!verdict.ok && !(auth.allowOutdated && verdict.error_code === 'certificate_expired')) {
+      this.reject(socket, `client certificate not trusted: ${verdict.error_code}`, true);
+      return;
     }
-    const cert = new X509Certificate(peer.raw);
     const uploadedLeaf = auth.uploadedFingerprints.includes(certificateFingerprint(cert));
     if (!uploadedLeaf && !matchesAuthorizedSubjects(cert, auth.validationType, auth.authorizedSubjects)) {
       this.reject(socket, `client certificate subject not authorized: ${subjectToRfc2253(cert.subject)}`, true);

@@ -5,7 +5,8 @@
 // The chain is re-checked against the *current* trust anchor on every request, so replacing or deleting
 // mtls_trusted_ca also applies to keep-alive connections opened before the change.
 import { X509Certificate } from 'node:crypto';
-import type { TLSSocket, DetailedPeerCertificate } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { peerCertificateChain } from '../../lib/peer-chain.js';
 import type { ClusterStore } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { Clock } from '../../lib/clock.js';
@@ -80,16 +81,6 @@ export class CertificateAuthenticator {
 }
 
 function parsePeer(socket: TLSSocket): ParsedPeer | null {
-  if (typeof socket.getPeerCertificate !== 'function') return null;
-  const detailed = socket.getPeerCertificate(true) as DetailedPeerCertificate | Record<string, never>;
-  if (!('raw' in detailed) || detailed.raw === undefined) return null;
-  const chain: X509Certificate[] = [];
-  const seen = new Set<string>();
-  let node: DetailedPeerCertificate | undefined = detailed as DetailedPeerCertificate;
-  while (node !== undefined && node.raw !== undefined && !seen.has(node.fingerprint256)) {
-    seen.add(node.fingerprint256);
-    chain.push(new X509Certificate(node.raw));
-    node = node.issuerCertificate;
-  }
-  return { chain, subjectLine: subjectToRfc2253(chain[0]!.subject) };
+  const chain = peerCertificateChain(socket);
+  return chain[0] === undefined ? null : { chain, subjectLine: subjectToRfc2253(chain[0].subject) };
 }
