@@ -29,12 +29,20 @@ export function buildApi({ deps, https, logger, routes = allRoutes }: BuildApiOp
     bodyLimit: deps.bodyLimitBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     return503OnClosing: true,
+    // One access-log line per request (below) instead of Fastify's two.
+    disableRequestLogging: true,
     forceCloseConnections: false,
   }) as unknown as FastifyInstance;
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     handleError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, user: callers.get(request)?.uid },
+      'request',
+    );
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('cache-control', 'no-store');
