@@ -1,81 +1,64 @@
-// Operator commands (rladmin-style) as a client of the REST API:
-//   certplane cluster certificate set <name> certificate_file <path> [key_file <path>]
-//   certplane cluster certificate list
+// Operator commands (rladmin-style, digest §2.10 and §3.5), all clients of the REST API:
+//   certplane cluster certificate set|list|delete …   (certificate-commands.ts)
+//   certplane cluster ocsp …                           (ocsp-commands.ts)
 //   certplane status
 // Connection from CERTPLANE_URL (default https://127.0.0.1:9443), CERTPLANE_USER / CERTPLANE_PASSWORD, and
 // CERTPLANE_CACERT (PEM file to trust; without it the self-signed api certificate is accepted, like curl -k).
-import { readFile } from 'node:fs/promises';
-import https from 'node:https';
+// Exit codes: 0 success; 1 the request failed (API error printed as `HTTP <status> <error_code>: <description>`,
+// server unreachable, unreadable file); 2 usage error (nothing was sent).
+import { CERTIFICATE_USAGE, runCertificateCommand } from './certificate-commands.js';
+import { OCSP_USAGE, runOcspCommand } from './ocsp-commands.js';
+import {
+  callApi,
+  CliFailure,
+  CliUsageError,
+  connectionFromEnv,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  processIo,
+  type ApiConnection,
+  type CliIo,
+} from './cli-api-client.js';
 
-export const OPERATOR_USAGE = `  certplane cluster certificate set <name> certificate_file <path> [key_file <path>]
-  certplane cluster certificate list
+export const OPERATOR_USAGE = `${CERTIFICATE_USAGE}
+${OCSP_USAGE}
   certplane status
-  (environment: CERTPLANE_URL, CERTPLANE_USER, CERTPLANE_PASSWORD, CERTPLANE_CACERT)`;
+  (environment: CERTPLANE_URL, CERTPLANE_USER, CERTPLANE_PASSWORD, CERTPLANE_CACERT)
+  exit status: 0 success, 1 request failed (API error, unreachable, unreadable file), 2 usage error`;
 
-interface Connection {
-  url: URL;
-  auth: string;
-  ca: string | undefined;
-}
-
-export async function runOperatorCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const connection: Connection = {
-    url: new URL(env.CERTPLANE_URL ?? 'https://127.0.0.1:9443'),
-    auth: `${env.CERTPLANE_USER ?? ''}:${env.CERTPLANE_PASSWORD ?? ''}`,
-    ca: env.CERTPLANE_CACERT === undefined ? undefined : await readFile(env.CERTPLANE_CACERT, 'utf8'),
-  };
-  const words = argv.join(' ');
-  if (words === 'status') {
-    const { status, body } = await request(connection, 'GET', '/v1/bootstrap');
-    process.stdout.write(`${status === 200 ? 'ready' : 'not ready'}: ${body}\n`);
-    return status === 200 ? 0 : 1;
-  }
-  if (words === 'cluster certificate list') {
-    const { status, body } = await request(connection, 'GET', '/v1/cluster/certificates');
-    if (status !== 200) return fail(status, body);
-    for (const name of Object.keys(JSON.parse(body) as object).filter((k) => k.endsWith('_cert'))) {
-      process.stdout.write(`${name.slice(0, -'_cert'.length)}\n`);
+export async function runOperatorCommand(argv: string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
+  // Connected lazily: a usage error is reported without reading CERTPLANE_CACERT or touching the network.
+  let connection: Promise<ApiConnection> | undefined;
+  const connect = (): Promise<ApiConnection> => (connection ??= connectionFromEnv(env));
+  try {
+    const [first, second, ...rest] = argv;
+    if (first === 'status' && second === undefined) {
+      await showStatus(await connect(), io);
+    } else if (first === 'cluster' && second === 'certificate') {
+      await runCertificateCommand(rest, connect, io);
+    } else if (first === 'cluster' && second === 'ocsp') {
+      await runOcspCommand(rest, connect, io);
+    } else {
+      throw new CliUsageError(`unknown command '${argv.join(' ')}'`);
     }
-    return 0;
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      io.err(`certplane: ${error.message}\nusage:\n${OPERATOR_USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof CliFailure) {
+      io.err(`${error.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw error;
   }
-  const [a, b, c, name, certWord, certPath, keyWord, keyPath] = argv;
-  if (a === 'cluster' && b === 'certificate' && c === 'set' && name !== undefined && certWord === 'certificate_file' && certPath !== undefined && (keyWord === undefined || (keyWord === 'key_file' && keyPath !== undefined))) {
-    const item: Record<string, string> = { name, certificate: await readFile(certPath, 'utf8') };
-    if (keyPath !== undefined) item.key = await readFile(keyPath, 'utf8');
-    const { status, body } = await request(connection, 'PUT', '/v1/cluster/certificates', { certificates: [item] });
-    if (status !== 200) return fail(status, body);
-    process.stdout.write(`Set ${name} certificate to contents of file ${certPath}\n`);
-    return 0;
-  }
-  process.stderr.write(`certplane: unknown command '${words}'\nusage:\n${OPERATOR_USAGE}\n`);
-  return 2;
 }
 
-function fail(status: number, body: string): number {
-  process.stderr.write(`certplane: HTTP ${status}: ${body}\n`);
-  return 1;
-}
-
-function request(connection: Connection, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      new URL(path, connection.url),
-      {
-        method,
-        auth: connection.auth,
-        ca: connection.ca,
-        rejectUnauthorized: connection.ca !== undefined,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+async function showStatus(connection: ApiConnection, io: CliIo): Promise<void> {
+  const body = await callApi<{ bootstrap_status?: { state?: string }; local_node_info?: { uid?: unknown } }>(connection, 'GET', '/v1/bootstrap');
+  const state = body.bootstrap_status?.state ?? 'unknown';
+  io.out(`${state === 'completed' ? 'ready' : 'not ready'}: bootstrap ${state}, node ${String(body.local_node_info?.uid ?? '?')} at ${connection.url.origin}\n`);
+  if (state !== 'completed') throw new CliFailure(`the node at ${connection.url.origin} is not ready (bootstrap ${state})`);
 }
