@@ -7,19 +7,17 @@
 // Both servers run as child processes (certplane exactly as `certplane start` runs, with its default log
 // level unless BENCH_LOG_LEVEL is set); this process only drives the load. Both are stopped at the end,
 // also on failure or Ctrl-C.
-import { spawn, type ChildProcess } from 'node:child_process';
 import https from 'node:https';
-import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CLI, freePort, httpsRequest, startChild, waitFor, type Child, type Credentials } from './support.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const PATH = '/v1/cluster/certificates';
-const ADMIN = { email: 'bench-admin@example.com', password: 'Bench-Admin-Password-1' };
+const ADMIN: Credentials = { email: 'bench-admin@example.com', password: 'Bench-Admin-Password-1' };
 
 interface Result {
   name: string;
@@ -61,77 +59,8 @@ async function runBareServer(): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------
 // Driver mode.
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function get(port: number, agent: https.Agent | false, auth?: typeof ADMIN): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.email}:${auth.password}`).toString('base64')}`;
-    const req = https.request({ host: '127.0.0.1', port, path: PATH, method: 'GET', headers, agent, rejectUnauthorized: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function getBootstrap(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const req = https.request({ host: '127.0.0.1', port, path: '/v1/bootstrap', agent: false, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
-
-interface Child {
-  process: ChildProcess;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-function startChild(args: string[], env: NodeJS.ProcessEnv): Child {
-  let output = '';
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
-  child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    process: child,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function waitFor(what: string, child: Child, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.process.exitCode !== null) throw new Error(`${what} exited before it was ready:\n${child.output()}`);
-    if (await ready()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${child.output()}`);
+function get(port: number, agent: https.Agent | false, auth?: Credentials): Promise<{ status: number; body: string }> {
+  return httpsRequest({ host: '127.0.0.1', port }, PATH, { agent, auth });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -140,7 +69,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** `connections` loops, each one request at a time on its own keep-alive socket, for durationMs. */
-async function drive(name: string, port: number, expectedBody: string, options: { connections: number; durationMs: number; warmupMs: number; auth?: typeof ADMIN }): Promise<Result> {
+async function drive(name: string, port: number, expectedBody: string, options: { connections: number; durationMs: number; warmupMs: number; auth?: Credentials }): Promise<Result> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, rejectUnauthorized: false });
   const latencies: number[] = [];
   let errors = 0;
@@ -203,14 +132,11 @@ async function runBenchmark(): Promise<void> {
   try {
     const [certplanePort, barePort] = [await freePort(), await freePort()];
     const dataDir = path.join(dir, 'data');
-    const certplane = startChild([CLI, 'start', '--data-dir', dataDir, '--address', '127.0.0.1', '--api-port', String(certplanePort)], {
-      ...process.env,
-      CERTPLANE_ADMIN_EMAIL: ADMIN.email,
-      CERTPLANE_ADMIN_PASSWORD: ADMIN.password,
-      CERTPLANE_LOG_LEVEL: logLevel,
+    const certplane = startChild('certplane', process.execPath, [CLI, 'start', '--data-dir', dataDir, '--address', '127.0.0.1', '--api-port', String(certplanePort)], {
+      env: { ...process.env, CERTPLANE_ADMIN_EMAIL: ADMIN.email, CERTPLANE_ADMIN_PASSWORD: ADMIN.password, CERTPLANE_LOG_LEVEL: logLevel },
     });
     children.push(certplane);
-    await waitFor('certplane', certplane, async () => (await getBootstrap(certplanePort)) === 200);
+    await waitFor('certplane', async () => (await httpsRequest({ host: '127.0.0.1', port: certplanePort }, '/v1/bootstrap')).status === 200, { child: certplane });
 
     // The same payload and the same certificate for the bare server.
     const first = await get(certplanePort, false, ADMIN);
@@ -221,9 +147,9 @@ async function runBenchmark(): Promise<void> {
     await writeFile(path.join(bareDir, 'cert.pem'), certificates.api_cert ?? '', { mode: 0o600 });
     await writeFile(path.join(bareDir, 'key.pem'), certificates.api_key ?? '', { mode: 0o600 });
     await writeFile(path.join(bareDir, 'payload.json'), first.body, { mode: 0o600 });
-    const bare = startChild([SELF, '--bare', '--port', String(barePort), '--dir', bareDir], process.env);
+    const bare = startChild('bare Fastify server', process.execPath, [SELF, '--bare', '--port', String(barePort), '--dir', bareDir]);
     children.push(bare);
-    await waitFor('bare Fastify server', bare, async () => bare.output().includes('ready'));
+    await waitFor('bare Fastify server', async () => bare.output().includes('ready'), { child: bare });
     const check = await get(barePort, false);
     if (check.status !== 200 || check.body !== first.body) throw new Error('the bare server does not answer the same payload');
 

@@ -11,17 +11,14 @@
 // It also reads the CPU time the TLS-terminating process used per request (/proc/<pid>/stat): a figure that
 // depends less than ops/s on what else the shared machine is doing.
 // Environment: BENCH_REQUESTS (default 60000 without pipelining, 4x that with -P 16), BENCH_REPEATS (default 5).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, freePort, httpsRequest, startChild, waitFor, type Child, type Credentials } from './support.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.resolve(HERE, '../src/cli/main.js');
-const ADMIN = { email: 'bench@cluster.local', password: 'Bench-Password-1' };
+const ADMIN: Credentials = { email: 'bench@cluster.local', password: 'Bench-Password-1' };
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 60_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const CLIENTS = 50;
@@ -41,18 +38,7 @@ async function cpuMicros(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
+const children: Child[] = [];
 
 async function freeDbPort(): Promise<number> {
   for (let i = 0; i < 100; i++) {
@@ -67,31 +53,10 @@ async function freeDbPort(): Promise<number> {
   throw new Error('no free database port');
 }
 
-function api(port: number, method: string, apiPath: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: apiPath,
-        rejectUnauthorized: false,
-        agent: false,
-        headers: {
-          authorization: `Basic ${Buffer.from(`${ADMIN.email}:${ADMIN.password}`).toString('base64')}`,
-          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+/** The REST API of the node, as the bench admin; the body parsed as JSON. */
+async function api(port: number, method: string, apiPath: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await httpsRequest({ host: '127.0.0.1', port }, apiPath, { method, auth: ADMIN, body });
+  return { status: response.status, json: response.body === '' ? undefined : JSON.parse(response.body) };
 }
 
 function run(command: string, args: string[], timeoutMs = 300_000): Promise<string> {
@@ -100,23 +65,6 @@ function run(command: string, args: string[], timeoutMs = 300_000): Promise<stri
       if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${stderr || error.message}`));
       else resolve(stdout);
     });
-  });
-}
-
-async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
   });
 }
 
@@ -144,18 +92,18 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-bench-'));
   try {
     const apiPort = await freePort();
-    const node = spawn(process.execPath, [CLI, 'start', '--data-dir', path.join(dir, 'data'), '--address', '127.0.0.1', '--api-port', String(apiPort)], {
+    const node = startChild('certplane', process.execPath, [CLI, 'start', '--data-dir', path.join(dir, 'data'), '--address', '127.0.0.1', '--api-port', String(apiPort)], {
       env: { ...process.env, CERTPLANE_ADMIN_EMAIL: ADMIN.email, CERTPLANE_ADMIN_PASSWORD: ADMIN.password, CERTPLANE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stderr: 'inherit',
     });
     children.push(node);
-    await waitUntil('certplane', async () => (await api(apiPort, 'GET', '/v1/bootstrap')).json?.bootstrap_status?.state === 'completed');
+    await waitFor('certplane', async () => (await api(apiPort, 'GET', '/v1/bootstrap')).json?.bootstrap_status?.state === 'completed', { child: node });
 
     const proxyPort = await freeDbPort();
     const created = await api(apiPort, 'POST', '/v1/bdbs', { name: 'bench', memory_size: 0, port: proxyPort, tls_mode: 'enabled', enforce_client_authentication: 'disabled' });
     if (created.status !== 200) throw new Error(`creating the database failed: ${JSON.stringify(created.json)}`);
     const uid = created.json.uid as number;
-    await waitUntil('the database', async () => (await api(apiPort, 'GET', `/v1/bdbs/${uid}`)).json?.status === 'active');
+    await waitFor('the database', async () => (await api(apiPort, 'GET', `/v1/bdbs/${uid}`)).json?.status === 'active');
 
     const certs = (await api(apiPort, 'GET', '/v1/cluster/certificates')).json;
     const cert = path.join(dir, 'proxy.crt');
@@ -193,15 +141,15 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    const haproxy = spawn('haproxy', ['-db', '-f', haproxyCfg], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const haproxy = startChild('haproxy', 'haproxy', ['-db', '-f', haproxyCfg], { stderr: 'inherit' });
     children.push(haproxy);
-    await waitUntil('haproxy', async () => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(haproxyPort), '--tls', '--cacert', cert, 'PING'])).trim() === 'PONG');
+    await waitFor('haproxy', async () => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(haproxyPort), '--tls', '--cacert', cert, 'PING'])).trim() === 'PONG', { child: haproxy });
 
     const redisPid = Number((await readFile(path.join(dir, 'data', 'redis', String(uid), 'redis.pid'), 'utf8')).trim());
     const targets = {
       a: { name: 'redis-server TLS', port: nativePort, pid: redisPid },
-      b: { name: 'HAProxy 2.6 TLS', port: haproxyPort, pid: haproxy.pid as number },
-      c: { name: 'certplane proxy', port: proxyPort, pid: node.pid as number },
+      b: { name: 'HAProxy 2.6 TLS', port: haproxyPort, pid: haproxy.process.pid as number },
+      c: { name: 'certplane proxy', port: proxyPort, pid: node.process.pid as number },
     } as const;
     for (const target of Object.values(targets)) {
       const pong = (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(target.port), '--tls', '--cacert', cert, 'PING'])).trim();
@@ -240,7 +188,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${rows.join('\n')}\n\nratios (ops/s; p99 lower is better)\n${summary.join('\n')}\n`);
   } finally {
-    for (const child of children.reverse()) await stop(child);
+    for (const child of children.reverse()) await child.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -248,5 +196,5 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   process.stderr.write(`bench:proxy failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
-  void Promise.all(children.map(stop));
+  void Promise.all(children.map((child) => child.stop()));
 });

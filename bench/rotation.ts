@@ -14,11 +14,10 @@
 // Every process it starts (etcd, nodes) is stopped at the end, also on failure or Ctrl-C.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -33,70 +32,17 @@ import { CertificateFiles } from '../src/agent/certificate-files.js';
 import { TlsContextRegistry } from '../src/agent/tls-context-registry.js';
 import { systemClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
+import { CLI, freePort, httpsRequest, startChild, waitFor, type Child, type Credentials, type Endpoint } from './support.js';
 
 x509.cryptoProvider.set(webcrypto);
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const ADMIN = { email: 'bench-admin@example.com', password: 'Bench-Admin-Password-1' };
-
-interface Child {
-  name: string;
-  process: ChildProcess;
-  output: () => string;
-  stop(): Promise<void>;
-}
-
-interface NodeEndpoint {
-  address: string;
-  port: number;
-}
+const ADMIN: Credentials = { email: 'bench-admin@example.com', password: 'Bench-Admin-Password-1' };
 
 function envNumber(name: string, fallback: number, min: number, max: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer in ${min}..${max}`);
   return value;
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
-  let output = '';
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    name,
-    process: child,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-async function waitFor(child: Child, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.process.exitCode !== null) throw new Error(`${child.name} exited:\n${child.output()}`);
-    if (await ready().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${child.name} not ready within ${timeoutMs} ms:\n${child.output()}`);
 }
 
 function etcdHealthy(port: number): Promise<boolean> {
@@ -111,37 +57,14 @@ function etcdHealthy(port: number): Promise<boolean> {
   });
 }
 
-function request(node: NodeEndpoint, method: string, urlPath: string, body?: unknown, agent: https.Agent | false = false): Promise<{ status: number; text: string }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: node.address,
-        port: node.port,
-        path: urlPath,
-        method,
-        agent,
-        rejectUnauthorized: false,
-        headers: {
-          authorization: `Basic ${Buffer.from(`${ADMIN.email}:${ADMIN.password}`).toString('base64')}`,
-          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+function request(node: Endpoint, method: string, urlPath: string, body?: unknown, agent: https.Agent | false = false): Promise<{ status: number; body: string }> {
+  return httpsRequest(node, urlPath, { method, auth: ADMIN, body, agent });
 }
 
 /** Fresh TLS handshake (no session reuse); the SHA-256 fingerprint of the certificate the node presents. */
-function presentedFingerprint(node: NodeEndpoint): Promise<string> {
+function presentedFingerprint(node: Endpoint): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: node.address, port: node.port, rejectUnauthorized: false }, () => {
+    const socket = tls.connect({ host: node.host, port: node.port, rejectUnauthorized: false }, () => {
       const raw = socket.getPeerCertificate().raw;
       socket.destroy();
       resolve(new X509Certificate(raw).fingerprint256);
@@ -212,7 +135,7 @@ async function runAgents(): Promise<void> {
 }
 
 /** Sweeps the endpoints that do not yet present `fingerprint` with a few concurrent probers; ms until all do. */
-async function sweepUntilRotated(endpoints: NodeEndpoint[], fingerprint: string, started: number, probers: number): Promise<number> {
+async function sweepUntilRotated(endpoints: Endpoint[], fingerprint: string, started: number, probers: number): Promise<number> {
   const pending = new Set(endpoints);
   let last = 0;
   await Promise.all(
@@ -237,7 +160,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** A keep-alive client per node issuing GET /v1/cluster/certificates back to back; counts answers and failures. */
-function backgroundLoad(nodes: NodeEndpoint[]): { stop(): Promise<{ ok: number; errors: number }> } {
+function backgroundLoad(nodes: Endpoint[]): { stop(): Promise<{ ok: number; errors: number }> } {
   let running = true;
   let ok = 0;
   let errors = 0;
@@ -289,26 +212,26 @@ async function main(): Promise<void> {
       '--initial-cluster', `bench=http://127.0.0.1:${peerPort}`, '--log-level', 'warn', '--logger', 'zap',
     ]);
     children.push(etcd);
-    await waitFor(etcd, () => etcdHealthy(clientPort));
+    await waitFor('etcd', () => etcdHealthy(clientPort), { child: etcd, timeoutMs: 60_000 });
 
-    const nodes: NodeEndpoint[] = [];
+    const nodes: Endpoint[] = [];
     for (let i = 1; i <= nodeCount; i++) {
       const address = `127.0.0.${i}`;
       const port = await freePort(address);
-      nodes.push({ address, port });
+      nodes.push({ host: address, port });
       children.push(
         startChild(`node ${i}`, process.execPath, [
           CLI, 'start', '--data-dir', path.join(dir, `node-${i}`), '--address', address, '--api-port', String(port),
           '--store', `etcd://127.0.0.1:${clientPort}`, '--node-name', `node-${i}`,
-        ], { ...process.env, CERTPLANE_ADMIN_EMAIL: ADMIN.email, CERTPLANE_ADMIN_PASSWORD: ADMIN.password, CERTPLANE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
+        ], { env: { ...process.env, CERTPLANE_ADMIN_EMAIL: ADMIN.email, CERTPLANE_ADMIN_PASSWORD: ADMIN.password, CERTPLANE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' } }),
       );
     }
     await Promise.all(
       nodes.map((node, i) =>
-        waitFor(children[i + 1]!, async () => (await request(node, 'GET', '/v1/bootstrap')).text.includes('"completed"')),
+        waitFor(`node ${i + 1}`, async () => (await request(node, 'GET', '/v1/bootstrap')).body.includes('"completed"'), { child: children[i + 1]!, timeoutMs: 60_000 }),
       ),
     );
-    const put = (node: NodeEndpoint, cert: { certificate: string; key: string }) =>
+    const put = (node: Endpoint, cert: { certificate: string; key: string }) =>
       request(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }] });
     const fmt = (n: number): string => `${n.toFixed(1)} ms`;
     const summary = (label: string, putMs: number[], allMs: number[]): string => {
@@ -323,7 +246,7 @@ async function main(): Promise<void> {
     const rotate = async (probe: (fingerprint: string, started: number) => Promise<number>): Promise<{ putMs: number[]; allMs: number[] }> => {
       const certificates = await Promise.all(Array.from({ length: rotations + 1 }, (_, i) => newCertificate(i)));
       const warm = await put(nodes[0]!, certificates[rotations]!);
-      if (warm.status !== 200) throw new Error(`warm-up PUT answered ${warm.status}: ${warm.text}`);
+      if (warm.status !== 200) throw new Error(`warm-up PUT answered ${warm.status}: ${warm.body}`);
       const putMs: number[] = [];
       const allMs: number[] = [];
       for (let r = 0; r < rotations; r++) {
@@ -332,7 +255,7 @@ async function main(): Promise<void> {
         const probed = probe(cert.fingerprint, started);
         const response = await put(nodes[r % nodes.length]!, cert);
         const putDone = performance.now() - started;
-        if (response.status !== 200) throw new Error(`rotation ${r}: PUT answered ${response.status}: ${response.text}`);
+        if (response.status !== 200) throw new Error(`rotation ${r}: PUT answered ${response.status}: ${response.body}`);
         putMs.push(putDone);
         allMs.push(await probed);
       }
@@ -347,7 +270,7 @@ async function main(): Promise<void> {
         nodes.map(async (node) => {
           for (;;) {
             if ((await presentedFingerprint(node).catch(() => '')) === fingerprint) return performance.now() - started;
-            if (performance.now() - started > 30_000) throw new Error(`node ${node.address} never presented the new certificate`);
+            if (performance.now() - started > 30_000) throw new Error(`node ${node.host} never presented the new certificate`);
             await new Promise((resolve) => setTimeout(resolve, probeIntervalMs));
           }
         }),
@@ -360,10 +283,10 @@ async function main(): Promise<void> {
       const agents = startChild('agents', process.execPath, [SELF, 'agents', `etcd://127.0.0.1:${clientPort}`, path.join(dir, 'agents'), String(agentCount)]);
       children.push(agents);
       const startedAgents = performance.now();
-      await waitFor(agents, async () => agents.output().includes('ready ['), 180_000);
+      await waitFor('agents', async () => agents.output().includes('ready ['), { child: agents, timeoutMs: 180_000 });
       const ports = JSON.parse(/ready (\[[^\n]*\])/.exec(agents.output())![1]!) as number[];
       process.stdout.write(`rotation: + ${agentCount} node agents in one process (started in ${fmt(performance.now() - startedAgents)}), ${nodeCount + agentCount} nodes in all\n`);
-      const endpoints = [...nodes, ...ports.map((port) => ({ address: '127.0.0.1', port }))];
+      const endpoints = [...nodes, ...ports.map((port) => ({ host: '127.0.0.1', port }))];
       const agentsRun = await rotate((fingerprint, started) => sweepUntilRotated(endpoints, fingerprint, started, 4));
       process.stdout.write(summary(`${nodeCount}+${agentCount} nodes`, agentsRun.putMs, agentsRun.allMs));
     }

@@ -3,9 +3,9 @@
 // src/proxy implements); databases that are gone are stopped and their data removed. After each database is
 // applied the node records its status under keys.bdbStatus(uid), which GET /v1/bdbs reports.
 //
-// States and transitions (like NodeAgent):
-//   stopped --start()--> reconciling --done--> watching --change--> reconciling
-//   reconciling --some database failed--> backoff --timer--> reconciling
+// States and transitions (a ReconcileLoop runs the passes, as in NodeAgent):
+//   stopped --start()--> reconciling --done--> watching --change or requestReconcile()--> reconciling
+//   reconciling --some database failed (also on the first pass)--> backoff --timer--> reconciling
 //   any --close()--> closed
 // Level-triggered: each pass reads bdbs, Redis ACLs, users, the cluster document and mtls_trusted_ca whole,
 // so merged or missed events are harmless. Unchanged databases cost a comparison.
@@ -21,6 +21,7 @@ import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import type { RedisDatabaseSpec, RedisSupervisor } from './redis-supervisor.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
+import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
 
 /** What the proxy offers the agent (src/proxy/database-proxy.ts implements it; src/node wires it). */
 export interface DatabaseEndpoints {
@@ -31,7 +32,7 @@ export interface DatabaseEndpoints {
   uids(): number[];
 }
 
-export type DatabaseReconcilerState = 'stopped' | 'reconciling' | 'watching' | 'backoff' | 'closed';
+export type DatabaseReconcilerState = ReconcileLoopState;
 
 export interface DatabaseReconcilerDeps {
   store: ClusterStore;
@@ -49,71 +50,48 @@ export interface DatabaseReconcilerDeps {
 const WATCHED_PREFIXES = [keys.bdbPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
 
 export class DatabaseReconciler {
-  state: DatabaseReconcilerState = 'stopped';
   private watches: Watch[] = [];
-  private running: Promise<void> | undefined;
-  private dirty = false;
-  private retryTimer: NodeJS.Timeout | undefined;
   /** Last status written per database, to avoid rewriting an unchanged one. */
   private readonly reported = new Map<number, string>();
   private staleRemoved = false;
+  private readonly loop: ReconcileLoop<number>;
 
-  constructor(private readonly deps: DatabaseReconcilerDeps) {}
+  constructor(private readonly deps: DatabaseReconcilerDeps) {
+    this.loop = new ReconcileLoop({
+      pass: () => this.reconcileOnce(),
+      onError: (error) => this.deps.log.error({ err: error }, 'databases could not all be applied; retrying'),
+      retryDelayMs: deps.retryDelayMs ?? 1000,
+    });
+  }
+
+  get state(): DatabaseReconcilerState {
+    return this.loop.state;
+  }
 
   async start(): Promise<void> {
-    const revision = await this.reconcileOnce().catch((error: unknown) => {
+    const revision = await this.loop.runFirst().catch((error: unknown) => {
       this.deps.log.error({ err: error }, 'databases could not all be applied at start; retrying');
-      this.scheduleRetry();
+      this.loop.retryLater();
       return undefined;
     });
     const from = revision ?? (await this.deps.store.list(keys.bdbPrefix)).revision;
     for (const prefix of WATCHED_PREFIXES) {
-      this.watches.push(await this.deps.store.watchPrefix(prefix, from, () => this.requestReconcile()));
+      this.watches.push(await this.deps.store.watchPrefix(prefix, from, () => this.loop.request()));
     }
-    if (this.state === 'reconciling') this.state = 'watching';
   }
 
   async close(): Promise<void> {
-    this.state = 'closed';
-    clearTimeout(this.retryTimer);
+    const stopped = this.loop.close();
     await Promise.all(this.watches.map((w) => w.close()));
-    await this.running?.catch(() => undefined);
-  }
-
-  private scheduleRetry(): void {
-    if (this.state === 'closed') return;
-    this.state = 'backoff';
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.requestReconcile(), this.deps.retryDelayMs ?? 1000);
+    await stopped;
   }
 
   /** Asks for a pass now (also used by the supervisor after it restarted a crashed redis-server). */
   requestReconcile(): void {
-    if (this.state === 'closed') return;
-    if (this.running !== undefined) {
-      this.dirty = true;
-      return;
-    }
-    this.running = this.reconcileOnce()
-      .then(() => {
-        if (this.state !== 'closed') this.state = 'watching';
-      })
-      .catch((error: unknown) => {
-        if (this.state === 'closed') return;
-        this.deps.log.error({ err: error }, 'databases could not all be applied; retrying');
-        this.scheduleRetry();
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.dirty && this.state !== 'closed') {
-          this.dirty = false;
-          this.requestReconcile();
-        }
-      });
+    this.loop.request();
   }
 
   private async reconcileOnce(): Promise<number> {
-    this.state = 'reconciling';
     const { store } = this.deps;
     const [bdbs, acls, users, cluster, trustedCa] = await Promise.all([
       store.list(keys.bdbPrefix),

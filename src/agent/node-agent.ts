@@ -1,9 +1,10 @@
 // The node agent: reconciles this node with the desired certificates in the store (watch → write files →
 // reload TLS listeners → record the applied revision in the store, which the API waits for).
 //
-// States and transitions:
+// States and transitions (a ReconcileLoop runs the passes):
 //   stopped --start()--> reconciling --done--> watching --change--> reconciling
 //   reconciling --error--> backoff --timer--> reconciling
+//   start() fails on its first pass (it throws; nothing is retried)
 //   any --close()--> closed
 // Reconciling is level-triggered: it reads the whole certificate prefix, so missed or merged events are harmless.
 import type { FastifyBaseLogger } from 'fastify';
@@ -13,8 +14,9 @@ import type { Clock } from '../lib/clock.js';
 import { type CertificateFiles, type CertificateSet, type InstalledCertificate } from './certificate-files.js';
 import type { TlsContextRegistry } from './tls-context-registry.js';
 import type { AppliedRecord } from '../domain/node-status.js';
+import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
 
-export type NodeAgentState = 'stopped' | 'reconciling' | 'watching' | 'backoff' | 'closed';
+export type NodeAgentState = ReconcileLoopState;
 
 export type { AppliedRecord } from '../domain/node-status.js';
 
@@ -29,57 +31,36 @@ export interface NodeAgentDeps {
 }
 
 export class NodeAgent {
-  state: NodeAgentState = 'stopped';
   private watch: Watch | undefined;
-  private running: Promise<void> | undefined;
-  private dirty = false;
-  private retryTimer: NodeJS.Timeout | undefined;
   private appliedRevision = 0;
+  private readonly loop: ReconcileLoop<number>;
 
-  constructor(private readonly deps: NodeAgentDeps) {}
+  constructor(private readonly deps: NodeAgentDeps) {
+    this.loop = new ReconcileLoop({
+      pass: () => this.reconcileOnce(),
+      onError: (error) => this.deps.log.error({ err: error }, 'node agent could not apply certificates; retrying'),
+      retryDelayMs: deps.retryDelayMs ?? 2000,
+    });
+  }
+
+  get state(): NodeAgentState {
+    return this.loop.state;
+  }
 
   /** Applies the current desired state (throws if it cannot), then follows changes. */
   async start(): Promise<void> {
-    const revision = await this.reconcileOnce();
+    const revision = await this.loop.runFirst();
     await this.deps.files.removeStaleGenerations();
-    this.watch = await this.deps.store.watchPrefix(keys.certificatePrefix, revision, () => this.requestReconcile());
-    if (this.state === 'reconciling') this.state = 'watching';
+    this.watch = await this.deps.store.watchPrefix(keys.certificatePrefix, revision, () => this.loop.request());
   }
 
   async close(): Promise<void> {
-    this.state = 'closed';
-    clearTimeout(this.retryTimer);
+    const stopped = this.loop.close();
     await this.watch?.close();
-    await this.running?.catch(() => undefined);
-  }
-
-  private requestReconcile(): void {
-    if (this.state === 'closed') return;
-    if (this.running !== undefined) {
-      this.dirty = true;
-      return;
-    }
-    this.running = this.reconcileOnce()
-      .then(() => {
-        if (this.state !== 'closed') this.state = 'watching';
-      })
-      .catch((error: unknown) => {
-        if (this.state === 'closed') return;
-        this.state = 'backoff';
-        this.deps.log.error({ err: error }, 'node agent could not apply certificates; retrying');
-        this.retryTimer = setTimeout(() => this.requestReconcile(), this.deps.retryDelayMs ?? 2000);
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.dirty && this.state !== 'closed') {
-          this.dirty = false;
-          this.requestReconcile();
-        }
-      });
+    await stopped;
   }
 
   private async reconcileOnce(): Promise<number> {
-    this.state = 'reconciling';
     const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
     const desired: CertificateSet = {};
     for (const kv of kvs) {

@@ -125,7 +125,6 @@ class Endpoint {
 
   private onConnection(socket: net.Socket): void {
     this.track(socket);
-    socket.on('error', () => socket.destroy());
     const front = this.front;
     if (front === undefined) {
       this.connectBackend(socket, undefined);
@@ -134,9 +133,11 @@ class Endpoint {
     front.server.emit('connection', socket);
   }
 
+  /** Keeps the socket for close(), and destroys it on a socket error (never an unhandled 'error'). */
   private track(socket: net.Socket): void {
     this.connections.add(socket);
     socket.once('close', () => this.connections.delete(socket));
+    socket.on('error', () => socket.destroy());
   }
 
   private reject(socket: net.Socket, reason: string, tellClient: boolean): void {
@@ -151,7 +152,6 @@ class Endpoint {
 
   private onSecure(socket: tls.TLSSocket, settings: EndpointTls, anchors: readonly X509Certificate[]): void {
     this.track(socket);
-    socket.on('error', () => socket.destroy());
     const auth = settings.clientAuth;
     if (auth === undefined) {
       this.connectBackend(socket, undefined);

@@ -1,13 +1,21 @@
 // Users in the store. Uniqueness of email, name and certificate subject line is guarded by index keys
 // compared inside the same transaction, so two concurrent creates cannot both win.
-import type { ClusterStore, Compare, TxnOp } from '../../store/cluster-store.js';
+import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { UserRecord } from '../../domain/users.js';
 import { ApiError } from '../../lib/api-error.js';
+import { createEntity, updateEntity, type EntityKind } from './entity-writes.js';
 
 export type UserWriteConflict = 'email_already_exists' | 'name_already_exists' | 'subject_line_already_exists';
 
 export class UsersRepository {
+  /** Users by uid; email, name and (certificate users) subject line are unique. */
+  private readonly entity: EntityKind<UserRecord> = {
+    counter: 'user_uid',
+    key: keys.user,
+    indexKeys: (user) => this.indexKeys(user),
+  };
+
   constructor(private readonly store: ClusterStore) {}
 
   async list(): Promise<UserRecord[]> {
@@ -30,48 +38,25 @@ export class UsersRepository {
 
   /** Allocates the next uid (or uses the requested one) and writes the user with its index keys. */
   async create(record: Omit<UserRecord, 'uid'> & { uid?: number }): Promise<UserRecord> {
-    for (;;) {
-      const counter = await this.store.get(keys.counter('user_uid'));
-      const last = counter === undefined ? 0 : Number(counter.value);
-      const uid = record.uid ?? last + 1;
-      const user: UserRecord = { ...record, uid } as UserRecord;
-      const compare: Compare[] = [
-        { key: keys.counter('user_uid'), target: 'version', op: '==', value: counter?.version ?? 0 },
-        { key: keys.user(uid), target: 'version', op: '==', value: 0 },
-        ...this.indexCompares(user, undefined),
-      ];
-      const result = await this.store.txn({
-        compare,
-        success: [
-          { type: 'put', key: keys.counter('user_uid'), value: String(Math.max(last, uid)) },
-          { type: 'put', key: keys.user(uid), value: JSON.stringify(user) },
-          ...this.indexPuts(user),
-        ],
-      });
-      if (result.succeeded) return user;
-      await this.throwIfConflict(user, undefined);
-      if (record.uid !== undefined && (await this.get(record.uid)) !== undefined) {
-        throw new ApiError(409, 'name_already_exists', `A user with uid ${record.uid} already exists`);
-      }
-      // Otherwise another create took the uid: try the next one.
-    }
+    const created = await createEntity(this.store, this.entity, {
+      requestedUid: record.uid,
+      build: (uid) => ({ ...record, uid }) as UserRecord,
+      onConflict: async (_attempt, user) => {
+        await this.throwIfConflict(user, undefined);
+        if (record.uid !== undefined && (await this.get(record.uid)) !== undefined) {
+          throw new ApiError(409, 'name_already_exists', `A user with uid ${record.uid} already exists`);
+        }
+        // Otherwise another create took the uid: try the next one.
+      },
+    });
+    return created.record;
   }
 
   /** Replaces a user, moving its index keys; fails if another writer changed it meanwhile. */
   async update(previous: UserRecord, next: UserRecord): Promise<void> {
     const current = await this.store.get(keys.user(previous.uid));
     if (current === undefined) throw new ApiError(404, 'not_found', `User ${previous.uid} does not exist`);
-    const result = await this.store.txn({
-      compare: [
-        { key: keys.user(previous.uid), target: 'mod', op: '==', value: current.modRevision },
-        ...this.indexCompares(next, previous),
-      ],
-      success: [
-        ...this.indexDeletes(previous),
-        { type: 'put', key: keys.user(next.uid), value: JSON.stringify(next) },
-        ...this.indexPuts(next),
-      ],
-    });
+    const result = await updateEntity(this.store, this.entity, { uid: previous.uid, modRevision: current.modRevision, previous, next });
     if (!result.succeeded) {
       await this.throwIfConflict(next, previous);
       throw new ApiError(409, 'name_already_exists', 'The user was changed concurrently; retry');
@@ -100,17 +85,6 @@ export class UsersRepository {
     }
     // Certificate users may have no email; an empty email is not indexed.
     return result.filter((key) => !key.endsWith('/'));
-  }
-
-  private indexCompares(next: UserRecord, previous: UserRecord | undefined): Compare[] {
-    const own = new Set(previous === undefined ? [] : this.indexKeys(previous));
-    return this.indexKeys(next)
-      .filter((key) => !own.has(key))
-      .map((key) => ({ key, target: 'version' as const, op: '==' as const, value: 0 }));
-  }
-
-  private indexPuts(user: UserRecord): TxnOp[] {
-    return this.indexKeys(user).map((key) => ({ type: 'put' as const, key, value: String(user.uid) }));
   }
 
   private indexDeletes(user: UserRecord): TxnOp[] {

@@ -1,5 +1,6 @@
-// What the bdb routes share: the rule context (roles, Redis ACLs, trust anchors), reading a database with its
-// revision, the wire form with the status the owning node reports, and port availability.
+// What the bdb routes share: the rule context (roles, Redis ACLs, trust anchors), where databases live in the
+// store, reading a database with its revision, the wire form with the status the owning node reports, and port
+// availability.
 import net from 'node:net';
 import type { ApiDeps } from '../../api-deps.js';
 import type { Caller } from '../../auth/caller.js';
@@ -10,6 +11,7 @@ import { hasPermission } from '../../../domain/rbac.js';
 import type { ClusterDocument } from '../../../domain/cluster-settings.js';
 import type { NodeInfoRecord } from '../../../domain/nodes.js';
 import { PREDEFINED_REDIS_ACLS } from '../../../domain/redis-acls.js';
+import type { EntityKind } from '../../state/entity-writes.js';
 import { toBdbResponse, type BdbAppliedStatus, type BdbRecord, type BdbRuleResult, type BdbRulesContext, type BdbStatus } from '../../../domain/databases.js';
 
 export async function bdbRulesContext(deps: ApiDeps): Promise<BdbRulesContext> {
@@ -26,15 +28,16 @@ export async function bdbRulesContext(deps: ApiDeps): Promise<BdbRulesContext> {
   };
 }
 
+/** Databases by uid, with unique port and name indexes. */
+export const bdbEntity: EntityKind<BdbRecord> = {
+  counter: 'bdb_uid',
+  key: keys.bdb,
+  indexKeys: (bdb) => [keys.bdbPortIndex(bdb.port), keys.bdbNameIndex(bdb.name)],
+};
+
 export function unwrapBdbRule(result: BdbRuleResult): BdbRecord {
   if (!result.ok) throw new ApiError(result.status, result.error_code, result.description);
   return result.record;
-}
-
-export function parseBdbUid(value: string): number {
-  const uid = Number(value);
-  if (!/^[0-9]{1,9}$/.test(value) || uid < 1) throw new ApiError(400, 'invalid_schema', 'uid must be a positive integer');
-  return uid;
 }
 
 export async function readBdb(deps: ApiDeps, uid: number): Promise<{ record: BdbRecord; modRevision: number }> {

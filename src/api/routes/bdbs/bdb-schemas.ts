@@ -62,4 +62,3 @@ const fields = {
 
 export const NewBdbBody = Type.Object({ uid: Type.Optional(Type.Integer({ minimum: 1, maximum: 999_999_999 })), ...fields }, { additionalProperties: false });
 export const BdbUpdateBody = Type.Object({ uid: Type.Optional(Type.Integer()), ...fields }, { additionalProperties: false });
-export const BdbUidParams = Type.Object({ uid: Type.String({ maxLength: 12 }) });

@@ -2,10 +2,10 @@
 // channel rules only. `?dry_run` validates only.
 import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { keys } from '../../../store/keys.js';
-import { FIRST_CUSTOM_REDIS_ACL_UID, type RedisAclRecord } from '../../../domain/redis-acls.js';
+import type { RedisAclRecord } from '../../../domain/redis-acls.js';
+import { assertUidFree, createEntity, retryThenConflict } from '../../state/entity-writes.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
-import { checkRedisAcl, NewRedisAclBody } from './redis-acl-context.js';
+import { checkRedisAcl, NewRedisAclBody, redisAclEntity } from './redis-acl-context.js';
 
 export const createRedisAcl = defineRoute({
   method: 'POST',
@@ -13,30 +13,20 @@ export const createRedisAcl = defineRoute({
   permission: 'create_redis_acl',
   schema: { body: NewRedisAclBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query }) => {
-    if (body.name === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs a name');
-    if (body.acl === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs an acl rule string');
-    for (let attempt = 1; ; attempt++) {
-      const counter = await deps.store.get(keys.counter('redis_acl_uid'));
-      const last = counter === undefined ? FIRST_CUSTOM_REDIS_ACL_UID - 1 : Number(counter.value);
-      const uid = body.uid ?? last + 1;
-      const record: RedisAclRecord = { uid, name: body.name, acl: body.acl.trim() };
-      await checkRedisAcl(deps, record, undefined);
-      if ((await deps.store.get(keys.redisAcl(uid))) !== undefined) throw new ApiError(409, 'uid_exists', `Redis ACL ${uid} already exists`);
-      if (isDryRun(query)) return record;
-      const result = await deps.store.txn({
-        compare: [
-          { key: keys.counter('redis_acl_uid'), target: 'version', op: '==', value: counter?.version ?? 0 },
-          { key: keys.redisAcl(uid), target: 'version', op: '==', value: 0 },
-          { key: keys.redisAclNameIndex(record.name), target: 'version', op: '==', value: 0 },
-        ],
-        success: [
-          { type: 'put', key: keys.counter('redis_acl_uid'), value: String(Math.max(last, uid)) },
-          { type: 'put', key: keys.redisAcl(uid), value: JSON.stringify(record) },
-          { type: 'put', key: keys.redisAclNameIndex(record.name), value: String(uid) },
-        ],
-      });
-      if (result.succeeded) return record;
-      if (attempt >= 5) throw new ApiError(409, 'config_edit_conflict', 'Redis ACLs were changed concurrently; retry');
-    }
+    const { name, acl } = body;
+    if (name === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs a name');
+    if (acl === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs an acl rule string');
+    const created = await createEntity(deps.store, redisAclEntity, {
+      requestedUid: body.uid,
+      build: async (uid) => {
+        const record: RedisAclRecord = { uid, name, acl: acl.trim() };
+        await checkRedisAcl(deps, record, undefined);
+        await assertUidFree(deps.store, redisAclEntity, uid, 'Redis ACL');
+        return record;
+      },
+      dryRun: isDryRun(query),
+      onConflict: retryThenConflict('Redis ACLs were changed concurrently; retry'),
+    });
+    return created.record;
   },
 });

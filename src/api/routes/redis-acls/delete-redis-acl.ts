@@ -1,28 +1,23 @@
 // DELETE /v1/redis_acls/{uid} (digest §6.3): refused for predefined ACLs and for ACLs a database binds.
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { keys } from '../../../store/keys.js';
+import { deleteEntity } from '../../state/entity-writes.js';
 import { isPredefinedRedisAcl } from '../../../domain/redis-acls.js';
-import { databasesUsingAcl, parseAclUid, readRedisAcl, RedisAclUidParams } from './redis-acl-context.js';
+import { databasesUsingAcl, readRedisAcl, redisAclEntity } from './redis-acl-context.js';
+import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const deleteRedisAcl = defineRoute({
   method: 'DELETE',
   url: '/v1/redis_acls/:uid',
   permission: 'delete_redis_acl',
-  schema: { params: RedisAclUidParams },
+  schema: { params: UidParams },
   handler: async ({ deps, params }) => {
-    const uid = parseAclUid(params.uid);
+    const uid = parseUidParam(params.uid);
     const { record, modRevision } = await readRedisAcl(deps, uid);
     if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${record.name}' cannot be deleted`);
     const users = await databasesUsingAcl(deps, uid);
     if (users.length > 0) throw new ApiError(406, 'invalid_param', `Redis ACL ${uid} is bound in roles_permissions of database ${users.join(', ')}`);
-    const result = await deps.store.txn({
-      compare: [{ key: keys.redisAcl(uid), target: 'mod', op: '==', value: modRevision ?? 0 }],
-      success: [
-        { type: 'delete', key: keys.redisAcl(uid) },
-        { type: 'delete', key: keys.redisAclNameIndex(record.name) },
-      ],
-    });
+    const result = await deleteEntity(deps.store, redisAclEntity, uid, record, modRevision ?? 0);
     if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
     return {};
   },

@@ -1,10 +1,12 @@
-// What the Redis ACL routes share: the schema, listing predefined and stored ACLs, and reading one.
+// What the Redis ACL routes share: the schema, where ACLs live in the store, listing predefined and stored ACLs,
+// and reading one.
 import { Type } from 'typebox';
 import type { ApiDeps } from '../../api-deps.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
-import { checkAclRule, checkRedisAclName, PREDEFINED_REDIS_ACLS, type RedisAclRecord } from '../../../domain/redis-acls.js';
+import { checkAclRule, checkRedisAclName, FIRST_CUSTOM_REDIS_ACL_UID, PREDEFINED_REDIS_ACLS, type RedisAclRecord } from '../../../domain/redis-acls.js';
 import type { BdbRecord } from '../../../domain/databases.js';
+import type { EntityKind } from '../../state/entity-writes.js';
 
 const fields = {
   name: Type.Optional(Type.String({ maxLength: 255 })),
@@ -17,13 +19,14 @@ const fields = {
 };
 export const NewRedisAclBody = Type.Object({ uid: Type.Optional(Type.Integer({ minimum: 100, maximum: 999_999_999 })), ...fields }, { additionalProperties: false });
 export const RedisAclUpdateBody = Type.Object({ uid: Type.Optional(Type.Integer()), ...fields }, { additionalProperties: false });
-export const RedisAclUidParams = Type.Object({ uid: Type.String({ maxLength: 12 }) });
 
-export function parseAclUid(value: string): number {
-  const uid = Number(value);
-  if (!/^[0-9]{1,9}$/.test(value) || uid < 1) throw new ApiError(400, 'invalid_schema', 'uid must be a positive integer');
-  return uid;
-}
+/** User-defined Redis ACLs by uid (from FIRST_CUSTOM_REDIS_ACL_UID), with a unique name index. */
+export const redisAclEntity: EntityKind<RedisAclRecord> = {
+  counter: 'redis_acl_uid',
+  firstUid: FIRST_CUSTOM_REDIS_ACL_UID,
+  key: keys.redisAcl,
+  indexKeys: (acl) => [keys.redisAclNameIndex(acl.name)],
+};
 
 export async function listRedisAcls(deps: ApiDeps): Promise<RedisAclRecord[]> {
   const { kvs } = await deps.store.list(keys.redisAclPrefix);

@@ -1,32 +1,26 @@
 // DELETE /v1/roles/{uid} (digest §6.3): refused (406) for predefined roles, roles users hold, and roles a
 // database binds in roles_permissions.
-import { defineRoute } from '../../route.js';
+import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { keys } from '../../../store/keys.js';
+import { deleteEntity } from '../../state/entity-writes.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
-import { isDryRun } from '../../route.js';
-import { isPredefinedRole, parseRoleUid, readRole, RoleUidParams, roleUsage } from './role-context.js';
+import { isPredefinedRole, readRole, roleEntity, roleUsage } from './role-context.js';
+import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const deleteRole = defineRoute({
   method: 'DELETE',
   url: '/v1/roles/:uid',
   permission: 'delete_role',
-  schema: { params: RoleUidParams, querystring: DryRunQuery },
+  schema: { params: UidParams, querystring: DryRunQuery },
   handler: async ({ deps, params, query }) => {
-    const uid = parseRoleUid(params.uid);
+    const uid = parseUidParam(params.uid);
     const { record, modRevision } = await readRole(deps, uid);
     if (isPredefinedRole(uid)) throw new ApiError(406, 'invalid_param', `The predefined role '${record.name}' cannot be deleted`);
     const usage = await roleUsage(deps, uid);
     if (usage.users.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is held by user ${usage.users.join(', ')}`);
     if (usage.bdbs.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is bound in roles_permissions of database ${usage.bdbs.join(', ')}`);
     if (isDryRun(query)) return {};
-    const result = await deps.store.txn({
-      compare: [{ key: keys.role(uid), target: 'mod', op: '==', value: modRevision }],
-      success: [
-        { type: 'delete', key: keys.role(uid) },
-        { type: 'delete', key: keys.roleNameIndex(record.name) },
-      ],
-    });
+    const result = await deleteEntity(deps.store, roleEntity, uid, record, modRevision);
     if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
     return {};
   },

@@ -1,11 +1,12 @@
 // GET /v1/roles/{uid} (digest §6.3).
 import { defineRoute } from '../../route.js';
-import { parseRoleUid, readRole, RoleUidParams } from './role-context.js';
+import { readRole } from './role-context.js';
+import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const getRole = defineRoute({
   method: 'GET',
   url: '/v1/roles/:uid',
   permission: 'view_role_info',
-  schema: { params: RoleUidParams },
-  handler: async ({ deps, params }) => (await readRole(deps, parseRoleUid(params.uid))).record,
+  schema: { params: UidParams },
+  handler: async ({ deps, params }) => (await readRole(deps, parseUidParam(params.uid))).record,
 });

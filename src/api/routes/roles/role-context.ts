@@ -1,4 +1,5 @@
-// What the role routes share (digest §6.3): schemas, reading a role, name checks, and who uses a role.
+// What the role routes share (digest §6.3): schemas, where roles live in the store, reading a role, name checks,
+// and who uses a role.
 import { Type } from 'typebox';
 import type { ApiDeps } from '../../api-deps.js';
 import { ApiError } from '../../../lib/api-error.js';
@@ -7,6 +8,7 @@ import { listJson } from '../../../store/cluster-store.js';
 import { DEFAULT_ROLES, ROLE_NAMES, type RoleDefinition } from '../../../domain/rbac.js';
 import type { BdbRecord } from '../../../domain/databases.js';
 import type { UserRecord } from '../../../domain/users.js';
+import type { EntityKind } from '../../state/entity-writes.js';
 
 const ROLE_NAME_PATTERN = /^[a-zA-Z0-9_ \[\]()@,.;#-]{1,255}$/;
 
@@ -19,13 +21,13 @@ const fields = {
 };
 export const NewRoleBody = Type.Object({ uid: Type.Optional(Type.Integer({ minimum: 1, maximum: 999_999_999 })), ...fields }, { additionalProperties: false });
 export const RoleUpdateBody = Type.Object({ uid: Type.Optional(Type.Integer()), ...fields }, { additionalProperties: false });
-export const RoleUidParams = Type.Object({ uid: Type.String({ maxLength: 12 }) });
 
-export function parseRoleUid(value: string): number {
-  const uid = Number(value);
-  if (!/^[0-9]{1,9}$/.test(value) || uid < 1) throw new ApiError(400, 'invalid_schema', 'uid must be a positive integer');
-  return uid;
-}
+/** Roles by uid, with a unique name index. */
+export const roleEntity: EntityKind<RoleDefinition> = {
+  counter: 'role_uid',
+  key: keys.role,
+  indexKeys: (role) => [keys.roleNameIndex(role.name)],
+};
 
 export function isPredefinedRole(uid: number): boolean {
   return DEFAULT_ROLES.some((r) => r.uid === uid);

@@ -2,8 +2,8 @@
 import { defineRoute } from '../../route.js';
 import { hasPermission } from '../../../domain/rbac.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { parseUid, userResponse } from './user-context.js';
-import { UidParams } from './user-schemas.js';
+import { userResponse } from './user-context.js';
+import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const getUser = defineRoute({
   method: 'GET',
@@ -11,7 +11,7 @@ export const getUser = defineRoute({
   permission: 'authenticated',
   schema: { params: UidParams },
   handler: async ({ deps, params, caller }) => {
-    const uid = parseUid(params.uid);
+    const uid = parseUidParam(params.uid);
     if (uid !== caller.uid && !hasPermission(caller.role, 'view_user_info')) {
       throw new ApiError(403, 'insufficient_permissions', "This action requires the 'view_user_info' permission");
     }

@@ -6,8 +6,9 @@ import { hasPermission } from '../../../domain/rbac.js';
 import { applyUserUpdate, completeUserRecord } from '../../../domain/users.js';
 import { keys } from '../../../store/keys.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
-import { assertAdminRemains, parseUid, unwrapRule, userResponse, userRulesContext } from './user-context.js';
-import { UidParams, UserUpdateBody } from './user-schemas.js';
+import { assertAdminRemains, unwrapRule, userResponse, userRulesContext } from './user-context.js';
+import { UserUpdateBody } from './user-schemas.js';
+import { assertUidUnchanged, parseUidParam, UidParams } from '../uid-param.js';
 
 const SELF_SERVICE_FIELDS = new Set(['name', 'password', 'email_alerts', 'bdbs_email_alerts', 'cluster_email_alerts', 'uid', 'status', 'password_issue_date', 'last_login', 'action_uid']);
 
@@ -17,14 +18,14 @@ export const updateUser = defineRoute({
   permission: 'authenticated',
   schema: { params: UidParams, body: UserUpdateBody, querystring: DryRunQuery },
   handler: async ({ deps, params, body, query, caller }) => {
-    const uid = parseUid(params.uid);
+    const uid = parseUidParam(params.uid);
     if (!hasPermission(caller.role, 'update_user')) {
       const foreign = Object.keys(body).filter((field) => !SELF_SERVICE_FIELDS.has(field));
       if (uid !== caller.uid || foreign.length > 0) {
         throw new ApiError(403, 'insufficient_permissions', "This action requires the 'update_user' permission");
       }
     }
-    if (body.uid !== undefined && body.uid !== uid) throw new ApiError(400, 'invalid_schema', "'uid' is read-only");
+    assertUidUnchanged(body.uid, uid);
     const existing = await deps.users.get(uid);
     if (existing === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
     const ctx = await userRulesContext(deps);

@@ -40,9 +40,3 @@ export async function assertAdminRemains(deps: ApiDeps, changing: UserRecord, ne
     throw new ApiError(406, 'change_last_admin_role_not_allowed', 'At least one admin user must remain');
   }
 }
-
-export function parseUid(value: string): number {
-  const uid = Number(value);
-  if (!/^[0-9]{1,9}$/.test(value) || uid < 1) throw new ApiError(400, 'invalid_schema', 'uid must be a positive integer');
-  return uid;
-}

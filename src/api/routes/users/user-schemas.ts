@@ -23,4 +23,3 @@ const fields = {
 
 export const NewUserBody = Type.Object({ uid: Type.Optional(Type.Integer({ minimum: 1, maximum: 999_999_999 })), ...fields }, { additionalProperties: false });
 export const UserUpdateBody = Type.Object({ uid: Type.Optional(Type.Integer()), ...fields }, { additionalProperties: false });
-export const UidParams = Type.Object({ uid: Type.String({ maxLength: 12 }) });
