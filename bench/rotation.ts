@@ -75,7 +75,7 @@ function presentedFingerprint(node: Endpoint): Promise<string> {
 
 async function newCertificate(index: number): Promise<{ certificate: string; key: string; fingerprint: string }> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: (0x1000 + index).toString(16),
@@ -118,7 +118,7 @@ async function runAgents(): Promise<void> {
     const api = registry.get('api')!;
     const server = tls.createServer({ cert: api.certificate, key: api.key });
     server.on('secureConnection', (socket) => socket.end());
-    registry.register('api', server as never);
+    registry.register('api', server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const port = (server.address() as net.AddressInfo).port;

@@ -219,7 +219,7 @@ class RedisInstance {
       return;
     }
     if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return;
-    let cmdline = '';
+    let cmdline: string;
     try {
       cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
     } catch {

@@ -68,9 +68,9 @@ function registerRoute(app: FastifyInstance, deps: ApiDeps, route: ApiRoute<Rout
     },
     handler: async (request, reply) => {
       const result = await route.handler({
-        body: request.body as never,
-        params: request.params as never,
-        query: request.query as never,
+        body: request.body,
+        params: request.params,
+        query: request.query,
         caller: callers.get(request) as Caller,
         deps,
         request,

@@ -46,6 +46,6 @@ export function defineRoute<S extends RouteSchema>(route: ApiRoute<S>): ApiRoute
 /** `?dry_run` is a flag that may come without a value (RS: allowEmptyValue). */
 export function isDryRun(query: unknown): boolean {
   if (typeof query !== 'object' || query === null || !('dry_run' in query)) return false;
-  const value = (query as { dry_run: unknown }).dry_run;
+  const value = query.dry_run;
   return value === '' || value === 'true' || value === '1' || value === true;
 }

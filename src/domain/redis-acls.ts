@@ -25,7 +25,7 @@ export function isPredefinedRedisAcl(uid: number): boolean {
   return PREDEFINED_REDIS_ACLS.some((acl) => acl.uid === uid);
 }
 
-export const REDIS_ACL_NAME_PATTERN = /^[a-zA-Z0-9_ \[\]()@,.;#-]{1,255}$/;
+export const REDIS_ACL_NAME_PATTERN = /^[a-zA-Z0-9_ [\]()@,.;#-]{1,255}$/;
 
 const KEYWORDS = new Set(['allkeys', 'allcommands', 'nocommands', 'allchannels', 'resetkeys', 'resetchannels']);
 const COMMAND_RULE = /^[+-]@?[a-zA-Z0-9_.:-]+(?:\|[a-zA-Z0-9_.:-]+)?$/;

@@ -261,8 +261,9 @@ function toPkijs(cert: X509Certificate): pkijs.Certificate {
 async function findSingleResponse(basic: pkijs.BasicOCSPResponse, leaf: pkijs.Certificate, issuer: pkijs.Certificate): Promise<pkijs.SingleResponse | undefined> {
   const engine = pkijs.getCrypto(true);
   for (const single of basic.tbsResponseData.responses) {
-    const algorithm = engine.getAlgorithmByOID(single.certID.hashAlgorithm.algorithmId, false);
-    if (!('name' in algorithm)) continue;
+    // pkijs types the result with the DOM's Algorithm, which this project's libs do not declare.
+    const algorithm: object = engine.getAlgorithmByOID(single.certID.hashAlgorithm.algorithmId, false);
+    if (!('name' in algorithm) || typeof algorithm.name !== 'string') continue;
     let ours: pkijs.CertID;
     try {
       ours = await pkijs.CertID.create(leaf, { hashAlgorithm: algorithm.name, issuerCertificate: issuer });
@@ -317,6 +318,8 @@ function readCertStatus(certStatus: unknown): { status: OcspCertStatus; revocati
   const revocationTime = time instanceof asn1js.GeneralizedTime ? time.toDate() : undefined;
   if (revocationTime === undefined) throw new OcspQueryError('malformed', 'The OCSP response says revoked without a revocation time');
   let reason: string | undefined;
+  // TypeScript 7 needs this assertion; TypeScript 6 (which typescript-eslint runs on) sees it as a no-op.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
   const tagged = parts[1] as (asn1js.BaseBlock & { valueBlock: { value?: asn1js.BaseBlock[] } }) | undefined;
   const enumerated = tagged?.idBlock.tagClass === 3 && tagged.idBlock.tagNumber === 0 ? tagged.valueBlock.value?.[0] : undefined;
   if (enumerated instanceof asn1js.Enumerated) reason = REVOCATION_REASONS[enumerated.valueBlock.valueDec] ?? `reason ${enumerated.valueBlock.valueDec}`;

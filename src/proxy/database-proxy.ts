@@ -278,7 +278,7 @@ export class DatabaseProxy {
     this.endpoints.delete(uid);
     const retired = this.retired.get(uid) ?? [];
     this.retired.delete(uid);
-    await Promise.all([endpoint, ...retired].map((e) => e?.close()));
+    await Promise.all([...(endpoint === undefined ? [] : [endpoint]), ...retired].map((e) => e.close()));
   }
 
   uids(): number[] {

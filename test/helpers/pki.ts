@@ -158,7 +158,7 @@ function algorithmFor(key: KeyObject, hash: Exclude<Hash, 'MD5'>): webcrypto.Rsa
     const curve = key.asymmetricKeyDetails?.namedCurve;
     const named = Object.entries(NODE_CURVE).find(([, v]) => v === curve)?.[0];
     if (!named || named === 'secp256k1') throw new Error(`pki: cannot sign with EC curve ${curve}`);
-    return { name: 'ECDSA', namedCurve: named, hash } as webcrypto.EcKeyImportParams;
+    return { name: 'ECDSA', namedCurve: named, hash };
   }
   return { name: 'RSASSA-PKCS1-v1_5', hash };
 }

@@ -167,7 +167,7 @@ describe('a three-node cluster on etcd', () => {
     } finally {
       await etcd.start();
     }
-    const fourth = await late!;
+    const fourth = await late;
     extraNodes.push(fourth);
     // Every node reconnects by itself; the change then goes through everywhere, including the new node.
     await waitUntil(async () => (await putApiCertificate(nodes[0]!, cert)).status === 200, 20_000, 'PUT succeeds after etcd is back');

@@ -86,7 +86,7 @@ describe('certplane operator commands', () => {
       expect(run.stdout).toBe('');
       expect(run.stderr).toContain('usage:');
     }
-    expect(runs[4]!.stderr).toContain('responder_url is display-only');
+    expect(runs[4].stderr).toContain('responder_url is display-only');
   });
 
   it('status: ready; an unreachable server is exit 1', async () => {

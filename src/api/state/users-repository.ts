@@ -40,7 +40,7 @@ export class UsersRepository {
   async create(record: Omit<UserRecord, 'uid'> & { uid?: number }): Promise<UserRecord> {
     const created = await createEntity(this.store, this.entity, {
       requestedUid: record.uid,
-      build: (uid) => ({ ...record, uid }) as UserRecord,
+      build: (uid) => ({ ...record, uid }),
       onConflict: async (_attempt, user) => {
         await this.throwIfConflict(user, undefined);
         if (record.uid !== undefined && (await this.get(record.uid)) !== undefined) {

@@ -11,7 +11,7 @@
 // (re)connect to the last revision we delivered + 1, and drop events at or below it, so nothing is missed
 // or delivered twice.
 import { Etcd3, GRPCDeadlineExceededError, isRecoverableError, Range, type IOptions, type IKeyValue, type ICompare, type IRequestOp, type IEvent, type IWatchResponse } from 'etcd3';
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, type IBackoff, type IPolicy } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
 import {
   type ClusterStore,
   type Compare,
@@ -77,7 +77,7 @@ export class EtcdStore implements ClusterStore {
         // The client's default breaker fails every call for 5 s after etcd returns (STACK-NOTES). With one
         // host there is nowhere else to go, so no breaker at all; with several, a short one steers calls
         // away from a dead member, and the global policy retries once per other host.
-        host: () => (single ? noop : circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) })) as IPolicy,
+        host: () => (single ? noop : circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) })),
         global: single ? noop : retry(handleWhen(isRecoverableError), { maxAttempts: options.hosts.length - 1 }),
         // The client calls .next() on this (a backoff factory) although its typings ask for a backoff.
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: options.maxWatchBackoffMs ?? 2000 }) as unknown as IBackoff<unknown>,

@@ -27,7 +27,7 @@ export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; cert
   const result = validateCertificateItems(items, deps.clock.now());
   if (result.ok) return result.certificates;
   const first = result.errors[0]!;
-  throw new ApiError(first.status, first.error_code as never, first.description, {
+  throw new ApiError(first.status, first.error_code, first.description, {
     errors: result.errors.map(({ name, error_code, description }) => ({ name, error_code, description })),
   });
 }

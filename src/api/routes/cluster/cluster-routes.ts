@@ -55,7 +55,7 @@ export const putCluster = defineRoute({
             typeof value === 'object' ? { ...(doc.alert_settings as unknown as Record<string, object>)[name], ...value } : value,
           ]),
         ),
-      } as ClusterDocument['alert_settings'],
+      },
     };
     await checkMtlsPrerequisites(deps, next);
     if (!isDryRun(query)) {

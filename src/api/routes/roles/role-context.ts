@@ -10,7 +10,7 @@ import type { BdbRecord } from '../../../domain/databases.js';
 import type { UserRecord } from '../../../domain/users.js';
 import type { EntityKind } from '../../state/entity-writes.js';
 
-const ROLE_NAME_PATTERN = /^[a-zA-Z0-9_ \[\]()@,.;#-]{1,255}$/;
+const ROLE_NAME_PATTERN = /^[a-zA-Z0-9_ [\]()@,.;#-]{1,255}$/;
 
 const fields = {
   name: Type.Optional(Type.String({ maxLength: 255 })),
