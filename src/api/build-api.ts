@@ -1,6 +1,6 @@
 // Builds the REST API (Fastify over HTTPS) without listening: authentication, RBAC on every route,
 // schema validation, and the one error handler. src/node starts it.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import type { ApiDeps } from './api-deps.js';
 import type { ApiRoute, RouteSchema } from './route.js';
@@ -30,7 +30,7 @@ export function buildApi({ deps, https, logger, routes = allRoutes }: BuildApiOp
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     return503OnClosing: true,
     // One access-log line per request (below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: false,
   }) as unknown as FastifyInstance;
 
