@@ -80,13 +80,11 @@ export class SqliteStore implements ClusterStore {
   }
 
   list(prefix: string): Promise<RangeResult> {
+    // No explicit transaction: this process is the file's only writer and better-sqlite3 is synchronous, so
+    // nothing can commit between the two reads (a BEGIN/COMMIT pair here cost a tenth of a small request).
     return this.run(() => {
-      const read = this.db.transaction(() => {
-        const rows = this.sql('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key')
-          .all(prefix, prefixEnd(prefix)) as KvRow[];
-        return { kvs: rows.map(toKeyValue), revision: this.currentRevision() };
-      });
-      return read();
+      const rows = this.sql('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key').all(prefix, prefixEnd(prefix)) as KvRow[];
+      return { kvs: rows.map(toKeyValue), revision: this.currentRevision() };
     });
   }
 
