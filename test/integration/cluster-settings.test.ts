@@ -126,6 +126,19 @@ describe('cluster settings and passwords', () => {
     expect((await apiRequest(node.port, { path: '/v1/users/role', auth: { email, password: 'Frank-Password-3' } })).status).toBe(200);
   });
 
+  it('counts parallel failed logins without losing any, so a burst of guesses locks the account', async () => {
+    const email = 'ivan@example.com';
+    const created = await asAdmin('POST', '/v1/users', { name: 'ivan', email, password: 'Ivan-Password-1', role: 'db_viewer' });
+    expect(created.status, created.text).toBe(200);
+    const guesses = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => apiRequest(node.port, { path: '/v1/users/role', auth: { email, password: `guess-${i}` } })),
+    );
+    expect(guesses.map((g) => g.status)).toEqual([401, 401, 401, 401, 401]);
+    const locked = await apiRequest(node.port, { path: '/v1/users/role', auth: { email, password: 'Ivan-Password-1' } });
+    expect(locked.status).toBe(401);
+    expect(locked.json.error_code).toBe('user_locked');
+  });
+
   it('enforces password complexity when the cluster asks for it', async () => {
     expect((await asAdmin('PUT', '/v1/cluster', { password_complexity: true })).status).toBe(200);
     const weak = await expectNoChange(node.dataDir, () => asAdmin('POST', '/v1/users', { name: 'gina', email: 'gina@example.com', password: 'alllowercase', role: 'db_viewer' }));

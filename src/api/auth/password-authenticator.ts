@@ -57,7 +57,7 @@ export class PasswordAuthenticator {
     if (isLocked(failures, now)) throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
 
     if (!(await this.verifyCached(user, email, password))) {
-      await this.recordFailure(user, failures, now);
+      await this.recordFailure(user, now);
       throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
     }
     if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key: keys.loginFailures(user.uid) }] });
@@ -86,20 +86,33 @@ export class PasswordAuthenticator {
     return ok;
   }
 
-  private async recordFailure(user: UserRecord, previous: LoginFailures | undefined, now: Date): Promise<void> {
+  /**
+   * Counts a failed login with compare-and-swap on the counter, so parallel guesses cannot overwrite each
+   * other's increments and slip past the lockout threshold.
+   */
+  private async recordFailure(user: UserRecord, now: Date): Promise<void> {
     const policy = (await getJson<ClusterPolicy>(this.store, keys.policy)) ?? DEFAULT_CLUSTER_POLICY;
-    const windowExpired =
-      previous === undefined ||
-      now.getTime() - Date.parse(previous.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
-    const next: LoginFailures = windowExpired
-      ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
-      : { ...previous, count: previous.count + 1 };
-    if (policy.login_lockout_threshold > 0 && next.count >= policy.login_lockout_threshold) {
-      next.locked_until =
-        policy.login_lockout_duration === 0 ? 'admin' : new Date(now.getTime() + policy.login_lockout_duration * 1000).toISOString();
+    const key = keys.loginFailures(user.uid);
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const current = await this.store.get(key);
+      const previous = current === undefined ? undefined : (JSON.parse(current.value) as LoginFailures);
+      const windowExpired =
+        previous === undefined || now.getTime() - Date.parse(previous.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
+      const next: LoginFailures = windowExpired
+        ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
+        : { ...previous, count: previous.count + 1 };
+      if (policy.login_lockout_threshold > 0 && next.count >= policy.login_lockout_threshold) {
+        next.locked_until =
+          policy.login_lockout_duration === 0 ? 'admin' : new Date(now.getTime() + policy.login_lockout_duration * 1000).toISOString();
+      }
+      const result = await this.store.txn({
+        compare: [{ key, target: 'mod', op: '==', value: current?.modRevision ?? 0 }],
+        success: [{ type: 'put', key, value: JSON.stringify(next) }],
+      });
+      if (result.succeeded) return;
     }
-    await this.store.txn({ success: [{ type: 'put', key: keys.loginFailures(user.uid), value: JSON.stringify(next) }] });
   }
+
 
   private getDummyHash(): Promise<string> {
     const hash = this.dummyHash ?? hashPassword(randomBytes(16).toString('hex'));
