@@ -29,6 +29,11 @@ export const keys = {
   bdbNameIndex: (name: string) => `${ROOT}/index/bdb-name/${name}`,
   bdbStatusPrefix: `${ROOT}/bdb-status/`,
   bdbStatus: (uid: number) => `${ROOT}/bdb-status/${String(uid).padStart(10, '0')}`,
+  /** PUT /v1/bdbs/{uid}/flush: the pending request (one per database) and the owning node's claim / result
+   *  (src/domain/database-actions.ts). */
+  bdbActionPrefix: `${ROOT}/bdb-actions/`,
+  bdbAction: (uid: number) => `${ROOT}/bdb-actions/${String(uid).padStart(10, '0')}`,
+  bdbActionResult: (uid: number) => `${ROOT}/bdb-action-results/${String(uid).padStart(10, '0')}`,
   /** Redis ACLs (digest §6.3) by uid, and their name index. */
   redisAclPrefix: `${ROOT}/redis-acls/`,
   redisAcl: (uid: number) => `${ROOT}/redis-acls/${String(uid).padStart(10, '0')}`,
