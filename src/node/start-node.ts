@@ -18,11 +18,14 @@ import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.
 import { NodeAgent } from '../agent/node-agent.js';
 import { startDatabases } from './start-databases.js';
 import { startOcsp } from './start-ocsp.js';
+import { checkExpiryWhileLeader } from './start-expiry-checks.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
 import { buildApi } from '../api/build-api.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
+import { startMetricsExporter } from '../metrics/metrics-exporter.js';
+import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -64,6 +67,19 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     await agent.start();
     closers.push(() => agent.close());
 
+    const metrics = await startMetricsExporter({
+      address: config.address,
+      port: config.metricsPort,
+      clusterName: config.clusterName,
+      nodeId,
+      dataDir: config.dataDir,
+      certificateNames: CERTIFICATE_NAMES,
+      certificates: tls,
+      clock,
+      log: log.child({ part: 'metrics' }),
+    });
+    if (metrics !== undefined) closers.push(() => metrics.close());
+
     // Every node staples the cached OCSP response; only the leader polls (below).
     const ocsp = await startOcsp({ store, clock, log });
     closers.push(() => ocsp.close());
@@ -80,6 +96,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     await election.start();
     closers.push(() => election.close());
     closers.push(ocsp.pollWhileLeader(election));
+    closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort }, 'certplane node ready');
     return { nodeId, apiPort, close };
   } catch (error) {

@@ -9,6 +9,7 @@ import { apiRequest, type Credentials } from './api-client.js';
 
 export interface TestNode {
   port: number;
+  metricsPort: number;
   /** The loopback address the node binds (127.0.0.1 unless StartOptions.address). */
   address: string;
   dataDir: string;
@@ -32,6 +33,8 @@ export interface StartOptions {
   admin?: Credentials;
   /** Address to bind (e.g. 127.0.0.2 for a second node of a cluster); default 127.0.0.1. */
   address?: string;
+  /** Metrics exporter port; default a free one (8070 would collide between test files running in parallel). */
+  metricsPort?: number;
 }
 
 const CLI = path.resolve('dist/src/cli/main.js');
@@ -40,11 +43,12 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'certplane-test-')));
   const address = options.address ?? '127.0.0.1';
   const port = options.port ?? (await freePort(address));
+  const metricsPort = options.metricsPort ?? (await freePort(address));
   const admin = options.admin ?? { email: 'admin@cluster.local', password: 'Admin-Password-1' };
   let output = '';
   const child = spawn(
     process.execPath,
-    [CLI, 'start', '--data-dir', dataDir, '--address', address, '--api-port', String(port), ...(options.args ?? [])],
+    [CLI, 'start', '--data-dir', dataDir, '--address', address, '--api-port', String(port), '--metrics-port', String(metricsPort), ...(options.args ?? [])],
     {
       env: { ...process.env, CERTPLANE_ADMIN_EMAIL: admin.email, CERTPLANE_ADMIN_PASSWORD: admin.password, CERTPLANE_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,6 +65,7 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
   };
   const node: TestNode = {
     port,
+    metricsPort,
     address,
     dataDir,
     admin,

@@ -1,0 +1,102 @@
+// The metrics exporter (DESIGN.md, digest §2.11): Prometheus text over HTTPS with the `metrics_exporter`
+// certificate (hot-reloaded like every listener), reporting how long each certificate this node serves
+// stays valid: v1 `node_cert_expiration_seconds` at `/`, v2 `node_cert_expires_in_seconds` at `/v2`.
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import type { SecureContextOptions } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../lib/clock.js';
+
+export interface InstalledCertificateSource {
+  /** The certificate (PEM chain) this node currently serves under a name, if any. */
+  get(name: string): { certificate: string; key?: string | undefined } | undefined;
+  register(name: string, server: { setSecureContext(options: SecureContextOptions): void }, baseOptions: () => SecureContextOptions): () => void;
+}
+
+export interface MetricsExporterOptions {
+  address: string;
+  port: number;
+  clusterName: string;
+  nodeId: string;
+  dataDir: string;
+  certificateNames: readonly string[];
+  certificates: InstalledCertificateSource;
+  clock: Clock;
+  log: FastifyBaseLogger;
+}
+
+export interface MetricsExporter {
+  port: number;
+  close(): Promise<void>;
+}
+
+const METRICS = {
+  '/': { name: 'node_cert_expiration_seconds', help: 'Seconds until the certificate expires (v1)' },
+  '/v2': { name: 'node_cert_expires_in_seconds', help: 'Seconds until the certificate expires (v2)' },
+} as const;
+
+export function renderCertificateMetrics(url: keyof typeof METRICS, options: Omit<MetricsExporterOptions, 'address' | 'port' | 'log'>): string {
+  const metric = METRICS[url];
+  const now = options.clock.now().getTime();
+  const lines = [`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} gauge`];
+  for (const name of options.certificateNames) {
+    const installed = options.certificates.get(name);
+    if (installed === undefined) continue;
+    const leaf = new X509Certificate(installed.certificate);
+    const seconds = Math.floor((Date.parse(leaf.validTo) - now) / 1000);
+    const labels = {
+      cluster: options.clusterName,
+      logical_name: name,
+      node: options.nodeId,
+      path: path.join(options.dataDir, 'certs', `${name}_cert.pem`),
+    };
+    const text = Object.entries(labels)
+      .map(([key, value]) => `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+      .join(',');
+    lines.push(`${metric.name}{${text}} ${seconds}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Starts the exporter; a port that cannot be bound is logged and leaves the node running without metrics. */
+export async function startMetricsExporter(options: MetricsExporterOptions): Promise<MetricsExporter | undefined> {
+  const own = options.certificates.get('metrics_exporter');
+  if (own?.key === undefined) {
+    options.log.error('the metrics_exporter certificate is not installed: metrics are not served');
+    return undefined;
+  }
+  const server = https.createServer({ cert: own.certificate, key: own.key, minVersion: 'TLSv1.2' }, (request, response) => {
+    const url = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' || (url !== '/' && url !== '/v2')) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderCertificateMetrics(url, options));
+  });
+  const unregister = options.certificates.register('metrics_exporter', server, () => ({ minVersion: 'TLSv1.2' }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    unregister();
+    options.log.error({ err: error, port: options.port }, 'the metrics exporter could not listen: metrics are not served');
+    return undefined;
+  }
+  const port = (server.address() as AddressInfo).port;
+  options.log.info({ port }, 'metrics exporter listening');
+  return {
+    port,
+    close: async () => {
+      unregister();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
