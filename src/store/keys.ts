@@ -56,6 +56,8 @@ export const keys = {
   ocspPrefix: `${ROOT}/ocsp/`,
   ocspSettings: `${ROOT}/ocsp/settings`,
   ocspStatus: `${ROOT}/ocsp/status`,
+  /** Certificate-expiry alerts currently raised, by certificate name (written by the leader's expiry checker). */
+  expiryAlerts: `${ROOT}/expiry-alerts`,
   /** The leader of a cluster-wide role ('cluster': background work), attached to the leader's lease. */
   leader: (role: string) => `${ROOT}/leaders/${role}`,
 } as const;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { OcspAlertEvent } from '../../domain/ocsp-status.js';
+import type { CertificateExpiryAlertEvent } from '../../domain/certificate-expiry.js';
 
 export interface AuditEvent {
   time: string;
@@ -17,8 +18,9 @@ export interface AuditEvent {
   new_not_after: string | null;
 }
 
-/** Everything in the event log: certificate audit events, and alert events (OCSP alerts, written by src/ocsp). */
-export type ClusterEvent = AuditEvent | OcspAlertEvent;
+/** Everything in the event log: certificate audit events, and alert events (OCSP alerts, written by src/ocsp;
+ *  certificate-expiry alerts, written by src/expiry). */
+export type ClusterEvent = AuditEvent | OcspAlertEvent | CertificateExpiryAlertEvent;
 
 export function auditEventOp(event: AuditEvent): TxnOp {
   // ISO time first keeps events ordered by key; the random suffix separates events of one transaction.

@@ -1,0 +1,214 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { getJson, listJson, putValue, type ClusterStore } from '../store/cluster-store.js';
+import { keys } from '../store/keys.js';
+import { selfSigned, type TestCertificate } from '../../test/helpers/pki.js';
+import type { CertificateExpiryAlertEvent, RaisedExpiryAlerts } from '../domain/certificate-expiry.js';
+import { ExpiryChecker, HOUR_MS, type ExpiryLog, type ExpiryTimer } from './expiry-checker.js';
+
+const DAY = 86_400_000;
+const START = Date.parse('2026-03-01T10:00:00Z');
+
+/** Clock and timers under the test's control: advance() fires due timers in order and lets the checker settle. */
+class FakeTime implements ExpiryTimer {
+  private t = START;
+  private timers: Array<{ at: number; callback: () => void }> = [];
+  checker: ExpiryChecker | undefined;
+  readonly clock = { now: () => new Date(this.t) };
+
+  set(delayMs: number, callback: () => void): () => void {
+    const entry = { at: this.t + delayMs, callback };
+    this.timers.push(entry);
+    return () => {
+      this.timers = this.timers.filter((e) => e !== entry);
+    };
+  }
+
+  async advance(ms: number): Promise<void> {
+    const target = this.t + ms;
+    for (let guard = 0; guard < 10_000; guard++) {
+      const next = this.timers.filter((e) => e.at <= target).sort((a, b) => a.at - b.at)[0];
+      if (next === undefined) break;
+      this.timers = this.timers.filter((e) => e !== next);
+      this.t = next.at;
+      next.callback();
+      await this.settle();
+    }
+    this.t = target;
+  }
+
+  async settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.checker?.settled();
+    }
+  }
+
+  pending(): number {
+    return this.timers.length;
+  }
+}
+
+const silent: ExpiryLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+// Issued against the fake clock's start: notAfter is START + N days.
+let proxy10: TestCertificate;
+let proxy365: TestCertificate;
+let internode60: TestCertificate;
+let api365: TestCertificate;
+
+beforeAll(async () => {
+  const at = (days: number) => ({ notBefore: new Date(START - DAY), notAfter: new Date(START + days * DAY), curve: 'P-256' as const, freshKey: true });
+  [proxy10, proxy365, internode60, api365] = await Promise.all([selfSigned(at(10)), selfSigned(at(365)), selfSigned(at(60)), selfSigned(at(365))]);
+});
+
+let dir: string;
+let store: ClusterStore;
+let time: FakeTime;
+let checkers: ExpiryChecker[];
+
+async function install(name: string, cert: TestCertificate): Promise<void> {
+  await time.advance(1000);
+  await putValue(store, keys.certificate(name), JSON.stringify({ certificate: cert.chain, key: cert.key }));
+  await time.settle();
+}
+
+async function setAlerts(cluster: { enabled?: boolean; threshold?: string }, internal: { enabled?: boolean; threshold?: string } = {}): Promise<void> {
+  await time.advance(1000);
+  await putValue(
+    store,
+    keys.cluster,
+    JSON.stringify({
+      name: 'c',
+      alert_settings: {
+        cluster_certs_about_to_expire: { enabled: true, threshold: '45', ...cluster },
+        node_internal_certs_about_to_expire: { enabled: true, threshold: '45', ...internal },
+        cluster_ocsp_query_failed: false,
+        cluster_ocsp_status_revoked: false,
+      },
+    }),
+  );
+  await time.settle();
+}
+
+async function startChecker(extra: Partial<ConstructorParameters<typeof ExpiryChecker>[0]> = {}): Promise<ExpiryChecker> {
+  const checker = new ExpiryChecker({ store, clock: time.clock, log: silent, timer: time, retryDelayMs: 5000, ...extra });
+  checkers.push(checker);
+  time.checker = checker;
+  await checker.start();
+  await time.settle();
+  return checker;
+}
+
+async function events(): Promise<CertificateExpiryAlertEvent[]> {
+  return (await listJson<CertificateExpiryAlertEvent>(store, keys.eventPrefix)).filter((e) => e.type.endsWith('_about_to_expire'));
+}
+
+const summary = (list: CertificateExpiryAlertEvent[]): Array<[string, string, boolean]> => list.map((e) => [e.type, e.certificate_name, e.state]);
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-expiry-'));
+  store = new SqliteStore(path.join(dir, 'ccs.sqlite'));
+  time = new FakeTime();
+  checkers = [];
+  await setAlerts({});
+  await install('api', api365);
+  await install('ccs_internode_encryption', internode60);
+});
+
+afterEach(async () => {
+  for (const checker of checkers) await checker.close();
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ExpiryChecker', () => {
+  it('raises on start for a certificate inside the threshold, once, and keeps the raised set in the store', async () => {
+    await install('proxy', proxy10);
+    const checker = await startChecker();
+    expect(summary(await events())).toEqual([['cluster_certs_about_to_expire', 'proxy', true]]);
+    expect(Object.keys((await getJson<RaisedExpiryAlerts>(store, keys.expiryAlerts)) ?? {})).toEqual(['proxy']);
+    expect(checker.state).toMatchObject({ name: 'waiting', dueAt: new Date(time.clock.now().getTime() + HOUR_MS) });
+    await time.advance(3 * HOUR_MS);
+    expect(checker.checks).toBe(4);
+    expect(await events()).toHaveLength(1);
+  });
+
+  it('writes nothing when no alert holds', async () => {
+    await startChecker();
+    expect(await events()).toEqual([]);
+    expect(await store.get(keys.expiryAlerts)).toBeUndefined();
+  });
+
+  it('raises on the hourly check once a certificate enters the threshold with the passing of time', async () => {
+    await startChecker();
+    await time.advance(14 * DAY);
+    expect(await events()).toEqual([]);
+    await time.advance(DAY + HOUR_MS);
+    expect(summary(await events())).toEqual([['node_internal_certs_about_to_expire', 'ccs_internode_encryption', true]]);
+  });
+
+  it('does not raise again after a restart or on another leader', async () => {
+    await install('proxy', proxy10);
+    const first = await startChecker();
+    await first.close();
+    await startChecker();
+    await time.advance(2 * HOUR_MS);
+    expect(await events()).toHaveLength(1);
+  });
+
+  it('follows certificate changes: replacing clears, a short one again raises, deleting clears', async () => {
+    await install('proxy', proxy10);
+    await startChecker();
+    await install('proxy', proxy365);
+    expect(summary(await events())).toEqual([
+      ['cluster_certs_about_to_expire', 'proxy', true],
+      ['cluster_certs_about_to_expire', 'proxy', false],
+    ]);
+    await install('ldap_client', proxy10);
+    await time.advance(1000);
+    await store.txn({ success: [{ type: 'delete', key: keys.certificate('ldap_client') }] });
+    await time.settle();
+    expect(summary(await events()).slice(2)).toEqual([
+      ['cluster_certs_about_to_expire', 'ldap_client', true],
+      ['cluster_certs_about_to_expire', 'ldap_client', false],
+    ]);
+    expect(await getJson(store, keys.expiryAlerts)).toEqual({});
+  });
+
+  it('follows the alert settings: a lower threshold clears, a higher raises, disabling stops new events', async () => {
+    await install('proxy', proxy10);
+    await startChecker();
+    await setAlerts({ threshold: '5' });
+    await setAlerts({ threshold: '30' });
+    expect((await events()).map((e) => e.state)).toEqual([true, false, true]);
+    await setAlerts({ enabled: false });
+    await install('proxy', proxy365);
+    await install('proxy', proxy10);
+    await time.advance(2 * HOUR_MS);
+    expect(await events()).toHaveLength(3);
+    await setAlerts({ enabled: true, threshold: '30' });
+    expect((await events()).map((e) => e.state)).toEqual([true, false, true, true]);
+  });
+
+  it('backs off without writing when its writes are fenced out (not the leader)', async () => {
+    await install('proxy', proxy10);
+    const checker = await startChecker({ fence: () => ({ key: keys.leader('cluster'), target: 'value', op: '==', value: 'this-node' }) });
+    expect(await events()).toEqual([]);
+    expect(checker.state).toMatchObject({ name: 'backoff' });
+    await putValue(store, keys.leader('cluster'), 'this-node');
+    await time.advance(5000);
+    expect(summary(await events())).toEqual([['cluster_certs_about_to_expire', 'proxy', true]]);
+  });
+
+  it('stops its timer and watches on close', async () => {
+    const checker = await startChecker();
+    await checker.close();
+    expect(time.pending()).toBe(0);
+    await install('proxy', proxy10);
+    expect(await events()).toEqual([]);
+  });
+});

@@ -1,0 +1,233 @@
+// The certificate-expiry checker: raises and clears `cluster_certs_about_to_expire` and
+// `node_internal_certs_about_to_expire` (digest §5.4) as events in the cluster event log (GET /v1/logs). Runs on
+// one node (the leader: start()/close() are called by the composition root as leadership comes and goes); its
+// writes carry the leader fence.
+//
+// Level-triggered: each check reads the installed certificates, the cluster document and the raised alerts from
+// the store and derives what to raise and clear (domain/certificate-expiry.ts evaluateExpiryAlerts). The raised set
+// lives in the store, so a restart or a new leader does not raise an alert again.
+//
+// States and transitions:
+//   stopped --start()--> checking
+//   checking --nothing to write, or written--> waiting(next hourly check) --timer / certificate or cluster change--> checking
+//   checking --write refused (fence lost, or a concurrent change)--> checking again if a change arrived, else backoff
+//   checking --store error--> backoff --timer / change--> checking
+//   any --close()--> closed
+import { randomBytes, type X509Certificate } from 'node:crypto';
+import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
+import { keys } from '../store/keys.js';
+import type { Clock } from '../lib/clock.js';
+import { CERTIFICATE_NAMES, isCertificateName } from '../domain/certificate-names.js';
+import { certificateFingerprint, certificateNotAfter, parseCertificateChain } from '../domain/pem.js';
+import type { ClusterDocument } from '../domain/cluster-settings.js';
+import {
+  evaluateExpiryAlerts,
+  expiryAlertSettings,
+  type CertificateExpiryAlertEvent,
+  type InstalledCertificateExpiry,
+  type RaisedExpiryAlerts,
+} from '../domain/certificate-expiry.js';
+
+export type ExpiryCheckerState =
+  | { name: 'stopped' }
+  | { name: 'checking' }
+  | { name: 'waiting'; dueAt: Date }
+  | { name: 'backoff'; reason: string; retryAt: Date }
+  | { name: 'closed' };
+
+/** The logging the checker needs (pino and Fastify loggers fit). */
+export interface ExpiryLog {
+  warn(object: object, message: string): void;
+  info(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+/** Timers, injected with the clock so the schedule is testable without sleeping. */
+export interface ExpiryTimer {
+  set(delayMs: number, callback: () => void): () => void;
+}
+
+export const realTimer: ExpiryTimer = {
+  set(delayMs, callback) {
+    const timer = setTimeout(callback, Math.min(Math.max(0, delayMs), 2_147_483_647));
+    return () => clearTimeout(timer);
+  },
+};
+
+export const HOUR_MS = 3_600_000;
+
+export interface ExpiryCheckerDeps {
+  store: ClusterStore;
+  clock: Clock;
+  log: ExpiryLog;
+  timer?: ExpiryTimer;
+  /** The leader fence added to every write (LeaderElection.fence). */
+  fence?: () => Compare | undefined;
+  /** Time between checks without a change (default one hour). */
+  intervalMs?: number;
+  /** Wait after a store error or a refused write (default 5 s). */
+  retryDelayMs?: number;
+}
+
+interface StoredCertificate {
+  certificate: string;
+}
+
+export class ExpiryChecker {
+  state: ExpiryCheckerState = { name: 'stopped' };
+  private readonly timer: ExpiryTimer;
+  private watches: Watch[] = [];
+  private cancelTimer: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  /** Checks made (tests and diagnostics). */
+  checks = 0;
+
+  constructor(private readonly deps: ExpiryCheckerDeps) {
+    this.timer = deps.timer ?? realTimer;
+  }
+
+  /** Follows certificates and the cluster document; checks at once. Resolves once the watches are in place. */
+  async start(): Promise<void> {
+    const { revision } = await this.deps.store.list(keys.certificatePrefix);
+    const wake = (): void => this.wake();
+    this.watches = [await this.deps.store.watchPrefix(keys.certificatePrefix, revision, wake), await this.deps.store.watchPrefix(keys.cluster, revision, wake)];
+    if (this.isClosed()) {
+      await this.closeWatches();
+      return;
+    }
+    this.wake();
+  }
+
+  async close(): Promise<void> {
+    this.state = { name: 'closed' };
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    await this.closeWatches();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Resolves when no check is in flight (tests). */
+  async settled(): Promise<void> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+  }
+
+  private async closeWatches(): Promise<void> {
+    const watches = this.watches;
+    this.watches = [];
+    await Promise.all(watches.map((w) => w.close().catch(() => undefined)));
+  }
+
+  private isClosed(): boolean {
+    return this.state.name === 'closed';
+  }
+
+  private wake(): void {
+    if (this.isClosed()) return;
+    if (this.running !== undefined) {
+      this.dirty = true;
+      return;
+    }
+    this.running = this.check()
+      .catch((error: unknown) => {
+        if (this.isClosed()) return;
+        this.backoff(`store error: ${(error as Error).message}`);
+        this.deps.log.error({ err: error }, 'certificate expiry check could not read or write the store; retrying');
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.dirty && !this.isClosed()) {
+          this.dirty = false;
+          this.wake();
+        }
+      });
+  }
+
+  private schedule(delayMs: number): void {
+    this.cancelTimer?.();
+    this.cancelTimer = this.timer.set(delayMs, () => {
+      this.cancelTimer = undefined;
+      this.wake();
+    });
+  }
+
+  private backoff(reason: string): void {
+    const delayMs = this.deps.retryDelayMs ?? 5000;
+    this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
+    this.schedule(delayMs);
+  }
+
+  private async check(): Promise<void> {
+    this.state = { name: 'checking' };
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.checks += 1;
+    const { store, clock } = this.deps;
+    const [certificatesRange, clusterKv, raisedKv] = await Promise.all([store.list(keys.certificatePrefix), store.get(keys.cluster), store.get(keys.expiryAlerts)]);
+    if (this.isClosed()) return;
+    const revisions = new Map<string, number>();
+    const certificates: InstalledCertificateExpiry[] = [];
+    for (const kv of certificatesRange.kvs) {
+      const name = kv.key.slice(keys.certificatePrefix.length);
+      if (!isCertificateName(name)) continue;
+      revisions.set(name, kv.modRevision);
+      const leaf = leafOf((JSON.parse(kv.value) as StoredCertificate).certificate);
+      if (leaf === undefined) {
+        this.deps.log.warn({ certificate: name }, 'certificate expiry check: the installed certificate cannot be parsed; skipped');
+        continue;
+      }
+      certificates.push({ name, fingerprint: certificateFingerprint(leaf), notAfter: certificateNotAfter(leaf) });
+    }
+    const cluster = clusterKv === undefined ? undefined : (JSON.parse(clusterKv.value) as Partial<ClusterDocument>);
+    const previous = raisedKv === undefined ? {} : (JSON.parse(raisedKv.value) as RaisedExpiryAlerts);
+    const now = clock.now();
+    const next = evaluateExpiryAlerts({ now, certificates, settings: expiryAlertSettings(cluster), raised: previous });
+
+    if (next.events.length > 0 || JSON.stringify(next.raised) !== JSON.stringify(previous)) {
+      // Written only if nothing it was derived from changed meanwhile (every certificate key, the cluster document,
+      // the raised set) and this node still leads.
+      const compare: Compare[] = [
+        ...CERTIFICATE_NAMES.map((name): Compare => {
+          const revision = revisions.get(name);
+          return revision === undefined ? { key: keys.certificate(name), target: 'version', op: '==', value: 0 } : { key: keys.certificate(name), target: 'mod', op: '==', value: revision };
+        }),
+        { key: keys.cluster, target: 'mod', op: '==', value: clusterKv?.modRevision ?? 0 },
+        { key: keys.expiryAlerts, target: 'mod', op: '==', value: raisedKv?.modRevision ?? 0 },
+      ];
+      const fence = this.deps.fence?.();
+      if (fence !== undefined) compare.push(fence);
+      const success: TxnOp[] = [{ type: 'put', key: keys.expiryAlerts, value: JSON.stringify(next.raised) }, ...next.events.map((event, index) => expiryEventOp(event, index))];
+      const result = await store.txn({ compare, success });
+      if (this.isClosed()) return;
+      if (!result.succeeded) {
+        if (!this.dirty) {
+          // No change arrived that explains the refusal: most likely the fence (no longer the leader). Retry later.
+          this.backoff('the expiry alerts could not be recorded (not the leader, or concurrent writes)');
+          this.deps.log.warn({}, 'certificate expiry alerts not recorded (leadership lost or concurrent writes); retrying later');
+        }
+        return;
+      }
+      for (const event of next.events) {
+        const fields = { alert: event.type, state: event.state, certificate: event.certificate_name, not_after: event.not_after };
+        if (event.state) this.deps.log.warn(fields, event.description);
+        else this.deps.log.info(fields, event.description);
+      }
+    }
+    const intervalMs = this.deps.intervalMs ?? HOUR_MS;
+    this.state = { name: 'waiting', dueAt: new Date(now.getTime() + intervalMs) };
+    this.schedule(intervalMs);
+  }
+}
+
+/** The leaf of an uploaded chain (its first certificate), or undefined when it does not parse. */
+function leafOf(chainPem: string): X509Certificate | undefined {
+  const chain = parseCertificateChain(chainPem);
+  return chain.ok ? chain.value[0] : undefined;
+}
+
+/** The key scheme of the certificate audit trail (src/api/state/audit-log.ts), so GET /v1/logs lists both; the
+ *  index keeps the events of one check (a clear, then the raise for a replacement) in order. */
+export function expiryEventOp(event: CertificateExpiryAlertEvent, index: number): TxnOp {
+  const id = `${event.time}-${String(index).padStart(2, '0')}${randomBytes(4).toString('hex')}`;
+  return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
+}
