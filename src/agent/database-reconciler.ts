@@ -1,7 +1,9 @@
 // Reconciles this node's databases with the store: for every bdb placed on this node, a redis-server (through
 // the RedisSupervisor) with the database's users, and a proxy endpoint (through DatabaseEndpoints, which
 // src/proxy implements); databases that are gone are stopped and their data removed. After each database is
-// applied the node records its status under keys.bdbStatus(uid), which GET /v1/bdbs reports.
+// applied the node records its status under keys.bdbStatus(uid), which GET /v1/bdbs reports. It also runs the
+// flush requests of PUT /v1/bdbs/{uid}/flush for its databases (claim, FLUSHALL, result; see
+// src/domain/database-actions.ts).
 //
 // States and transitions (a ReconcileLoop runs the passes, as in NodeAgent):
 //   stopped --start()--> reconciling --done--> watching --change or requestReconcile()--> reconciling
@@ -10,11 +12,12 @@
 // Level-triggered: each pass reads bdbs, Redis ACLs, users, the cluster document and mtls_trusted_ca whole,
 // so merged or missed events are harmless. Unchanged databases cost a comparison.
 import type { FastifyBaseLogger } from 'fastify';
-import type { ClusterStore, Watch } from '../store/cluster-store.js';
+import type { ClusterStore, KeyValue, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import type { BdbAppliedStatus, BdbRecord } from '../domain/databases.js';
 import type { ClusterDocument } from '../domain/cluster-settings.js';
+import type { BdbActionRequest, BdbActionResult } from '../domain/database-actions.js';
 import { PREDEFINED_REDIS_ACLS, type RedisAclRecord } from '../domain/redis-acls.js';
 import { databaseAclUsers, type UserWithRedisPassword } from '../domain/database-users.js';
 import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
@@ -47,7 +50,7 @@ export interface DatabaseReconcilerDeps {
   retryDelayMs?: number;
 }
 
-const WATCHED_PREFIXES = [keys.bdbPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
+const WATCHED_PREFIXES = [keys.bdbPrefix, keys.bdbActionPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
 
 export class DatabaseReconciler {
   private watches: Watch[] = [];
@@ -93,12 +96,13 @@ export class DatabaseReconciler {
 
   private async reconcileOnce(): Promise<number> {
     const { store } = this.deps;
-    const [bdbs, acls, users, cluster, trustedCa] = await Promise.all([
+    const [bdbs, acls, users, cluster, trustedCa, actions] = await Promise.all([
       store.list(keys.bdbPrefix),
       store.list(keys.redisAclPrefix),
       store.list(keys.userPrefix),
       store.get(keys.cluster),
       store.get(keys.certificate('mtls_trusted_ca')),
+      store.list(keys.bdbActionPrefix),
     ]);
     const allAcls: RedisAclRecord[] = [...PREDEFINED_REDIS_ACLS, ...acls.kvs.map((kv) => JSON.parse(kv.value) as RedisAclRecord)];
     const allUsers = users.kvs.map((kv) => JSON.parse(kv.value) as UserWithRedisPassword);
@@ -121,13 +125,20 @@ export class DatabaseReconciler {
     for (const uid of new Set([...this.deps.endpoints.uids(), ...this.deps.supervisor.uids()])) {
       if (wanted.has(uid)) continue;
       await this.deps.endpoints.remove(uid);
-      await store.txn({ success: [{ type: 'delete', key: keys.bdbStatus(uid) }] });
+      await store.txn({
+        success: [
+          { type: 'delete', key: keys.bdbStatus(uid) },
+          { type: 'delete', key: keys.bdbAction(uid) },
+          { type: 'delete', key: keys.bdbActionResult(uid) },
+        ],
+      });
       await this.deps.supervisor.remove(uid, { deleteData: true });
       this.reported.delete(uid);
       this.deps.log.info({ bdb: uid }, 'database removed from this node');
     }
 
     let failures = 0;
+    const applied = new Set<number>();
     for (const { record, modRevision } of mine) {
       try {
         const aclUsers = databaseAclUsers(record, allAcls, allUsers);
@@ -148,6 +159,7 @@ export class DatabaseReconciler {
         const { socketPath, pid } = await this.deps.supervisor.ensure(spec);
         await this.deps.endpoints.apply(this.endpointConfig(record, socketPath, aclUsers, clusterDoc, clusterCa));
         await this.report(record.uid, modRevision, 'active', null, pid ?? null);
+        applied.add(record.uid);
       } catch (error) {
         failures++;
         const message = error instanceof Error ? error.message : String(error);
@@ -155,8 +167,46 @@ export class DatabaseReconciler {
         await this.report(record.uid, modRevision, 'creation-failed', message, null).catch(() => undefined);
       }
     }
+    // Only databases that serve right now: a request for one that failed stays queued until the API withdraws it.
+    await this.runActions(actions.kvs, applied);
     if (failures > 0) throw new Error(`${failures} database(s) could not be applied`);
     return bdbs.revision;
+  }
+
+  /** Claims each queued request for a database in `ready`, runs it and records the result (done or failed). */
+  private async runActions(requests: readonly KeyValue[], ready: ReadonlySet<number>): Promise<void> {
+    for (const kv of requests) {
+      const request = JSON.parse(kv.value) as BdbActionRequest;
+      if (!ready.has(request.uid) || kv.key !== keys.bdbAction(request.uid)) continue;
+      const result = (state: BdbActionResult['state'], error: string | null): string =>
+        JSON.stringify({
+          request_id: request.request_id,
+          action: request.action,
+          uid: request.uid,
+          node_uid: this.deps.nodeId,
+          state,
+          error,
+          updated_at: this.deps.clock.now().toISOString(),
+        } satisfies BdbActionResult);
+      // Claim: the request goes and `running` is recorded in one transaction, unless the API withdrew it first.
+      const claimed = await this.deps.store.txn({
+        compare: [{ key: kv.key, target: 'mod', op: '==', value: kv.modRevision }],
+        success: [
+          { type: 'delete', key: kv.key },
+          { type: 'put', key: keys.bdbActionResult(request.uid), value: result('running', null) },
+        ],
+      });
+      if (!claimed.succeeded) continue;
+      let error: string | null = null;
+      try {
+        await this.deps.supervisor.flush(request.uid);
+        this.deps.log.info({ bdb: request.uid, request: request.request_id }, 'database flushed');
+      } catch (failure) {
+        error = failure instanceof Error ? failure.message : String(failure);
+        this.deps.log.error({ bdb: request.uid, request: request.request_id, error }, 'database flush failed');
+      }
+      await this.deps.store.txn({ success: [{ type: 'put', key: keys.bdbActionResult(request.uid), value: result(error === null ? 'done' : 'failed', error) }] });
+    }
   }
 
   private endpointConfig(

@@ -310,6 +310,14 @@ class RedisInstance {
     if (stale.length > 0) await runRedisCommands(this.socketPath, this.admin, [['ACL', 'DELUSER', ...stale]]);
   }
 
+  /** FLUSHALL over the admin connection (PUT /v1/bdbs/{uid}/flush). With save points configured redis also
+   *  snapshots the empty dataset, so a later restart does not bring the keys back. */
+  async flushAll(): Promise<void> {
+    if (this.state !== 'running') throw new Error(`redis-server of database ${this.spec.uid} is ${this.state}, not running`);
+    const [reply] = await runRedisCommands(this.socketPath, this.admin, [['FLUSHALL']], 60_000);
+    if (reply instanceof RespError) throw new Error(`FLUSHALL failed on database ${this.spec.uid}: ${reply.message}`);
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.restartTimer);
     await this.starting?.catch(() => undefined);
@@ -341,6 +349,13 @@ export class RedisSupervisor {
     }
     await instance.ensure(spec);
     return { socketPath: instance.socketPath, pid: instance.pid };
+  }
+
+  /** Deletes every key of database uid (FLUSHALL); throws when its redis-server is not running. */
+  async flush(uid: number): Promise<void> {
+    const instance = this.instances.get(uid);
+    if (instance === undefined) throw new Error(`database ${uid} does not run on this node`);
+    await instance.flushAll();
   }
 
   has(uid: number): boolean {

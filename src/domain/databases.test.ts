@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCa, issueCertificate } from '../../test/helpers/pki.js';
-import { applyBdbUpdate, isValidDbPort, pickFreePort, validateNewBdb, type BdbRecord, type NewBdbContext } from './databases.js';
+import { applyBdbUpdate, BDB_RESPONSE_FIELDS, isValidDbPort, parseBdbFields, pickFreePort, toBdbResponse, validateNewBdb, type BdbRecord, type NewBdbContext } from './databases.js';
 import { aclRuleArguments, databaseAclUsers } from './database-users.js';
 import { checkAclRule, PREDEFINED_REDIS_ACLS } from './redis-acls.js';
 import type { UserRecord } from './users.js';
@@ -55,6 +55,19 @@ describe('database rules', () => {
     expect(applyBdbUpdate(record, { roles_permissions: [{ role_uid: 8, redis_acl_uid: 7 }] }, ctx)).toMatchObject({ ok: false, error_code: 'unknown_redis_acl' });
     expect(applyBdbUpdate(record, { uid: 5 }, ctx)).toMatchObject({ ok: false, error_code: 'invalid_schema' });
     expect(applyBdbUpdate(record, { memory_size: 5 }, ctx)).toMatchObject({ ok: true, record: { memory_size: 5, port: 12000 } });
+  });
+});
+
+describe('bdb fields (GET /v1/bdbs?fields=)', () => {
+  it('lists exactly the fields of the wire form', () => {
+    const wire = toBdbResponse(created({ name: 'db', memory_size: 1 }), { status: 'active', address: '127.0.0.1', clusterName: 'c', showPassword: false });
+    expect([...BDB_RESPONSE_FIELDS].sort()).toEqual(Object.keys(wire).sort());
+  });
+
+  it('parses a comma-separated list, ignoring blanks and repeats, and names unknown fields', () => {
+    expect(parseBdbFields('uid, name,,uid')).toEqual({ ok: true, fields: ['uid', 'name'] });
+    expect(parseBdbFields('uid,module_list,colour')).toMatchObject({ ok: false, status: 400, error_code: 'invalid_schema', description: expect.stringContaining('module_list, colour') });
+    expect(parseBdbFields(' , ')).toMatchObject({ ok: false, error_code: 'invalid_schema' });
   });
 });
 

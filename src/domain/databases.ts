@@ -346,6 +346,27 @@ export interface BdbResponseContext {
   showPassword: boolean;
 }
 
+/** Every field of the wire form (toBdbResponse), the names GET /v1/bdbs?fields= accepts. */
+export const BDB_RESPONSE_FIELDS: readonly string[] = [
+  'uid', 'name', 'type', 'memory_size', 'port', 'eviction_policy', 'tls_mode', 'enforce_client_authentication',
+  'authentication_ssl_client_certs', 'authentication_ssl_crdt_certs', 'client_cert_subject_validation_type',
+  'authorized_subjects', 'mtls_allow_outdated_certs', 'mtls_allow_weak_hashing', 'roles_permissions', 'default_user',
+  'authentication_redis_pass', 'created_time', 'last_changed_time', 'authorized_names', 'data_persistence', 'endpoints',
+  'proxy_policy', 'redis_version', 'replication', 'shard_list', 'sharding', 'shards_count', 'ssl', 'status', 'version',
+];
+
+/**
+ * `?fields=uid,name`: the comma-separated names, or a failure naming those that are not bdb fields certplane
+ * returns (RS fields certplane does not have, such as module_list, count as unknown).
+ */
+export function parseBdbFields(value: string): { ok: true; fields: string[] } | BdbRuleFailure {
+  const fields = [...new Set(value.split(',').map((f) => f.trim()).filter((f) => f !== ''))];
+  if (fields.length === 0) return fail(400, 'invalid_schema', 'fields must name at least one bdb field');
+  const unknown = fields.filter((f) => !BDB_RESPONSE_FIELDS.includes(f));
+  if (unknown.length > 0) return fail(400, 'invalid_schema', `fields names unknown bdb field(s): ${unknown.join(', ')}`);
+  return { ok: true, fields };
+}
+
 /** The wire form: the fixture's field names, with what certplane derives (ssl, endpoints, shards). */
 export function toBdbResponse(record: BdbRecord, ctx: BdbResponseContext): Record<string, unknown> {
   const { node_uid: _node, ...fields } = record;

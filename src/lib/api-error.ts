@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   unknown_redis_acl: 'A Redis ACL uid does not exist',
   invalid_param: 'A parameter has an invalid value',
   missing_field: 'A required field is missing',
+  busy: 'The database is not active (being created, changed or deleted, or another action runs on it)',
+  action_failed: 'The node running the database could not complete the action',
   no_responder_url: 'The proxy certificate has no OCSP responder URL (AIA) to enable or test OCSP with',
   invalid_ocsp_response: 'The OCSP responder cannot be reached or its response fails verification',
   ocsp_unsupported_by_capability: 'Not all nodes support the OCSP capability',

@@ -28,6 +28,7 @@ import { getBdb } from './bdbs/get-bdb.js';
 import { createBdb } from './bdbs/create-bdb.js';
 import { updateBdb } from './bdbs/update-bdb.js';
 import { deleteBdb } from './bdbs/delete-bdb.js';
+import { bdbAction } from './bdbs/bdb-action.js';
 import { putUserPassword, postUserPassword, deleteUserPassword } from './users/user-password.js';
 import { getOwnRole } from './users/get-own-role.js';
 import { listNodes } from './nodes/list-nodes.js';
@@ -73,6 +74,7 @@ export const allRoutes: ApiRoute[] = [
   createBdb,
   updateBdb,
   deleteBdb,
+  bdbAction,
   listNodes,
   getNode,
   getOcsp,
