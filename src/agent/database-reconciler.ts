@@ -197,6 +197,7 @@ export class DatabaseReconciler {
         ],
       });
       if (!claimed.succeeded) continue;
+      this.deps.log.info({ bdb: request.uid, request: request.request_id }, 'database flush started');
       let error: string | null = null;
       try {
         await this.deps.supervisor.flush(request.uid);

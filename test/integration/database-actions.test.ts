@@ -9,7 +9,7 @@ import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest, type Credentials } from '../helpers/api-client.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
 import { createTestUser } from '../helpers/test-users.js';
-import { freeDbPort, redisCli, waitForActive } from '../helpers/redis-cli.js';
+import { freeDbPort, redisCli, redisPid, waitFor, waitForActive } from '../helpers/redis-cli.js';
 
 let node: TestNode;
 let dataDir: string;
@@ -114,5 +114,58 @@ describe('database actions', () => {
       const bad = await api('GET', `/v1/bdbs?${query}`);
       expect({ query, status: bad.status, code: bad.json?.error_code }).toEqual({ query, status: 400, code: 'invalid_schema' });
     }
+  });
+});
+
+describe('database actions when the node cannot run them in time', () => {
+  let slow: TestNode;
+  let slowDir: string;
+  let slowPort: number;
+  const slowApi = (method: string, apiPath: string, body?: unknown) => apiRequest(slow.port, { method, path: apiPath, auth: slow.admin, body });
+
+  beforeAll(async () => {
+    slowDir = await mkdtemp(path.join(os.tmpdir(), 'certplane-dbact-slow-'));
+    slow = await startTestNode({ dataDir: slowDir, args: ['--apply-timeout-ms', '1500'] });
+    slowPort = await freeDbPort();
+    expect((await slowApi('POST', '/v1/bdbs', { name: 'slow-db', memory_size: 0, port: slowPort })).status).toBe(200);
+    await waitForActive(slow.port, slow.admin, 1);
+  });
+
+  afterAll(async () => {
+    const pid = await redisPid(slowDir, 1);
+    if (pid !== undefined) process.kill(pid, 'SIGCONT');
+    await slow?.destroy();
+    await rm(slowDir, { recursive: true, force: true });
+  });
+
+  it('answers 500 action_failed for a flush that hangs, withdraws an untaken one (409), refuses a non-active database (409 busy)', async () => {
+    expect((await redisCli(slowPort, ['SET', 'k', 'v'])).stdout).toBe('OK');
+    const pid = (await redisPid(slowDir, 1)) as number;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const hanging = slowApi('PUT', '/v1/bdbs/1/flush');
+      await waitFor('the node to take the flush', async () => slow.output().includes('database flush started'));
+
+      // The node is busy with the first flush: the second is not taken in time and is withdrawn.
+      const untaken = await slowApi('PUT', '/v1/bdbs/1/flush');
+      expect({ status: untaken.status, code: untaken.json?.error_code }).toEqual({ status: 409, code: 'nodes_not_updated' });
+      expect(untaken.json.description).toContain('nothing was flushed');
+
+      // A change the node has not applied yet: the database is not active.
+      expect((await slowApi('PUT', '/v1/bdbs/1', { memory_size: 10_000_000 })).json.status).toBe('active-change-pending');
+      const busy = await slowApi('PUT', '/v1/bdbs/1/reset_admin_pass');
+      expect({ status: busy.status, code: busy.json?.error_code }).toEqual({ status: 409, code: 'busy' });
+
+      const failed = await hanging;
+      expect({ status: failed.status, code: failed.json?.error_code }).toEqual({ status: 500, code: 'action_failed' });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The flush the node took completes; the withdrawn one never runs.
+    await waitFor('the flush to finish', async () => slow.output().includes('database flushed'));
+    await waitForActive(slow.port, slow.admin, 1);
+    expect((await redisCli(slowPort, ['DBSIZE'])).stdout).toBe('0');
+    expect(slow.output().split('database flush started').length - 1).toBe(1);
+    expect((await slowApi('PUT', '/v1/bdbs/1/flush')).status).toBe(200);
   });
 });
