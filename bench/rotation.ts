@@ -19,12 +19,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { mkdir } from 'node:fs/promises';
 import { EtcdStore, parseEtcdUrl } from '../src/store/etcd/etcd-store.js';
 import { NodeRegistration, resolveNodeId } from '../src/node/node-membership.js';
 import { NodeAgent } from '../src/agent/node-agent.js';
@@ -32,6 +31,7 @@ import { CertificateFiles } from '../src/agent/certificate-files.js';
 import { TlsContextRegistry } from '../src/agent/tls-context-registry.js';
 import { systemClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
+import { toPem } from '../src/domain/pem.js';
 import { CLI, freePort, httpsRequest, startChild, waitFor, type Child, type Credentials, type Endpoint } from './support.js';
 
 x509.cryptoProvider.set(webcrypto);
@@ -91,8 +91,7 @@ async function newCertificate(index: number): Promise<{ certificate: string; key
       ]),
     ],
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const key = toPem('PRIVATE KEY', new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)));
   return { certificate: cert.toString('pem') + '\n', key, fingerprint: new X509Certificate(cert.toString('pem')).fingerprint256 };
 }
 
