@@ -13,6 +13,7 @@
 //   checking --write refused (fence lost, or a concurrent change)--> checking again if a change arrived, else backoff
 //   checking --store error--> backoff --timer / change--> checking
 //   any --close()--> closed
+import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
 import { randomBytes, type X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
@@ -43,16 +44,7 @@ export interface ExpiryLog {
 }
 
 /** Timers, injected with the clock so the schedule is testable without sleeping. */
-export interface ExpiryTimer {
-  set(delayMs: number, callback: () => void): () => void;
-}
-
-export const realTimer: ExpiryTimer = {
-  set(delayMs, callback) {
-    const timer = setTimeout(callback, Math.min(Math.max(0, delayMs), 2_147_483_647));
-    return () => clearTimeout(timer);
-  },
-};
+export type ExpiryTimer = LoopTimer;
 
 export const HOUR_MS = 3_600_000;
 
@@ -75,41 +67,44 @@ interface StoredCertificate {
 
 export class ExpiryChecker {
   state: ExpiryCheckerState = { name: 'stopped' };
-  private readonly timer: ExpiryTimer;
+  private readonly loop: WakeLoop;
   private watches: Watch[] = [];
-  private cancelTimer: (() => void) | undefined;
-  private running: Promise<void> | undefined;
-  private dirty = false;
   /** Checks made (tests and diagnostics). */
   checks = 0;
 
   constructor(private readonly deps: ExpiryCheckerDeps) {
-    this.timer = deps.timer ?? realTimer;
+    this.loop = new WakeLoop(
+      () => this.check(),
+      (error) => {
+        this.backoff(`store error: ${(error as Error).message}`);
+        this.deps.log.error({ err: error }, 'certificate expiry check could not read or write the store; retrying');
+      },
+      deps.timer,
+    );
   }
 
   /** Follows certificates and the cluster document; checks at once. Resolves once the watches are in place. */
   async start(): Promise<void> {
     const { revision } = await this.deps.store.list(keys.certificatePrefix);
-    const wake = (): void => this.wake();
+    const wake = (): void => this.loop.wake();
     this.watches = [await this.deps.store.watchPrefix(keys.certificatePrefix, revision, wake), await this.deps.store.watchPrefix(keys.cluster, revision, wake)];
     if (this.isClosed()) {
       await this.closeWatches();
       return;
     }
-    this.wake();
+    this.loop.wake();
   }
 
   async close(): Promise<void> {
     this.state = { name: 'closed' };
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    const loopClosed = this.loop.close(); // no new pass or timer from here on
     await this.closeWatches();
-    await this.running?.catch(() => undefined);
+    await loopClosed;
   }
 
   /** Resolves when no check is in flight (tests). */
   async settled(): Promise<void> {
-    while (this.running !== undefined) await this.running.catch(() => undefined);
+    await this.loop.settled();
   }
 
   private async closeWatches(): Promise<void> {
@@ -122,45 +117,15 @@ export class ExpiryChecker {
     return this.state.name === 'closed';
   }
 
-  private wake(): void {
-    if (this.isClosed()) return;
-    if (this.running !== undefined) {
-      this.dirty = true;
-      return;
-    }
-    this.running = this.check()
-      .catch((error: unknown) => {
-        if (this.isClosed()) return;
-        this.backoff(`store error: ${(error as Error).message}`);
-        this.deps.log.error({ err: error }, 'certificate expiry check could not read or write the store; retrying');
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.dirty && !this.isClosed()) {
-          this.dirty = false;
-          this.wake();
-        }
-      });
-  }
-
-  private schedule(delayMs: number): void {
-    this.cancelTimer?.();
-    this.cancelTimer = this.timer.set(delayMs, () => {
-      this.cancelTimer = undefined;
-      this.wake();
-    });
-  }
-
   private backoff(reason: string): void {
     const delayMs = this.deps.retryDelayMs ?? 5000;
     this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
-    this.schedule(delayMs);
+    this.loop.schedule(delayMs);
   }
 
   private async check(): Promise<void> {
     this.state = { name: 'checking' };
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.loop.cancelSchedule();
     this.checks += 1;
     const { store, clock } = this.deps;
     const [certificatesRange, clusterKv, raisedKv] = await Promise.all([store.list(keys.certificatePrefix), store.get(keys.cluster), store.get(keys.expiryAlerts)]);
@@ -200,7 +165,7 @@ export class ExpiryChecker {
       const result = await store.txn({ compare, success });
       if (this.isClosed()) return;
       if (!result.succeeded) {
-        if (!this.dirty) {
+        if (!this.loop.wakePending) {
           // No change arrived that explains the refusal: most likely the fence (no longer the leader). Retry later.
           this.backoff('the expiry alerts could not be recorded (not the leader, or concurrent writes)');
           this.deps.log.warn({}, 'certificate expiry alerts not recorded (leadership lost or concurrent writes); retrying later');
@@ -215,7 +180,7 @@ export class ExpiryChecker {
     }
     const intervalMs = this.deps.intervalMs ?? HOUR_MS;
     this.state = { name: 'waiting', dueAt: new Date(now.getTime() + intervalMs) };
-    this.schedule(intervalMs);
+    this.loop.schedule(intervalMs);
   }
 }
 

@@ -16,6 +16,7 @@
 //   querying --outcome discarded (fence lost or repeated conflicts)--> backoff --timer--> evaluating
 //   evaluating --store error--> backoff --timer--> evaluating
 //   any --close()--> closed (an in-flight query is aborted)
+import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
 import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
@@ -40,17 +41,7 @@ export interface OcspLog {
 }
 
 /** Timers, injected with the clock so the schedule is testable without sleeping. */
-export interface PollerTimer {
-  set(delayMs: number, callback: () => void): () => void;
-}
-
-export const realTimer: PollerTimer = {
-  set(delayMs, callback) {
-    // setTimeout holds at most 2^31-1 ms; longer waits re-evaluate early, which is harmless.
-    const timer = setTimeout(callback, Math.min(Math.max(0, delayMs), 2_147_483_647));
-    return () => clearTimeout(timer);
-  },
-};
+export type PollerTimer = LoopTimer;
 
 export interface OcspPollerDeps {
   store: ClusterStore;
@@ -67,24 +58,28 @@ export interface OcspPollerDeps {
 
 export class OcspPoller {
   state: OcspPollerState = { name: 'stopped' };
-  private readonly timer: PollerTimer;
+  private readonly loop: WakeLoop;
   private readonly abort = new AbortController();
   private watches: Watch[] = [];
-  private cancelTimer: (() => void) | undefined;
-  private running: Promise<void> | undefined;
-  private dirty = false;
   private seenSettingsRevision: number | undefined;
   /** Queries made (for tests and diagnostics). */
   queries = 0;
 
   constructor(private readonly deps: OcspPollerDeps) {
-    this.timer = deps.timer ?? realTimer;
+    this.loop = new WakeLoop(
+      () => this.evaluate(),
+      (error) => {
+        this.backoff(`store error: ${(error as Error).message}`);
+        this.deps.log.error({ err: error }, 'OCSP poller could not read or write the store; retrying');
+      },
+      deps.timer,
+    );
   }
 
   /** Follows the store and queries when due; resolves once the watches are in place. */
   async start(): Promise<void> {
     const { revision } = await this.deps.store.list(keys.ocspPrefix);
-    const wake = (): void => this.wake();
+    const wake = (): void => this.loop.wake();
     this.watches = [
       await this.deps.store.watchPrefix(keys.ocspPrefix, revision, wake),
       await this.deps.store.watchPrefix(keys.certificate('proxy'), revision, wake),
@@ -93,21 +88,20 @@ export class OcspPoller {
       await this.closeWatches();
       return;
     }
-    this.wake();
+    this.loop.wake();
   }
 
   async close(): Promise<void> {
     this.state = { name: 'closed' };
     this.abort.abort();
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    const loopClosed = this.loop.close(); // no new pass or timer from here on
     await this.closeWatches();
-    await this.running?.catch(() => undefined);
+    await loopClosed;
   }
 
   /** Resolves when no evaluation is in flight (tests). */
   async settled(): Promise<void> {
-    while (this.running !== undefined) await this.running.catch(() => undefined);
+    await this.loop.settled();
   }
 
   private async closeWatches(): Promise<void> {
@@ -120,44 +114,14 @@ export class OcspPoller {
     return this.state.name === 'closed';
   }
 
-  private wake(): void {
-    if (this.isClosed()) return;
-    if (this.running !== undefined) {
-      this.dirty = true;
-      return;
-    }
-    this.running = this.evaluate()
-      .catch((error: unknown) => {
-        if (this.isClosed()) return;
-        this.backoff(`store error: ${(error as Error).message}`);
-        this.deps.log.error({ err: error }, 'OCSP poller could not read or write the store; retrying');
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.dirty && !this.isClosed()) {
-          this.dirty = false;
-          this.wake();
-        }
-      });
-  }
-
-  private schedule(delayMs: number): void {
-    this.cancelTimer?.();
-    this.cancelTimer = this.timer.set(delayMs, () => {
-      this.cancelTimer = undefined;
-      this.wake();
-    });
-  }
-
   private backoff(reason: string, delayMs = this.deps.retryDelayMs ?? 5000): void {
     this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
-    this.schedule(delayMs);
+    this.loop.schedule(delayMs);
   }
 
   private async evaluate(): Promise<void> {
     this.state = { name: 'evaluating' };
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.loop.cancelSchedule();
     const context = await readOcspContext(this.deps.store);
     if (this.isClosed()) return;
     const settingsChanged = this.seenSettingsRevision !== undefined && context.settingsRevision !== this.seenSettingsRevision;
@@ -177,7 +141,7 @@ export class OcspPoller {
     if (!settingsChanged && due !== 'now' && due.getTime() > now.getTime()) {
       const recovering = record !== undefined && record.consecutive_failures > 0 && !record.recovery_exhausted;
       this.state = { name: 'waiting', mode: recovering ? 'recovery' : 'regular', dueAt: due };
-      this.schedule(due.getTime() - now.getTime());
+      this.loop.schedule(due.getTime() - now.getTime());
       return;
     }
     await this.queryNow(target, settings);
@@ -213,6 +177,6 @@ export class OcspPoller {
       return;
     }
     // Re-evaluate from the store: schedules the next query from the record just written.
-    this.dirty = true;
+    this.loop.wakeAfterPass();
   }
 }
