@@ -7,50 +7,12 @@ import { getJson, listJson, putValue, type ClusterStore } from '../store/cluster
 import { keys } from '../store/keys.js';
 import { selfSigned, type TestCertificate } from '../../test/helpers/pki.js';
 import type { CertificateExpiryAlertEvent, RaisedExpiryAlerts } from '../domain/certificate-expiry.js';
-import { ExpiryChecker, HOUR_MS, type ExpiryLog, type ExpiryTimer } from './expiry-checker.js';
+import { ExpiryChecker, HOUR_MS, type ExpiryLog } from './expiry-checker.js';
+import { FakeTime } from '../../test/helpers/fake-time.js';
 
 const DAY = 86_400_000;
 const START = Date.parse('2026-03-01T10:00:00Z');
 
-/** Clock and timers under the test's control: advance() fires due timers in order and lets the checker settle. */
-class FakeTime implements ExpiryTimer {
-  private t = START;
-  private timers: Array<{ at: number; callback: () => void }> = [];
-  checker: ExpiryChecker | undefined;
-  readonly clock = { now: () => new Date(this.t) };
-
-  set(delayMs: number, callback: () => void): () => void {
-    const entry = { at: this.t + delayMs, callback };
-    this.timers.push(entry);
-    return () => {
-      this.timers = this.timers.filter((e) => e !== entry);
-    };
-  }
-
-  async advance(ms: number): Promise<void> {
-    const target = this.t + ms;
-    for (let guard = 0; guard < 10_000; guard++) {
-      const next = this.timers.filter((e) => e.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (next === undefined) break;
-      this.timers = this.timers.filter((e) => e !== next);
-      this.t = next.at;
-      next.callback();
-      await this.settle();
-    }
-    this.t = target;
-  }
-
-  async settle(): Promise<void> {
-    for (let i = 0; i < 5; i++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      await this.checker?.settled();
-    }
-  }
-
-  pending(): number {
-    return this.timers.length;
-  }
-}
 
 const silent: ExpiryLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -71,13 +33,13 @@ let time: FakeTime;
 let checkers: ExpiryChecker[];
 
 async function install(name: string, cert: TestCertificate): Promise<void> {
-  await time.advance(1000);
+  await time.advanceMs(1000);
   await putValue(store, keys.certificate(name), JSON.stringify({ certificate: cert.chain, key: cert.key }));
   await time.settle();
 }
 
 async function setAlerts(cluster: { enabled?: boolean; threshold?: string }, internal: { enabled?: boolean; threshold?: string } = {}): Promise<void> {
-  await time.advance(1000);
+  await time.advanceMs(1000);
   await putValue(
     store,
     keys.cluster,
@@ -97,7 +59,7 @@ async function setAlerts(cluster: { enabled?: boolean; threshold?: string }, int
 async function startChecker(extra: Partial<ConstructorParameters<typeof ExpiryChecker>[0]> = {}): Promise<ExpiryChecker> {
   const checker = new ExpiryChecker({ store, clock: time.clock, log: silent, timer: time, retryDelayMs: 5000, ...extra });
   checkers.push(checker);
-  time.checker = checker;
+  time.subject = checker;
   await checker.start();
   await time.settle();
   return checker;
@@ -112,7 +74,7 @@ const summary = (list: CertificateExpiryAlertEvent[]): Array<[string, string, bo
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-expiry-'));
   store = new SqliteStore(path.join(dir, 'ccs.sqlite'));
-  time = new FakeTime();
+  time = new FakeTime(START);
   checkers = [];
   await setAlerts({});
   await install('api', api365);
@@ -132,7 +94,7 @@ describe('ExpiryChecker', () => {
     expect(summary(await events())).toEqual([['cluster_certs_about_to_expire', 'proxy', true]]);
     expect(Object.keys((await getJson<RaisedExpiryAlerts>(store, keys.expiryAlerts)) ?? {})).toEqual(['proxy']);
     expect(checker.state).toMatchObject({ name: 'waiting', dueAt: new Date(time.clock.now().getTime() + HOUR_MS) });
-    await time.advance(3 * HOUR_MS);
+    await time.advanceMs(3 * HOUR_MS);
     expect(checker.checks).toBe(4);
     expect(await events()).toHaveLength(1);
   });
@@ -145,9 +107,9 @@ describe('ExpiryChecker', () => {
 
   it('raises on the hourly check once a certificate enters the threshold with the passing of time', async () => {
     await startChecker();
-    await time.advance(14 * DAY);
+    await time.advanceMs(14 * DAY);
     expect(await events()).toEqual([]);
-    await time.advance(DAY + HOUR_MS);
+    await time.advanceMs(DAY + HOUR_MS);
     expect(summary(await events())).toEqual([['node_internal_certs_about_to_expire', 'ccs_internode_encryption', true]]);
   });
 
@@ -156,7 +118,7 @@ describe('ExpiryChecker', () => {
     const first = await startChecker();
     await first.close();
     await startChecker();
-    await time.advance(2 * HOUR_MS);
+    await time.advanceMs(2 * HOUR_MS);
     expect(await events()).toHaveLength(1);
   });
 
@@ -169,7 +131,7 @@ describe('ExpiryChecker', () => {
       ['cluster_certs_about_to_expire', 'proxy', false],
     ]);
     await install('ldap_client', proxy10);
-    await time.advance(1000);
+    await time.advanceMs(1000);
     await store.txn({ success: [{ type: 'delete', key: keys.certificate('ldap_client') }] });
     await time.settle();
     expect(summary(await events()).slice(2)).toEqual([
@@ -188,7 +150,7 @@ describe('ExpiryChecker', () => {
     await setAlerts({ enabled: false });
     await install('proxy', proxy365);
     await install('proxy', proxy10);
-    await time.advance(2 * HOUR_MS);
+    await time.advanceMs(2 * HOUR_MS);
     expect(await events()).toHaveLength(3);
     await setAlerts({ enabled: true, threshold: '30' });
     expect((await events()).map((e) => e.state)).toEqual([true, false, true, true]);
@@ -200,7 +162,7 @@ describe('ExpiryChecker', () => {
     expect(await events()).toEqual([]);
     expect(checker.state).toMatchObject({ name: 'backoff' });
     await putValue(store, keys.leader('cluster'), 'this-node');
-    await time.advance(5000);
+    await time.advanceMs(5000);
     expect(summary(await events())).toEqual([['cluster_certs_about_to_expire', 'proxy', true]]);
   });
 

@@ -9,47 +9,14 @@ import { createCa, issueCertificate, type TestCertificate } from '../../test/hel
 import { OCSP_DEFAULTS, type OcspSettings } from '../domain/ocsp-settings.js';
 import type { OcspResponseRecord, OcspStatusRecord } from '../domain/ocsp-status.js';
 import { OcspQueryError } from './ocsp-client.js';
-import { OcspPoller, type OcspLog, type PollerTimer } from './ocsp-poller.js';
+import { OcspPoller, type OcspLog } from './ocsp-poller.js';
+import { FakeTime as SharedFakeTime } from '../../test/helpers/fake-time.js';
 import type { OcspTarget, QueryOutcome } from './ocsp-records.js';
 
-/** Clock and timers under the test's control: advance() fires due timers in order and lets the poller settle. */
-class FakeTime implements PollerTimer {
-  private t = Date.parse('2026-03-01T10:00:00Z');
-  private timers: Array<{ at: number; callback: () => void }> = [];
-  poller: OcspPoller | undefined;
-  readonly clock = { now: () => new Date(this.t) };
-
-  set(delayMs: number, callback: () => void): () => void {
-    const entry = { at: this.t + delayMs, callback };
-    this.timers.push(entry);
-    return () => {
-      this.timers = this.timers.filter((e) => e !== entry);
-    };
-  }
-
-  async advance(seconds: number): Promise<void> {
-    const target = this.t + seconds * 1000;
-    for (let guard = 0; guard < 1000; guard++) {
-      const next = this.timers.filter((e) => e.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (next === undefined) break;
-      this.timers = this.timers.filter((e) => e !== next);
-      this.t = next.at;
-      next.callback();
-      await this.settle();
-    }
-    this.t = target;
-  }
-
-  /** Lets store watch deliveries and the poller's evaluation finish. */
-  async settle(): Promise<void> {
-    for (let i = 0; i < 5; i++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      await this.poller?.settled();
-    }
-  }
-
-  seconds(): number {
-    return (this.t - Date.parse('2026-03-01T10:00:00Z')) / 1000;
+/** Poller time in seconds, as the OCSP settings count it. */
+class FakeTime extends SharedFakeTime {
+  advance(seconds: number): Promise<void> {
+    return this.advanceMs(seconds * 1000);
   }
 }
 
@@ -94,7 +61,7 @@ async function query(target: OcspTarget): Promise<QueryOutcome> {
 async function startPoller(extra: Partial<ConstructorParameters<typeof OcspPoller>[0]> = {}): Promise<OcspPoller> {
   const poller = new OcspPoller({ store, clock: time.clock, log: silent, timer: time, query, retryDelayMs: 5000, ...extra });
   pollers.push(poller);
-  time.poller = poller;
+  time.subject = poller;
   await poller.start();
   await time.settle();
   return poller;
@@ -112,7 +79,7 @@ async function record(): Promise<OcspStatusRecord | undefined> {
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-poller-'));
   store = new SqliteStore(path.join(dir, 'ccs.sqlite'));
-  time = new FakeTime();
+  time = new FakeTime(Date.parse('2026-03-01T10:00:00Z'));
   pollers = [];
   calls = [];
   script = [];
