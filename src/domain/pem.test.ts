@@ -127,7 +127,7 @@ describe('parsePrivateKey', () => {
     ['two keys', () => leaf.key + leaf.key, /more than one/],
     ['garbage', () => 'not a key', /no PEM private key/],
     ['truncated', () => leaf.key.slice(0, 300), /truncated/],
-    ['corrupted', () => '-----BEGIN PRIVATE KEY-----\nMIIBAAAA\n-----END PRIVATE KEY-----\n', /cannot be parsed/],
+    ['corrupted', () => toPem('PRIVATE KEY', 'MIIBAAAA'), /cannot be parsed/],
   ])('rejects %s', (_label, make, message) => {
     const r = parsePrivateKey(make());
     expect(r.ok).toBe(false);

@@ -10,7 +10,7 @@ import { toPem } from '../domain/pem.js';
 export interface PemPair {
   /** PEM; for internode certificates the leaf followed by the internal CA. */
   certificate: string;
-  /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
+  /** PKCS#8 PEM (label `PRIVATE KEY`). */
   key: string;
 }
 
