@@ -215,6 +215,7 @@ describe('checkSubjectLine: subject lines as people write them', () => {
     ['CN=\\41lice', 'CN=Alice'],
     ['CN=\\C3\\A9t\\C3\\A9', 'CN=été'],
     ['CN=été', 'CN=été'],
+    ['CN=\u{1F512} vault', 'CN=\u{1F512} vault'], // a paired surrogate (astral character) is a character
     ['CN=\\#hash', 'CN=\\#hash'],
     ['CN=#0C0568656C6C6F', 'CN=hello'], // BER UTF8String
     ['CN=\\ padded\\ ', 'CN=\\ padded\\ '],
@@ -264,6 +265,8 @@ describe('checkSubjectLine: subject lines as people write them', () => {
     ['CN=a\\00b', 'the value of CN holds the control character U+0000', ''],
     ['CN=a\\0Ab', 'the value of CN holds the control character U+000A', ''],
     ['CN=alice,O=a;b', 'unescaped ";"', ''],
+    ['CN=a\ud800b', 'unpaired UTF-16 surrogate U+D800 at position 4', ''],
+    ['CN=a\udfff', 'unpaired UTF-16 surrogate U+DFFF', ''],
   ])('refuses %j saying %j', (line, reason, suggestion) => {
     const checked = checkSubjectLine(line);
     expect(checked.ok).toBe(false);

@@ -191,6 +191,8 @@ export interface SubjectLine {
 /** C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. */
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** A UTF-16 surrogate not part of a pair (JSON allows `"\ud800"`); it has no UTF-8 form and can never match. */
+const LONE_SURROGATE = /\p{Cs}/u;
 const TYPE_CHAR = /[A-Za-z0-9.-]/;
 const CANONICAL_TYPE = new Map([...SUBJECT_LINE_ATTRIBUTE_TYPES].map((t) => [t.toUpperCase(), t]));
 
@@ -447,6 +449,8 @@ export function checkSubjectLine(line: string, stats?: SubjectParseStats): Resul
   if (control) {
     return fail(`control character ${codePointLabel(control[0])} at position ${control.index} (a subject line is one line of printable text)`);
   }
+  const surrogate = LONE_SURROGATE.exec(line);
+  if (surrogate) return fail(`unpaired UTF-16 surrogate ${codePointLabel(surrogate[0])} at position ${surrogate.index} (not a character)`);
   const parsed = parseSubjectLine(line, stats);
   if (!parsed.ok) return parsed;
   const rdns: DnAttribute[][] = [];

@@ -173,6 +173,7 @@ describe('certificate users created from subject lines as people write them', ()
     ['a newline', 'CN=x\nO=y', 'control character U+000A'],
     ['a carriage return', 'CN=x\r', 'control character U+000D'],
     ['an escaped NUL', 'CN=x\\00y', 'control character U+0000'],
+    ['an unpaired surrogate (JSON "\\ud800")', 'CN=x\ud800', 'unpaired UTF-16 surrogate U+D800'],
     ['1 000 RDNs', `CN=a${',C=x'.repeat(999)}`, 'more than 64 attributes'],
     ['a missing "="', 'CN alice', 'expected "="'],
   ])('refuses a line with %s: 400 invalid_subject_line saying what is wrong and the expected form, changing nothing', async (_what, line, reason) => {
