@@ -10,6 +10,7 @@ import { hasPermission } from '../domain/rbac.js';
 import { ApiError } from '../lib/api-error.js';
 import { handleError } from './error-handler.js';
 import { allRoutes } from './routes/index.js';
+import { registerJsonBodyParser } from './json-body-parser.js';
 
 export interface BuildApiOptions {
   deps: ApiDeps;
@@ -35,6 +36,7 @@ export function buildApi({ deps, https, logger, routes = allRoutes }: BuildApiOp
   }) as unknown as FastifyInstance;
 
   app.setErrorHandler(handleError);
+  registerJsonBodyParser(app, deps.bodyLimitBytes);
   app.setNotFoundHandler((request, reply) => {
     handleError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply);
   });

@@ -23,7 +23,8 @@ export interface EndpointTls {
 }
 
 export interface EndpointCertificateUser {
-  /** RFC 2253 subject line (certificate_subject_line) the client certificate must carry. */
+  /** The user's certificate_subject_line in canonical form (rfc2253.ts canonicalSubject), compared with the
+   *  canonical form of the client certificate's subject. */
   subjectLine: string;
   /** Internal redis user the proxy logs the backend connection in as. */
   username: string;

@@ -8,13 +8,14 @@
 import type { BdbRecord } from './databases.js';
 import type { RedisAclRecord } from './redis-acls.js';
 import type { UserRecord } from './users.js';
+import { canonicalSubjectLine } from './rfc2253.js';
 
 export interface DatabaseAclUser {
   kind: 'password' | 'certificate';
   user_uid: number;
   /** The redis username. */
   username: string;
-  /** Certificate users: the RFC 2253 subject line their client certificate must carry. */
+  /** Certificate users: their subject line in canonical form (rfc2253.ts canonicalSubject), the proxy's map key. */
   subject_line?: string;
   /** Password users: SHA-256 (hex) of their password, the form redis keeps (`#<hex>`). */
   password_sha256?: string;
@@ -52,8 +53,9 @@ export function databaseAclUsers(
     }
     if (rules.length === 0) continue;
     if (user.auth_method === 'certificate') {
-      if (user.certificate_subject_line === '') continue;
-      result.push({ kind: 'certificate', user_uid: user.uid, username: certificateUsername(user.uid), subject_line: user.certificate_subject_line, rules });
+      const subjectLine = canonicalSubjectLine(user.certificate_subject_line);
+      if (subjectLine === undefined) continue;
+      result.push({ kind: 'certificate', user_uid: user.uid, username: certificateUsername(user.uid), subject_line: subjectLine, rules });
     } else if (user.redis_password_sha256 !== undefined && isUsableRedisUsername(user.name)) {
       result.push({ kind: 'password', user_uid: user.uid, username: user.name, password_sha256: user.redis_password_sha256, rules });
     }

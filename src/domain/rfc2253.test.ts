@@ -5,8 +5,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  canonicalCertificateSubject,
+  canonicalSubjectLine,
   checkSubjectLine,
   escapeRfc2253Value,
+  MAX_SUBJECT_LINE_ATTRIBUTES,
+  MAX_SUBJECT_LINE_LENGTH,
+  parseSubjectLine,
   isValidSubjectLine,
   matchesAuthorizedSubjects,
   parseRfc2253,
@@ -143,38 +148,45 @@ describe('parseRfc2253', () => {
     });
   });
 
-  it('accepts hex escapes, quoted values, hex-string values and "+" multi-valued RDNs', () => {
-    expect(parseRfc2253('CN=\\C3\\A9,O="Acme, Inc",UID=#04024869+DC=x')).toEqual({
+  it('accepts hex escapes, quoted values, hex-string values (decoded) and "+" multi-valued RDNs', () => {
+    expect(parseRfc2253('CN=\\C3\\A9,O="Acme, Inc",UID=#0C024869+DC=x')).toEqual({
       ok: true,
       value: [
         { type: 'CN', value: 'é' },
         { type: 'O', value: 'Acme, Inc' },
-        { type: 'UID', value: '#04024869' },
+        { type: 'UID', value: 'Hi' },
         { type: 'DC', value: 'x' },
       ],
     });
   });
 
-  it('tolerates spaces after separators (RFC 2253 §4) while isValidSubjectLine does not', () => {
-    expect(parseRfc2253('CN=a, O=b').ok).toBe(true);
-    expect(isValidSubjectLine('CN=a, O=b')).toBe(false);
+  it('takes spaces around separators and "=" as layout, escaped and inner spaces as part of the value', () => {
+    expect(parseSubjectLine('  CN = alice  smith , OU=Eng +UID = u1,O=\\ Acme\\  ')).toEqual({
+      ok: true,
+      value: [[{ type: 'CN', value: 'alice  smith' }], [{ type: 'OU', value: 'Eng' }, { type: 'UID', value: 'u1' }], [{ type: 'O', value: ' Acme ' }]],
+    });
   });
 
   it.each([
     ['', 'empty'],
-    ['CN', 'type=value'],
-    ['CN=a,', 'ends with'],
-    ['CN=a,,O=b', 'type'],
-    ['C N=a', 'attribute type'],
+    ['   ', 'empty'],
+    ['CN', 'attribute type "CN"'],
+    ['CN=a,', 'ends with ","'],
+    ['CN=a, ', 'ends with ","'],
+    ['CN=a+', 'ends with "+"'],
+    ['CN=a,,O=b', 'attribute type such as CN'],
+    ['C N=a', 'attribute type "C"'],
     ['CN=a;O=b', 'unescaped ";"'],
     ['CN=a<b', 'unescaped "<"'],
     ['CN=a"b', 'unescaped """'],
-    ['CN= a', 'leading space'],
-    ['CN=a ,O=b', 'trailing space'],
+    ['CN="a"b', 'expected "," or "+"'],
     ['CN=a\\q', 'invalid escape'],
+    ['CN=a\\', 'invalid escape'],
     ['CN="open', 'unterminated'],
     ['CN=#abc', 'hex string'],
+    ['CN=#0402abcd', 'not a BER-encoded text string'],
     ['CN=\\FF', 'UTF-8'],
+    ['_CN=a', 'attribute type such as CN'],
   ])('refuses %j', (line, reason) => {
     const parsed = parseRfc2253(line);
     expect(parsed.ok).toBe(false);
@@ -182,31 +194,141 @@ describe('parseRfc2253', () => {
   });
 });
 
-describe('isValidSubjectLine / checkSubjectLine', () => {
+describe('checkSubjectLine: subject lines as people write them', () => {
+  const TEMPLATE_CANONICAL = 'CN=alice,OU=Eng,O=Acme,L=San Francisco,ST=CA,C=US';
   it.each([
-    'CN=alice',
-    'CN=alice,OU=Eng,O=Acme,L=SF,ST=CA,C=US',
-    'CN=svc,OU=a,OU=b,DC=example,DC=com',
-    'CN=x,emailAddress=x@example.com,serialNumber=1,SERIALNUMBER=2,UID=u',
-    'CN=Acme\\, Inc',
-  ])('accepts %j', (line) => {
+    // [as written, canonical]
+    ['CN=alice, OU=Eng, O=Acme, L=San Francisco, ST=CA, C=US', TEMPLATE_CANONICAL], // the reference page's template
+    ['CN=alice,OU=Eng,O=Acme,L=San Francisco,ST=CA,C=US', TEMPLATE_CANONICAL],
+    ['CN = alice ,OU= Eng,  O =Acme, L=San Francisco,ST=CA ,C=US ', TEMPLATE_CANONICAL],
+    ['cn=alice, ou=Eng, o=Acme, l=San Francisco, st=CA, c=US', TEMPLATE_CANONICAL],
+    ['CN=alice', 'CN=alice'],
+    ['CN=Acme\\, Inc', 'CN=Acme\\, Inc'],
+    ['CN=Acme\\2C Inc', 'CN=Acme\\, Inc'], // hex pair and escaped comma: one name
+    ['CN=Acme\\2c Inc', 'CN=Acme\\, Inc'],
+    ['CN="Acme, Inc"', 'CN=Acme\\, Inc'],
+    ['CN=a\\+b', 'CN=a\\+b'],
+    ['CN=a\\2Bb', 'CN=a\\+b'],
+    ['CN=say \\"hi\\"', 'CN=say \\"hi\\"'],
+    ['CN=say \\22hi\\22', 'CN=say \\"hi\\"'],
+    ['CN=back\\\\slash', 'CN=back\\\\slash'],
+    ['CN=\\41lice', 'CN=Alice'],
+    ['CN=\\C3\\A9t\\C3\\A9', 'CN=été'],
+    ['CN=été', 'CN=été'],
+    ['CN=\u{1F512} vault', 'CN=\u{1F512} vault'], // a paired surrogate (astral character) is a character
+    ['CN=\\#hash', 'CN=\\#hash'],
+    ['CN=#0C0568656C6C6F', 'CN=hello'], // BER UTF8String
+    ['CN=\\ padded\\ ', 'CN=\\ padded\\ '],
+    ['CN=x\\=y', 'CN=x=y'],
+    // Multi-valued RDNs: entries sorted, whatever order they are written in.
+    ['CN=svc+UID=42, O=Acme', 'CN=svc+UID=42,O=Acme'],
+    ['UID=42 + CN=svc, O=Acme', 'CN=svc+UID=42,O=Acme'],
+    ['CN=svc,OU=a,OU=b,DC=example,DC=com', 'CN=svc,OU=a,OU=b,DC=example,DC=com'],
+    ['CN=x,emailAddress=x@example.com,serialNumber=1,UID=u', 'CN=x,emailAddress=x@example.com,serialNumber=1,UID=u'],
+    ['CN=x, EMAILADDRESS=x@example.com, SERIALNUMBER=1', 'CN=x,emailAddress=x@example.com,serialNumber=1'],
+  ])('accepts %j as %j', (line, canonical) => {
+    const checked = checkSubjectLine(line);
+    expect(checked).toMatchObject({ ok: true, value: { canonical } });
     expect(isValidSubjectLine(line)).toBe(true);
+    expect(canonicalSubjectLine(line)).toBe(canonical);
+    // The canonical form is itself a valid line with the same canonical form.
+    expect(canonicalSubjectLine(canonical)).toBe(canonical);
+  });
+
+  it('gives the CN of the first RDN, unescaped', () => {
+    expect(checkSubjectLine('CN=Acme\\2C Inc+UID=1, O=x')).toMatchObject({ ok: true, value: { cn: 'Acme, Inc' } });
+  });
+
+  it('keeps value case and inner spacing: different names stay different', () => {
+    expect(canonicalSubjectLine('CN=Alice')).not.toBe(canonicalSubjectLine('CN=alice'));
+    expect(canonicalSubjectLine('CN=a  b')).not.toBe(canonicalSubjectLine('CN=a b'));
+    expect(canonicalSubjectLine('CN=a\\,b')).not.toBe(canonicalSubjectLine('CN=a+b'));
+    expect(canonicalSubjectLine('CN=a,O=b')).not.toBe(canonicalSubjectLine('CN=a+O=b'));
   });
 
   it.each([
-    ['CN=alice, OU=Eng', 'no spaces'],
-    ['OU=Eng,CN=alice', 'first attribute must be CN'],
-    ['C=US,ST=CA,CN=alice', 'first attribute must be CN'],
-    ['cn=alice', 'first attribute must be CN'],
-    ['CN=alice,STREET=Main', 'unsupported attribute type'],
-    ['CN=alice,2.5.4.3=x', 'unsupported attribute type'],
-    ['CN=', 'empty'],
-    ['CN=alice,O=a;b', 'unescaped'],
-  ])('refuses %j', (line, reason) => {
+    ['C=US, ST=CA, L=SF, O=Acme, OU=Eng, CN=alice', 'forward order', 'CN=alice, OU=Eng, O=Acme, L=SF, ST=CA, C=US'],
+    ['O=Acme,CN=alice', 'forward order', 'CN=alice, O=Acme'],
+    ['OU=Eng,O=Acme', 'the first attribute must be CN', ''],
+    ['CN=alice, STREET=Main', 'unknown attribute type "STREET" (use CN, OU, O, L, ST, C, emailAddress, DC, serialNumber, UID)', ''],
+    ['CN=alice,2.5.4.3=x', 'unknown attribute type "2.5.4.3"', ''],
+    ['CN=', 'the value of CN is empty', ''],
+    ['CN=alice, O=', 'the value of O is empty', ''],
+    ['CN=  , O=a', 'the value of CN is empty', ''],
+    ['CN=alice\u0000', 'control character U+0000 at position 8', ''],
+    ['CN=alice\n, O=x', 'control character U+000A', ''],
+    ['CN=alice\r', 'control character U+000D', ''],
+    ['CN=a\tb', 'control character U+0009', ''],
+    ['CN=a\u007fb', 'control character U+007F', ''],
+    ['CN=a\u0085b', 'control character U+0085', ''],
+    ['CN=a\u2028b', 'control character U+2028', ''],
+    ['CN=a\\00b', 'the value of CN holds the control character U+0000', ''],
+    ['CN=a\\0Ab', 'the value of CN holds the control character U+000A', ''],
+    ['CN=alice,O=a;b', 'unescaped ";"', ''],
+    ['CN=a\ud800b', 'unpaired UTF-16 surrogate U+D800 at position 4', ''],
+    ['CN=a\udfff', 'unpaired UTF-16 surrogate U+DFFF', ''],
+  ])('refuses %j saying %j', (line, reason, suggestion) => {
     const checked = checkSubjectLine(line);
     expect(checked.ok).toBe(false);
-    if (!checked.ok) expect(checked.error).toContain(reason);
+    if (!checked.ok) {
+      expect(checked.error).toContain(reason);
+      if (suggestion !== '') expect(checked.error).toContain(`"${suggestion}"`);
+    }
     expect(isValidSubjectLine(line)).toBe(false);
+    expect(canonicalSubjectLine(line)).toBeUndefined();
+  });
+
+  it('refuses 10 000 characters without scanning them', () => {
+    const stats = { scanned: -1 };
+    const checked = checkSubjectLine(`CN=${'a'.repeat(9_997)}`, stats);
+    expect(checked).toEqual({ ok: false, error: `the subject line is 10000 characters long; at most ${MAX_SUBJECT_LINE_LENGTH} are allowed` });
+    expect(stats.scanned).toBe(0);
+  });
+
+  it('refuses 1 000 RDNs after reading at most the allowed number of attributes', () => {
+    const line = `CN=a${',C=x'.repeat(999)}`;
+    expect(line.length).toBeLessThanOrEqual(MAX_SUBJECT_LINE_LENGTH);
+    const stats = { scanned: -1 };
+    const checked = checkSubjectLine(line, stats);
+    expect(checked).toEqual({ ok: false, error: `the subject has more than ${MAX_SUBJECT_LINE_ATTRIBUTES} attributes` });
+    // Stopped right after the 64th attribute: 4 characters for CN=a, 4 for each ",C=x".
+    expect(stats.scanned).toBeLessThanOrEqual(4 + 4 * MAX_SUBJECT_LINE_ATTRIBUTES);
+    const multiValued = `CN=a${'+UID=x'.repeat(999)}`.slice(0, MAX_SUBJECT_LINE_LENGTH);
+    expect(checkSubjectLine(multiValued, stats)).toMatchObject({ ok: false, error: expect.stringContaining('more than') });
+    expect(stats.scanned).toBeLessThanOrEqual(6 * (MAX_SUBJECT_LINE_ATTRIBUTES + 1));
+  });
+
+  it('accepts exactly the limits', () => {
+    const attributes = `CN=a${',C=x'.repeat(MAX_SUBJECT_LINE_ATTRIBUTES - 1)}`;
+    expect(isValidSubjectLine(attributes)).toBe(true);
+    const long = `CN=${'a'.repeat(MAX_SUBJECT_LINE_LENGTH - 3)}`;
+    expect(isValidSubjectLine(long)).toBe(true);
+  });
+
+  it('reads each character a bounded number of times (one forward pass)', () => {
+    const stats = { scanned: -1 };
+    const line = `CN=${'\\,'.repeat(2000)}`;
+    expect(isValidSubjectLine(line)).toBe(true);
+    checkSubjectLine(line, stats);
+    expect(stats.scanned).toBe(line.length);
+  });
+});
+
+describe('canonicalCertificateSubject: certificates and subject lines meet in one form', () => {
+  it.each([
+    ['/C=US/ST=CA/L=San Francisco/O=Acme/OU=Eng/CN=alice', 'CN=alice, OU=Eng, O=Acme, L=San Francisco, ST=CA, C=US', []],
+    ['/O=Acme\\, Inc/CN=bob', 'CN=bob, O=Acme\\2C Inc', []],
+    ['/O=Acme/CN=svc+UID=42', 'UID=42+CN=svc, O=Acme', ['-multivalue-rdn']],
+    ['/O=Acme/CN=a "quoted" \\+ plus', 'CN=a \\"quoted\\" \\+ plus,O=Acme', []],
+    ['/DC=com/DC=example/CN=été', 'CN=\\C3\\A9t\\C3\\A9, DC=example, DC=com', []],
+  ] as const)('a certificate made with -subj %j matches the line %j', (subj, line, extra) => {
+    const { cert } = makeCert(`canon-${subj.length}-${line.length}`, subj, [...extra]);
+    expect(canonicalCertificateSubject(cert.subject)).toBe(canonicalSubjectLine(line));
+  });
+
+  it('is the subject line form for the same name written by openssl', () => {
+    const { cert, file } = makeCert('canon-openssl', '/C=US/O=Acme/OU=Eng/CN=carol');
+    expect(canonicalCertificateSubject(cert.subject)).toBe(canonicalSubjectLine(opensslRfc2253(file)));
   });
 });
 

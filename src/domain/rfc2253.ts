@@ -6,6 +6,11 @@
 // non-ASCII as raw UTF-8. subjectToRfc2253 gives what `openssl x509 -nameopt RFC2253,-esc_msb` prints: every
 // attribute in reverse order, `,` between RDNs, `+` inside one, OpenSSL's short names (`emailAddress`,
 // `serialNumber`), non-ASCII kept as UTF-8 rather than `\C3\A9` (what a person types into a subject line).
+//
+// Subject lines are written by people (`CN=alice, OU=Eng, O=Acme`): checkSubjectLine accepts spaces around
+// separators and `=`, any case of attribute names, escapes and hex pairs, and gives one canonical form
+// (canonicalSubject). Certificates go through the same function (canonicalCertificateSubject), so every
+// comparison of a subject line with a certificate or another line compares canonical forms.
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -37,8 +42,8 @@ export interface AuthorizedSubject {
 }
 
 /**
- * Attribute types a certificate_subject_line may use. `serialNumber` is how OpenSSL (and so
- * subjectToRfc2253) spells SERIALNUMBER; both are accepted so a line copied from `openssl x509` matches.
+ * Attribute types a certificate_subject_line may use, spelled as OpenSSL (and so subjectToRfc2253) prints
+ * them. Lines may spell them in any case (`cn`, `SERIALNUMBER`); canonicalAttributeType maps them here.
  */
 export const SUBJECT_LINE_ATTRIBUTE_TYPES: ReadonlySet<string> = new Set([
   'CN',
@@ -49,7 +54,6 @@ export const SUBJECT_LINE_ATTRIBUTE_TYPES: ReadonlySet<string> = new Set([
   'C',
   'emailAddress',
   'DC',
-  'SERIALNUMBER',
   'serialNumber',
   'UID',
 ]);
@@ -160,95 +164,220 @@ export function subjectToRfc2253(subject: string): string {
     .join(',');
 }
 
-interface ParsedLine {
-  attributes: DnAttribute[];
-  /** A space directly after a separating `,` or `+` (accepted by the parser, refused in subject lines). */
-  spaceAfterSeparator: boolean;
+/** Longest certificate_subject_line accepted (the request schema has the same bound). */
+export const MAX_SUBJECT_LINE_LENGTH = 4096;
+/** Most attributes (over all RDNs) a subject line may hold; real certificate subjects have far fewer. */
+export const MAX_SUBJECT_LINE_ATTRIBUTES = 64;
+
+/** The form the reference's certificate-user page shows; quoted in every refusal. */
+export const SUBJECT_LINE_TEMPLATE =
+  'CN=<Common Name>, OU=<Organization Unit>, O=<Organization>, L=<Locality>, ST=<State/Province>, C=<Country>';
+
+/** How much of a line a parse examined (characters), so tests bound the work on huge input by count. */
+export interface SubjectParseStats {
+  scanned: number;
 }
 
-function parseLine(line: string): Result<ParsedLine> {
-  const fail = (error: string): Result<ParsedLine> => ({ ok: false, error });
-  if (line.length === 0) return fail('the subject is empty');
-  const attributes: DnAttribute[] = [];
-  let spaceAfterSeparator = false;
-  let i = 0;
-  for (;;) {
-    // attributeType "="
-    const eq = line.indexOf('=', i);
-    if (eq < 0) return fail(`expected "type=value" at position ${i}`);
-    const type = line.slice(i, eq);
-    if (!ATTRIBUTE_TYPE.test(type)) return fail(`invalid attribute type "${type}" at position ${i}`);
-    i = eq + 1;
+/** A valid certificate_subject_line, understood. */
+export interface SubjectLine {
+  /** RDNs CN first, each a list of attributes with canonical type names and unescaped values. */
+  rdns: DnAttribute[][];
+  /** The one form every comparison uses (canonicalSubject). */
+  canonical: string;
+  /** The value of the CN of the first RDN. */
+  cn: string;
+}
 
-    // attributeValue
+/** C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** A UTF-16 surrogate not part of a pair (JSON allows `"\ud800"`); it has no UTF-8 form and can never match. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const TYPE_CHAR = /[A-Za-z0-9.-]/;
+const CANONICAL_TYPE = new Map([...SUBJECT_LINE_ATTRIBUTE_TYPES].map((t) => [t.toUpperCase(), t]));
+
+function codePointLabel(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** The canonical spelling of an attribute type (case-insensitive: `cn` → `CN`, `SERIALNUMBER` → `serialNumber`). */
+export function canonicalAttributeType(type: string): string | undefined {
+  return CANONICAL_TYPE.get(type.toUpperCase());
+}
+
+/**
+ * Decodes a hex-string value (`#0C03616263`): the BER encoding of a UTF8String, PrintableString, IA5String or
+ * BMPString becomes its text, so `CN=#0C03616263` and `CN=abc` are one name. Anything else is undefined.
+ */
+function decodeBerString(hex: string): string | undefined {
+  const bytes = Buffer.from(hex, 'hex');
+  const tag = bytes[0];
+  let length = bytes[1];
+  let offset = 2;
+  if (tag === undefined || length === undefined) return undefined;
+  if (length === 0x81 || length === 0x82) {
+    const width = length - 0x80;
+    if (bytes.length < 2 + width) return undefined;
+    length = width === 1 ? (bytes[2] ?? 0) : bytes.readUInt16BE(2);
+    offset += width;
+  } else if (length > 0x7f) {
+    return undefined;
+  }
+  if (bytes.length !== offset + length) return undefined;
+  const content = bytes.subarray(offset);
+  try {
+    switch (tag) {
+      case 0x0c:
+        return new TextDecoder('utf-8', { fatal: true }).decode(content);
+      case 0x13:
+      case 0x16:
+        return content.every((b) => b < 0x80) ? content.toString('latin1') : undefined;
+      case 0x1e:
+        return length % 2 === 0 ? new TextDecoder('utf-16be', { fatal: true }).decode(content) : undefined;
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One forward pass over a subject line (RFC 4514 / 2253 syntax, leniently spaced): `type=value` entries,
+ * `,` between RDNs, `+` inside one. Spaces around `,`, `+` and `=` and at either end are not part of a value;
+ * escaped characters (`\,` `\+` `\"` `\ `, hex pairs such as `\2C`) are. Never goes back, stops at the first
+ * error or after MAX_SUBJECT_LINE_ATTRIBUTES entries.
+ */
+class SubjectLineParser {
+  pos = 0;
+  constructor(private readonly line: string) {}
+
+  parse(): Result<DnAttribute[][]> {
+    const line = this.line;
+    const fail = (error: string): Result<DnAttribute[][]> => ({ ok: false, error });
+    const rdns: DnAttribute[][] = [];
+    let rdn: DnAttribute[] = [];
+    let count = 0;
+    this.skipSpaces();
+    if (this.pos >= line.length) return fail('the subject is empty');
+    for (;;) {
+      count++;
+      if (count > MAX_SUBJECT_LINE_ATTRIBUTES) return fail(`the subject has more than ${MAX_SUBJECT_LINE_ATTRIBUTES} attributes`);
+      const typeStart = this.pos;
+      while (this.pos < line.length && TYPE_CHAR.test(line[this.pos] as string)) this.pos++;
+      const type = line.slice(typeStart, this.pos);
+      this.skipSpaces();
+      if (type === '') return fail(`expected an attribute type such as CN at position ${this.pos}`);
+      if (line[this.pos] !== '=') {
+        return fail(`expected "=" after the attribute type "${type}" at position ${this.pos} (each attribute is type=value)`);
+      }
+      if (!ATTRIBUTE_TYPE.test(type)) return fail(`invalid attribute type "${type}" at position ${typeStart}`);
+      this.pos++;
+      this.skipSpaces();
+      const value = this.readValue(type);
+      if (!value.ok) return value;
+      rdn.push({ type, value: value.value });
+
+      if (this.pos >= line.length) break;
+      const sep = line[this.pos] as string;
+      if (sep !== ',' && sep !== '+') return fail(`expected "," or "+" at position ${this.pos}`);
+      this.pos++;
+      if (sep === ',') {
+        rdns.push(rdn);
+        rdn = [];
+      }
+      this.skipSpaces();
+      if (this.pos >= line.length) return fail(`the subject ends with "${sep}"`);
+    }
+    rdns.push(rdn);
+    return { ok: true, value: rdns };
+  }
+
+  private skipSpaces(): void {
+    while (this.line[this.pos] === ' ') this.pos++;
+  }
+
+  private readValue(type: string): Result<string> {
+    const line = this.line;
+    const fail = (error: string): Result<string> => ({ ok: false, error });
     const out = new ValueBuilder();
-    let value: string;
-    if (line[i] === '#') {
-      const match = /^#(?:[0-9A-Fa-f]{2})+(?=$|[,+])/.exec(line.slice(i));
-      if (!match) return fail(`invalid hex string value of ${type}`);
-      value = match[0];
-      i += value.length;
-    } else if (line[i] === '"') {
-      i++;
+    if (line[this.pos] === '#') {
+      const start = this.pos + 1;
+      let end = start;
+      while (end < line.length && HEX_DIGIT.test(line[end] as string)) end++;
+      const hex = line.slice(start, end);
+      this.pos = end;
+      if (hex.length === 0 || hex.length % 2 !== 0) return fail(`invalid hex string value of ${type}`);
+      const decoded = decodeBerString(hex);
+      if (decoded === undefined) return fail(`the hex string value of ${type} is not a BER-encoded text string; write the text instead`);
+      this.skipSpaces();
+      return { ok: true, value: decoded };
+    }
+    if (line[this.pos] === '"') {
+      this.pos++;
       for (;;) {
-        if (i >= line.length) return fail(`unterminated quoted value of ${type}`);
-        const ch = line[i] as string;
+        if (this.pos >= line.length) return fail(`unterminated quoted value of ${type}`);
+        const ch = line[this.pos] as string;
         if (ch === '"') {
-          i++;
+          this.pos++;
           break;
         }
         if (ch === '\\') {
-          const r = readEscape(line, i, out);
-          if (r < 0) return fail(`invalid escape in the value of ${type} at position ${i}`);
-          i = r;
+          const next = readEscape(line, this.pos, out);
+          if (next < 0) return fail(`invalid escape in the value of ${type} at position ${this.pos}`);
+          this.pos = next;
           continue;
         }
-        const full = String.fromCodePoint(line.codePointAt(i) ?? 0);
+        const full = String.fromCodePoint(line.codePointAt(this.pos) ?? 0);
         out.addChar(full);
-        i += full.length;
+        this.pos += full.length;
       }
-      const decoded = out.decode(true);
-      if (decoded === undefined) return fail(`the value of ${type} is not valid UTF-8`);
-      value = decoded;
+      this.skipSpaces();
     } else {
-      if (line[i] === ' ') return fail(`unescaped leading space in the value of ${type}`);
-      let lastWasUnescapedSpace = false;
-      while (i < line.length && line[i] !== ',' && line[i] !== '+') {
-        const ch = line[i] as string;
+      // Unescaped spaces are held back: kept when more of the value follows, dropped before a separator.
+      let pendingSpaces = 0;
+      const flush = (): void => {
+        for (; pendingSpaces > 0; pendingSpaces--) out.addChar(' ');
+      };
+      while (this.pos < line.length && line[this.pos] !== ',' && line[this.pos] !== '+') {
+        const ch = line[this.pos] as string;
+        if (ch === ' ') {
+          pendingSpaces++;
+          this.pos++;
+          continue;
+        }
+        flush();
         if (ch === '\\') {
-          const r = readEscape(line, i, out);
-          if (r < 0) return fail(`invalid escape in the value of ${type} at position ${i}`);
-          i = r;
-          lastWasUnescapedSpace = false;
+          const next = readEscape(line, this.pos, out);
+          if (next < 0) return fail(`invalid escape in the value of ${type} at position ${this.pos}`);
+          this.pos = next;
           continue;
         }
         if (ch === '"' || ch === '<' || ch === '>' || ch === ';') {
-          return fail(`unescaped "${ch}" in the value of ${type} at position ${i}`);
+          return fail(`unescaped "${ch}" in the value of ${type} at position ${this.pos} (write \\${ch})`);
         }
-        const full = String.fromCodePoint(line.codePointAt(i) ?? 0);
+        const full = String.fromCodePoint(line.codePointAt(this.pos) ?? 0);
         out.addChar(full);
-        lastWasUnescapedSpace = ch === ' ';
-        i += full.length;
+        this.pos += full.length;
       }
-      if (lastWasUnescapedSpace) return fail(`unescaped trailing space in the value of ${type}`);
-      const decoded = out.decode(true);
-      if (decoded === undefined) return fail(`the value of ${type} is not valid UTF-8`);
-      value = decoded;
     }
-    attributes.push({ type, value });
-
-    // separator or end
-    if (i >= line.length) break;
-    const sep = line[i];
-    if (sep !== ',' && sep !== '+') return fail(`expected "," or "+" at position ${i}`);
-    i++;
-    while (line[i] === ' ') {
-      spaceAfterSeparator = true;
-      i++;
-    }
-    if (i >= line.length) return fail(`the subject ends with "${sep}"`);
+    const decoded = out.decode(true);
+    if (decoded === undefined) return fail(`the value of ${type} is not valid UTF-8`);
+    return { ok: true, value: decoded };
   }
-  return { ok: true, value: { attributes, spaceAfterSeparator } };
+}
+
+const HEX_DIGIT = /[0-9A-Fa-f]/;
+
+/**
+ * Parses a subject line into RDNs in string order (CN first for a subject line), values unescaped, types as
+ * written. Syntax only: checkSubjectLine adds the rules of certificate_subject_line.
+ */
+export function parseSubjectLine(line: string, stats?: SubjectParseStats): Result<DnAttribute[][]> {
+  const parser = new SubjectLineParser(line);
+  const result = parser.parse();
+  if (stats) stats.scanned = parser.pos;
+  return result;
 }
 
 /** Reads the escape at line[i] (a backslash) into out; returns the next index, or -1 when invalid. */
@@ -267,32 +396,89 @@ function readEscape(line: string, i: number, out: ValueBuilder): number {
 }
 
 /**
- * Parses an RFC 2253 distinguished name into its attributes in string order (CN first for a subject line),
- * values unescaped; hex-string values (`#04…`) are returned as written. Multi-valued RDNs (`+`) are
- * flattened. Spaces after a separator are tolerated here (RFC 2253 §4); isValidSubjectLine refuses them.
+ * Parses an RFC 2253 distinguished name into its attributes in string order, values unescaped, multi-valued
+ * RDNs flattened. Spaces around separators and `=` are tolerated.
  */
 export function parseRfc2253(line: string): Result<DnAttribute[]> {
-  const parsed = parseLine(line);
-  return parsed.ok ? { ok: true, value: parsed.value.attributes } : parsed;
+  const parsed = parseSubjectLine(line);
+  return parsed.ok ? { ok: true, value: parsed.value.flat() } : parsed;
 }
 
-/** Validates a certificate_subject_line (digest §4.3) and says why it is not valid. */
-export function checkSubjectLine(line: string): Result<DnAttribute[]> {
-  const parsed = parseLine(line);
-  if (!parsed.ok) return parsed;
-  const { attributes, spaceAfterSeparator } = parsed.value;
-  if (spaceAfterSeparator) return { ok: false, error: 'no spaces are allowed after the commas' };
-  if (attributes[0]?.type !== 'CN') return { ok: false, error: 'the first attribute must be CN' };
-  for (const { type, value } of attributes) {
-    if (!SUBJECT_LINE_ATTRIBUTE_TYPES.has(type)) {
-      return {
-        ok: false,
-        error: `unsupported attribute type "${type}" (use ${[...SUBJECT_LINE_ATTRIBUTE_TYPES].join(', ')})`,
-      };
-    }
-    if (value === '') return { ok: false, error: `the value of ${type} is empty` };
+/**
+ * The canonical RFC 2253 form of RDNs given CN first: canonical type names, values escaped as OpenSSL does
+ * (escapeRfc2253Value), the entries of a multi-valued RDN sorted, no spaces. Two spellings of one name give
+ * one string; every subject comparison (user uniqueness, API login, database login) compares these.
+ */
+export function canonicalSubject(rdns: readonly (readonly DnAttribute[])[]): string {
+  return rdns
+    .map((rdn) =>
+      rdn
+        .map((a) => `${canonicalAttributeType(a.type) ?? a.type}=${escapeRfc2253Value(a.value)}`)
+        .sort()
+        .join('+'),
+    )
+    .join(',');
+}
+
+/** The canonical form of a client certificate's subject (Node's `X509Certificate.subject`). */
+export function canonicalCertificateSubject(subject: string): string {
+  return canonicalSubject(parseNodeSubject(subject).reverse());
+}
+
+/** The canonical form of a valid subject line; undefined when the line is not valid. */
+export function canonicalSubjectLine(line: string): string | undefined {
+  const checked = checkSubjectLine(line);
+  return checked.ok ? checked.value.canonical : undefined;
+}
+
+function renderSpaced(rdns: readonly (readonly DnAttribute[])[]): string {
+  return rdns.map((rdn) => rdn.map((a) => `${a.type}=${escapeRfc2253Value(a.value)}`).join('+')).join(', ');
+}
+
+/**
+ * Validates a certificate_subject_line and says exactly why it is not valid. Bounded before any parsing
+ * (length), then in one pass (control characters), then while parsing (attribute count).
+ */
+export function checkSubjectLine(line: string, stats?: SubjectParseStats): Result<SubjectLine> {
+  const fail = (error: string): Result<SubjectLine> => ({ ok: false, error });
+  if (stats) stats.scanned = 0;
+  if (line.length > MAX_SUBJECT_LINE_LENGTH) {
+    return fail(`the subject line is ${line.length} characters long; at most ${MAX_SUBJECT_LINE_LENGTH} are allowed`);
   }
-  return { ok: true, value: attributes };
+  const control = CONTROL_CHARACTER.exec(line);
+  if (control) {
+    return fail(`control character ${codePointLabel(control[0])} at position ${control.index} (a subject line is one line of printable text)`);
+  }
+  const surrogate = LONE_SURROGATE.exec(line);
+  if (surrogate) return fail(`unpaired UTF-16 surrogate ${codePointLabel(surrogate[0])} at position ${surrogate.index} (not a character)`);
+  const parsed = parseSubjectLine(line, stats);
+  if (!parsed.ok) return parsed;
+  const rdns: DnAttribute[][] = [];
+  for (const rdn of parsed.value) {
+    const entries: DnAttribute[] = [];
+    for (const { type, value } of rdn) {
+      const canonicalType = canonicalAttributeType(type);
+      if (canonicalType === undefined) {
+        return fail(`unknown attribute type "${type}" (use ${[...SUBJECT_LINE_ATTRIBUTE_TYPES].join(', ')})`);
+      }
+      if (value === '') return fail(`the value of ${type} is empty`);
+      const hidden = CONTROL_CHARACTER.exec(value);
+      if (hidden) return fail(`the value of ${type} holds the control character ${codePointLabel(hidden[0])}`);
+      entries.push({ type: canonicalType, value });
+    }
+    rdns.push(entries);
+  }
+  const hasCn = (rdn: readonly DnAttribute[] | undefined): boolean => rdn?.some((a) => a.type === 'CN') ?? false;
+  if (!hasCn(rdns[0])) {
+    if (rdns.length > 1 && hasCn(rdns[rdns.length - 1])) {
+      return fail(
+        `the attributes are in forward order (CN last); a subject line lists them most specific first: "${renderSpaced([...rdns].reverse())}"`,
+      );
+    }
+    return fail('the first attribute must be CN');
+  }
+  const cn = (rdns[0] as DnAttribute[]).find((a) => a.type === 'CN')?.value as string;
+  return { ok: true, value: { rdns, canonical: canonicalSubject(rdns), cn } };
 }
 
 export function isValidSubjectLine(line: string): boolean {

@@ -3,6 +3,7 @@ import { verifyPassword } from './passwords.js';
 import { DEFAULT_ROLES } from './rbac.js';
 import {
   applyUserUpdate,
+  DEFAULT_CERTIFICATE_USER_ROLE,
   completeUserRecord,
   formatIssueDate,
   toUserResponse,
@@ -235,16 +236,59 @@ describe('validateNewUser', () => {
     if (!result.ok) expect(result.description).toMatch(/no password/);
   });
 
-  it.each([undefined, '', 'OU=Eng,CN=alice', 'CN=alice, OU=Eng', 'CN=alice,STREET=x'])(
-    'refuses certificate_subject_line %j with invalid_subject_line',
-    (line) => {
+  it.each([
+    [undefined, 'need a certificate_subject_line'],
+    ['', 'need a certificate_subject_line'],
+    ['OU=Eng,CN=alice', 'forward order'],
+    ['C=US, O=Acme, CN=alice', '"CN=alice, O=Acme, C=US"'],
+    ['CN=alice,STREET=x', 'unknown attribute type "STREET"'],
+    ['CN=', 'the value of CN is empty'],
+    ['CN=alice\nO=x', 'control character'],
+  ])('refuses certificate_subject_line %j with invalid_subject_line saying %j and the expected form', (line, reason) => {
+    for (const name of ['alice', undefined]) {
       const result = validateNewUser(
-        { name: 'alice', auth_method: 'certificate', certificate_subject_line: line },
+        { name, auth_method: 'certificate', certificate_subject_line: line },
         newCtx,
       );
       expect(result).toMatchObject({ ok: false, status: 400, error_code: 'invalid_subject_line' });
-    },
-  );
+      if (!result.ok) {
+        expect(result.description).toContain(reason);
+        expect(result.description).toContain(
+          'expected form: "CN=<Common Name>, OU=<Organization Unit>, O=<Organization>, L=<Locality>, ST=<State/Province>, C=<Country>"',
+        );
+      }
+    }
+  });
+
+  it("accepts the reference page's example body as is: name from the CN, role none, line stored as sent", () => {
+    const line = 'CN=alice, OU=Eng, O=Acme, L=San Francisco, ST=CA, C=US';
+    const result = accepted(validateNewUser({ auth_method: 'certificate', certificate_subject_line: line }, newCtx));
+    expect(result.record).toMatchObject({
+      name: 'alice',
+      auth_method: 'certificate',
+      certificate_subject_line: line,
+      email: '',
+      role: 'none',
+      role_uids: [6],
+    });
+    expect(DEFAULT_CERTIFICATE_USER_ROLE).toBe('none');
+  });
+
+  it('gives a certificate user the role it is sent, and a regular user db_viewer by default (RS)', () => {
+    const withRole = accepted(validateNewUser({ auth_method: 'certificate', certificate_subject_line: 'CN=a', role: 'db_member' }, newCtx));
+    expect(withRole.record).toMatchObject({ name: 'a', role: 'db_member', role_uids: [4] });
+    const regular = accepted(validateNewUser({ name: 'Bob', email: 'b@x.io', password: GOOD_PASSWORD }, newCtx));
+    expect(regular.record).toMatchObject({ role: 'db_viewer' });
+  });
+
+  it('keeps an explicit name, and refuses a CN that cannot be a name, asking for one', () => {
+    expect(
+      accepted(validateNewUser({ name: 'svc', auth_method: 'certificate', certificate_subject_line: 'CN=été' }, newCtx)).record.name,
+    ).toBe('svc');
+    const result = validateNewUser({ auth_method: 'certificate', certificate_subject_line: 'CN=été, O=x' }, newCtx);
+    expect(result).toMatchObject({ ok: false, status: 400, error_code: 'invalid_schema' });
+    if (!result.ok) expect(result.description).toContain('"été" is not a valid user name: send a name');
+  });
 
   it('keeps alert preferences', () => {
     const result = accepted(
@@ -347,7 +391,10 @@ describe('applyUserUpdate', () => {
     expect(accepted(applyUserUpdate(certUser(), { certificate_subject_line: 'CN=alice2' }, later)).record).toMatchObject({
       certificate_subject_line: 'CN=alice2',
     });
-    expect(applyUserUpdate(certUser(), { certificate_subject_line: 'CN=a, O=b' }, later)).toMatchObject({
+    expect(accepted(applyUserUpdate(certUser(), { certificate_subject_line: 'CN=a, O=b' }, later)).record).toMatchObject({
+      certificate_subject_line: 'CN=a, O=b',
+    });
+    expect(applyUserUpdate(certUser(), { certificate_subject_line: 'O=b, CN=a' }, later)).toMatchObject({
       ok: false,
       error_code: 'invalid_subject_line',
     });

@@ -8,7 +8,7 @@
 // new_password_same_as_current need the store or the caller, and are checked there.
 import { createHash } from 'node:crypto';
 import type { ErrorCode } from '../lib/api-error.js';
-import { checkSubjectLine } from './rfc2253.js';
+import { checkSubjectLine, SUBJECT_LINE_TEMPLATE, type SubjectLine } from './rfc2253.js';
 import { checkPasswordPolicy, hashPassword, isPasswordExpired, type PasswordPolicy } from './passwords.js';
 import { DEFAULT_ROLES, isRoleName, type RoleName } from './rbac.js';
 
@@ -23,7 +23,7 @@ export interface UserRecord {
   role: RoleName;
   role_uids: number[];
   auth_method: AuthMethod;
-  /** RFC 2253 subject for certificate users; "" for regular users. */
+  /** RFC 2253 subject for certificate users, as the user sent it (compared canonically); "" for regular users. */
   certificate_subject_line: string;
   email_alerts: boolean;
   bdbs_email_alerts?: string[];
@@ -206,19 +206,21 @@ function resolveRoles(
   return { role: wanted, role_uids: [uid] };
 }
 
-function checkSubjectLineField(value: unknown): string | UserRuleFailure {
+/** Role of a certificate user created without role or role_uids: none until an operator grants one. */
+export const DEFAULT_CERTIFICATE_USER_ROLE: RoleName = 'none';
+
+const SUBJECT_LINE_FORM = `expected form: "${SUBJECT_LINE_TEMPLATE}", most specific attribute first, as "openssl x509 -noout -subject -nameopt RFC2253" prints it`;
+
+function checkSubjectLineField(value: unknown): { line: string; subject: SubjectLine } | UserRuleFailure {
   if (value === undefined || value === '') {
-    return fail('invalid_subject_line', 'Certificate users need a certificate_subject_line');
+    return fail('invalid_subject_line', `Certificate users need a certificate_subject_line; ${SUBJECT_LINE_FORM}`);
   }
   if (typeof value !== 'string') return fail('invalid_subject_line', 'certificate_subject_line must be a string');
   const checked = checkSubjectLine(value);
   if (!checked.ok) {
-    return fail(
-      'invalid_subject_line',
-      `certificate_subject_line is not a valid RFC 2253 subject (CN first, no spaces after commas): ${checked.error}`,
-    );
+    return fail('invalid_subject_line', `certificate_subject_line is not valid: ${checked.error}; ${SUBJECT_LINE_FORM}`);
   }
-  return value;
+  return { line: value, subject: checked.value };
 }
 
 const PASSWORD_WITH_CERTIFICATE =
@@ -244,12 +246,27 @@ function applyAlerts(record: UserRecord, input: UserInput): void {
 
 /**
  * POST /v1/users. Regular users need an email (their Basic-auth login) and a password that passes the
- * policy; certificate users need a valid certificate_subject_line and must not send a password.
+ * policy; certificate users need a valid certificate_subject_line and must not send a password. A
+ * certificate user sent without a name is named after the CN of its subject, and without role or role_uids
+ * gets the role `none` (DEFAULT_CERTIFICATE_USER_ROLE): it can log in but do nothing until granted a role.
  */
 export function validateNewUser(input: UserInput, ctx: NewUserContext): UserRuleResult {
   const authMethod = checkAuthMethod(input.auth_method ?? 'regular');
   if (isFailure(authMethod)) return authMethod;
-  const nameError = checkName(input.name);
+  let name: unknown = input.name;
+  if (name === undefined && authMethod === 'certificate') {
+    // The reference's example body has no name: a certificate user is named after the CN of its subject.
+    const line = checkSubjectLineField(input.certificate_subject_line);
+    if (isFailure(line)) return line;
+    name = line.subject.cn;
+    if (checkName(name)) {
+      return fail(
+        'invalid_schema',
+        `name defaults to the CN of certificate_subject_line, and "${line.subject.cn}" is not a valid user name: send a name (1-255 printable ASCII characters other than the double quote, &, < and >)`,
+      );
+    }
+  }
+  const nameError = checkName(name);
   if (nameError) return nameError;
   const email = input.email ?? '';
   const emailError = checkEmail(email);
@@ -259,7 +276,8 @@ export function validateNewUser(input: UserInput, ctx: NewUserContext): UserRule
   }
   const alertsError = checkAlerts(input);
   if (alertsError) return alertsError;
-  const roles = resolveRoles(input.role, input.role_uids, ctx.roles);
+  const defaultRole = authMethod === 'certificate' && input.role_uids === undefined ? DEFAULT_CERTIFICATE_USER_ROLE : undefined;
+  const roles = resolveRoles(input.role ?? defaultRole, input.role_uids, ctx.roles);
   if (isFailure(roles)) return roles;
 
   let subjectLine = '';
@@ -268,7 +286,7 @@ export function validateNewUser(input: UserInput, ctx: NewUserContext): UserRule
     if (input.password !== undefined) return fail('invalid_schema', PASSWORD_WITH_CERTIFICATE);
     const line = checkSubjectLineField(input.certificate_subject_line);
     if (isFailure(line)) return line;
-    subjectLine = line;
+    subjectLine = line.line;
   } else {
     if (input.certificate_subject_line !== undefined && input.certificate_subject_line !== '') {
       return fail('invalid_schema', SUBJECT_LINE_WITH_REGULAR);
@@ -281,7 +299,7 @@ export function validateNewUser(input: UserInput, ctx: NewUserContext): UserRule
 
   const record: UserRecord = {
     uid: ctx.uid,
-    name: input.name as string,
+    name: name as string,
     email,
     role: roles.role,
     role_uids: roles.role_uids,
@@ -339,7 +357,7 @@ export function applyUserUpdate(existing: UserRecord, patch: UserInput, ctx: Use
     if (patch.password !== undefined) return fail('invalid_schema', PASSWORD_WITH_CERTIFICATE);
     const line = checkSubjectLineField(patch.certificate_subject_line ?? existing.certificate_subject_line);
     if (isFailure(line)) return line;
-    record.certificate_subject_line = line;
+    record.certificate_subject_line = line.line;
     delete record.password_hash;
   } else {
     if (patch.certificate_subject_line !== undefined && patch.certificate_subject_line !== '') {

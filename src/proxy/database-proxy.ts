@@ -13,7 +13,7 @@ import tls, { type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseEndpointConfig, EndpointTls } from '../domain/database-endpoint.js';
-import { matchesAuthorizedSubjects, subjectToRfc2253 } from '../domain/rfc2253.js';
+import { canonicalCertificateSubject, matchesAuthorizedSubjects, subjectToRfc2253 } from '../domain/rfc2253.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import { verifyClientCertificate } from '../domain/client-certificate.js';
 import { peerCertificateChain } from '../lib/peer-chain.js';
@@ -173,7 +173,8 @@ class Endpoint {
       this.reject(socket, `client certificate subject not authorized: ${subjectToRfc2253(cert.subject)}`, true);
       return;
     }
-    this.connectBackend(socket, this.users.get(subjectToRfc2253(cert.subject)));
+    // Keys are canonical subject lines (databaseAclUsers); the certificate's subject in the same form.
+    this.connectBackend(socket, this.users.get(canonicalCertificateSubject(cert.subject)));
   }
 
   /** Connects to redis-server, logs the certificate user in (if any), then pipes bytes both ways. */

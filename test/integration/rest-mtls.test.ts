@@ -179,8 +179,8 @@ describe('REST API certificate authentication', () => {
     expect(refused.json.error_code).toBe('unknown_certificate_user');
   });
 
-  it('validates certificate_subject_line: CN first, no spaces after commas, unique', async () => {
-    for (const line of ['CN=carol, O=Acme', 'O=Acme,CN=carol', 'garbage']) {
+  it('validates certificate_subject_line: CN first, known attribute types, unique in canonical form', async () => {
+    for (const line of ['O=Acme,CN=carol', 'garbage', 'CN=carol,STREET=Main']) {
       const response = await expectNoChange(node.dataDir, () =>
         asAdmin('POST', '/v1/users', { name: `carol ${line.length}`, auth_method: 'certificate', certificate_subject_line: line, role: 'db_viewer' }),
       );
@@ -192,6 +192,12 @@ describe('REST API certificate authentication', () => {
     );
     expect(duplicate.status).toBe(409);
     expect(duplicate.json.error_code).toBe('subject_line_already_exists');
+    // Spaces after the commas (the reference page's template) spell the same subject.
+    const spaced = await expectNoChange(node.dataDir, () =>
+      asAdmin('POST', '/v1/users', { name: 'alice spaced', auth_method: 'certificate', certificate_subject_line: 'CN=alice, OU=eng, O=Acme', role: 'db_viewer' }),
+    );
+    expect(spaced.status).toBe(409);
+    expect(spaced.json.error_code).toBe('subject_line_already_exists');
   });
 
   it('certificate users have no password: Basic auth fails and a password on create is refused', async () => {

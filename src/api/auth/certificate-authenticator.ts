@@ -1,6 +1,7 @@
 // Client-certificate login (digest §4, DESIGN.md): when the cluster has mtls_certificate_authentication on,
 // a certificate that chains to mtls_trusted_ca, is within its validity period, passes the subject
-// validation type, and whose RFC 2253 subject equals a certificate user's certificate_subject_line
+// validation type, and whose RFC 2253 subject equals a certificate user's certificate_subject_line (both in
+// canonical form, rfc2253.ts canonicalSubject)
 // authenticates the request as that user. Works on any TLS socket, so every HTTPS listener can reuse it.
 // The chain is re-checked against the *current* trust anchor on every request, so replacing or deleting
 // mtls_trusted_ca also applies to keep-alive connections opened before the change.
@@ -13,13 +14,14 @@ import type { Clock } from '../../lib/clock.js';
 import { ApiError } from '../../lib/api-error.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
 import { verifyClientCertificate } from '../../domain/client-certificate.js';
-import { matchesAuthorizedSubjects, subjectToRfc2253 } from '../../domain/rfc2253.js';
+import { canonicalCertificateSubject, matchesAuthorizedSubjects } from '../../domain/rfc2253.js';
 import { parseCertificateChain } from '../../domain/pem.js';
 import type { UserRecord } from '../../domain/users.js';
 import type { UsersRepository } from '../state/users-repository.js';
 
 interface ParsedPeer {
   chain: X509Certificate[];
+  /** The leaf's subject in canonical RFC 2253 form: what users are looked up by. */
   subjectLine: string;
 }
 
@@ -82,5 +84,5 @@ export class CertificateAuthenticator {
 
 function parsePeer(socket: TLSSocket): ParsedPeer | null {
   const chain = peerCertificateChain(socket);
-  return chain[0] === undefined ? null : { chain, subjectLine: subjectToRfc2253(chain[0].subject) };
+  return chain[0] === undefined ? null : { chain, subjectLine: canonicalCertificateSubject(chain[0].subject) };
 }

@@ -4,6 +4,7 @@ import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { UserRecord } from '../../domain/users.js';
 import { ApiError } from '../../lib/api-error.js';
+import { canonicalSubjectLine } from '../../domain/rfc2253.js';
 import { createEntity, updateEntity, type EntityKind } from './entity-writes.js';
 
 export type UserWriteConflict = 'email_already_exists' | 'name_already_exists' | 'subject_line_already_exists';
@@ -32,8 +33,9 @@ export class UsersRepository {
     return this.findByIndex(keys.userEmailIndex(email));
   }
 
-  async findBySubjectLine(subject: string): Promise<UserRecord | undefined> {
-    return this.findByIndex(keys.userSubjectIndex(subject));
+  /** The user whose subject line has this canonical form (canonicalSubject / canonicalCertificateSubject). */
+  async findBySubjectLine(canonicalSubject: string): Promise<UserRecord | undefined> {
+    return this.findByIndex(keys.userSubjectIndex(canonicalSubject));
   }
 
   /** Allocates the next uid (or uses the requested one) and writes the user with its index keys. */
@@ -80,9 +82,8 @@ export class UsersRepository {
 
   private indexKeys(user: UserRecord): string[] {
     const result = [keys.userEmailIndex(user.email), keys.userNameIndex(user.name)];
-    if (user.auth_method === 'certificate' && user.certificate_subject_line !== '') {
-      result.push(keys.userSubjectIndex(user.certificate_subject_line));
-    }
+    const subject = subjectIndexKey(user);
+    if (subject !== undefined) result.push(subject);
     // Certificate users may have no email; an empty email is not indexed.
     return result.filter((key) => !key.endsWith('/'));
   }
@@ -96,14 +97,26 @@ export class UsersRepository {
       const kv = await this.store.get(key);
       return kv !== undefined && Number(kv.value) !== previous?.uid;
     };
+    // The subject first: a second user for one subject named after its CN is a duplicate subject, not name.
+    const subject = subjectIndexKey(next);
+    if (subject !== undefined && (await owner(subject))) {
+      throw new ApiError(409, 'subject_line_already_exists', 'A user with this certificate_subject_line already exists (compared in canonical RFC 2253 form)');
+    }
     if (next.email !== '' && (await owner(keys.userEmailIndex(next.email)))) {
       throw new ApiError(409, 'email_already_exists', 'A user with this email already exists');
     }
     if (await owner(keys.userNameIndex(next.name))) {
       throw new ApiError(409, 'name_already_exists', 'A user with this name already exists');
     }
-    if (next.auth_method === 'certificate' && (await owner(keys.userSubjectIndex(next.certificate_subject_line)))) {
-      throw new ApiError(409, 'subject_line_already_exists', 'A user with this certificate_subject_line already exists');
-    }
   }
+}
+
+/**
+ * The uniqueness index of a certificate user: its subject line in canonical form, so two spellings of one
+ * name (`CN=a, O=b` and `CN=a,O=b`, `\2C` and `\,`) are one key. A stored line that no longer parses (never
+ * accepted today) is indexed as written.
+ */
+function subjectIndexKey(user: UserRecord): string | undefined {
+  if (user.auth_method !== 'certificate' || user.certificate_subject_line === '') return undefined;
+  return keys.userSubjectIndex(canonicalSubjectLine(user.certificate_subject_line) ?? user.certificate_subject_line);
 }

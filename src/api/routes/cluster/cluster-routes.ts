@@ -6,6 +6,7 @@ import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
 import type { ClusterDocument, ClusterPolicy } from '../../../domain/cluster-settings.js';
 import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
+import { noLoginMethodReason } from '../../../domain/login-methods.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
 
@@ -57,6 +58,8 @@ export const putCluster = defineRoute({
         ),
       },
     };
+    const lockedOut = noLoginMethodReason(next);
+    if (lockedOut !== undefined) throw new ApiError(406, 'no_login_method', lockedOut);
     await checkMtlsPrerequisites(deps, next);
     if (!isDryRun(query)) {
       // Requests after this answer must already authenticate under the new settings.
