@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import type { UsersRepository } from './state/users-repository.js';
 import type { PasswordAuthenticator } from './auth/password-authenticator.js';
 import type { CertificateAuthenticator } from './auth/certificate-authenticator.js';
+import type { LoginRefusalLog } from './auth/login-refusal-events.js';
 import type { ClusterSettingsView } from '../domain/cluster-settings.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
 
@@ -28,4 +29,6 @@ export interface ApiDeps {
   bodyLimitBytes: number;
   /** POST /v1/ocsp/test: queries the OCSP responder (src/ocsp, wired by the composition root). */
   ocsp: OcspOperations;
+  /** Lockouts and refused certificate logins as /v1/logs events (rate-limited); none in unit tests. */
+  loginRefusals?: LoginRefusalLog;
 }

@@ -15,6 +15,7 @@ import { CertificateFiles } from '../agent/certificate-files.js';
 import { TlsContextRegistry, type ListenerTlsOptions, type ReloadableTlsServer } from '../agent/tls-context-registry.js';
 import { ClusterSettingsWatcher } from '../agent/cluster-settings-watcher.js';
 import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.js';
+import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
 import { NodeAgent } from '../agent/node-agent.js';
 import { startDatabases } from './start-databases.js';
 import { startOcsp } from './start-ocsp.js';
@@ -144,6 +145,7 @@ async function startApi(
       localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
       bodyLimitBytes: config.bodyLimitBytes,
       ocsp,
+      loginRefusals: new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') }),
     },
     https: { ...initialOptions, cert: apiCertificate.certificate, key: apiCertificate.key, requestCert, rejectUnauthorized: false },
     logger: log.child({ part: 'api' }),

@@ -15,15 +15,37 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
     if (header !== undefined) {
       throw new ApiError(400, 'ambiguous_credentials', 'Send either a client certificate or a password, never both');
     }
-    return toCaller(await deps.certificates.authenticate(peer, cluster), 'certificate');
+    try {
+      return toCaller(await deps.certificates.authenticate(peer, cluster), 'certificate');
+    } catch (error) {
+      await deps.loginRefusals?.certificateRefused(peer.subjectLine, request.ip, error);
+      throw error;
+    }
   }
   const credentials = parseBasicAuth(header);
   if (credentials === undefined) {
     throw new ApiError(401, 'unauthenticated', 'Authentication required: HTTP Basic credentials (email and password) or a client certificate');
   }
   const allowExpired = request.url.split('?')[0] === '/v1/users/password';
-  const user = await deps.passwords.authenticate(credentials.email, credentials.password, { allowExpired, cluster });
-  return toCaller(user, 'basic');
+  try {
+    const user = await deps.passwords.authenticate(credentials.email, credentials.password, { allowExpired, cluster });
+    return toCaller(user, 'basic');
+  } catch (error) {
+    await recordLockout(deps, credentials.email, request.ip, error);
+    throw error;
+  }
+}
+
+/** A refused password login of a user who is now locked is a lockout event in /v1/logs (rate-limited). */
+async function recordLockout(deps: ApiDeps, email: string, remoteAddress: string, error: unknown): Promise<void> {
+  if (deps.loginRefusals === undefined || !(error instanceof ApiError) || error.statusCode !== 401) return;
+  if (error.errorCode !== 'unauthenticated' && error.errorCode !== 'user_locked') return;
+  try {
+    const user = await deps.users.findByEmail(email);
+    if (user !== undefined && (await deps.passwords.isLocked(user.uid))) await deps.loginRefusals.userLocked(user, remoteAddress, error.errorCode);
+  } catch {
+    // The login is refused either way; a store error here must not turn the 401 into something else.
+  }
 }
 
 function toCaller(user: UserRecord, via: Caller['via']): Caller {

@@ -5,6 +5,8 @@ import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { OcspAlertEvent } from '../../domain/ocsp-status.js';
 import type { CertificateExpiryAlertEvent } from '../../domain/certificate-expiry.js';
+import type { EntityChangeEvent } from './entity-events.js';
+import type { LoginRefusalEvent } from '../auth/login-refusal-events.js';
 
 export interface AuditEvent {
   time: string;
@@ -20,7 +22,7 @@ export interface AuditEvent {
 
 /** Everything in the event log: certificate audit events, and alert events (OCSP alerts, written by src/ocsp;
  *  certificate-expiry alerts, written by src/expiry). */
-export type ClusterEvent = AuditEvent | OcspAlertEvent | CertificateExpiryAlertEvent;
+export type ClusterEvent = AuditEvent | OcspAlertEvent | CertificateExpiryAlertEvent | EntityChangeEvent | LoginRefusalEvent;
 
 export function auditEventOp(event: AuditEvent): TxnOp {
   // ISO time first keeps events ordered by key; the random suffix separates events of one transaction.

@@ -26,6 +26,8 @@ export interface CreateEntityPlan<R> {
   dryRun?: boolean;
   /** Called after a transaction lost a race: throws to give up, or returns to try again on fresh reads. */
   onConflict(attempt: number, record: R): Promise<void> | void;
+  /** More ops for the same transaction (e.g. the audit event of the change), built for the record written. */
+  alsoWrite?(record: R): TxnOp[];
 }
 
 /** The record written (revision undefined on a dry run). */
@@ -53,6 +55,7 @@ export async function createEntity<R>(store: ClusterStore, kind: EntityKind<R>, 
         { type: 'put', key: counterKey, value: String(Math.max(last, uid)) },
         { type: 'put', key: kind.key(uid), value: JSON.stringify(record) },
         ...indexKeys.map((key) => indexPut(key, uid)),
+        ...(plan.alsoWrite?.(record) ?? []),
       ],
     });
     if (result.succeeded) return { record, revision: result.revision };
@@ -78,6 +81,8 @@ export interface EntityUpdate<R> {
   modRevision: number;
   previous: R;
   next: R;
+  /** More ops for the same transaction (e.g. the audit event of the change). */
+  alsoWrite?: TxnOp[];
 }
 
 /**
@@ -96,16 +101,24 @@ export function updateEntity<R>(store: ClusterStore, kind: EntityKind<R>, update
       { type: 'put', key, value: JSON.stringify(update.next) },
       ...removed.map((k): TxnOp => ({ type: 'delete', key: k })),
       ...added.map((k) => indexPut(k, update.uid)),
+      ...(update.alsoWrite ?? []),
     ],
   });
 }
 
 /** Deletes an entity and its index keys if it is still at modRevision. */
-export function deleteEntity<R>(store: ClusterStore, kind: EntityKind<R>, uid: number, record: R, modRevision: number): Promise<TxnResult> {
+export function deleteEntity<R>(
+  store: ClusterStore,
+  kind: EntityKind<R>,
+  uid: number,
+  record: R,
+  modRevision: number,
+  alsoWrite: TxnOp[] = [],
+): Promise<TxnResult> {
   const key = kind.key(uid);
   return store.txn({
     compare: [{ key, target: 'mod', op: '==', value: modRevision }],
-    success: [{ type: 'delete', key }, ...kind.indexKeys(record).map((k): TxnOp => ({ type: 'delete', key: k }))],
+    success: [{ type: 'delete', key }, ...kind.indexKeys(record).map((k): TxnOp => ({ type: 'delete', key: k })), ...alsoWrite],
   });
 }
 

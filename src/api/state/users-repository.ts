@@ -39,10 +39,11 @@ export class UsersRepository {
   }
 
   /** Allocates the next uid (or uses the requested one) and writes the user with its index keys. */
-  async create(record: Omit<UserRecord, 'uid'> & { uid?: number }): Promise<UserRecord> {
+  async create(record: Omit<UserRecord, 'uid'> & { uid?: number }, alsoWrite?: (user: UserRecord) => TxnOp[]): Promise<UserRecord> {
     const created = await createEntity(this.store, this.entity, {
       requestedUid: record.uid,
       build: (uid) => ({ ...record, uid }),
+      ...(alsoWrite === undefined ? {} : { alsoWrite }),
       onConflict: async (_attempt, user) => {
         await this.throwIfConflict(user, undefined);
         if (record.uid !== undefined && (await this.get(record.uid)) !== undefined) {
@@ -55,22 +56,23 @@ export class UsersRepository {
   }
 
   /** Replaces a user, moving its index keys; fails if another writer changed it meanwhile. */
-  async update(previous: UserRecord, next: UserRecord): Promise<void> {
+  async update(previous: UserRecord, next: UserRecord, alsoWrite: TxnOp[] = []): Promise<void> {
     const current = await this.store.get(keys.user(previous.uid));
     if (current === undefined) throw new ApiError(404, 'not_found', `User ${previous.uid} does not exist`);
-    const result = await updateEntity(this.store, this.entity, { uid: previous.uid, modRevision: current.modRevision, previous, next });
+    const result = await updateEntity(this.store, this.entity, { uid: previous.uid, modRevision: current.modRevision, previous, next, alsoWrite });
     if (!result.succeeded) {
       await this.throwIfConflict(next, previous);
       throw new ApiError(409, 'name_already_exists', 'The user was changed concurrently; retry');
     }
   }
 
-  async delete(user: UserRecord): Promise<void> {
+  async delete(user: UserRecord, alsoWrite: TxnOp[] = []): Promise<void> {
     await this.store.txn({
       success: [
         { type: 'delete', key: keys.user(user.uid) },
         { type: 'delete', key: keys.loginFailures(user.uid) },
         ...this.indexDeletes(user),
+        ...alsoWrite,
       ],
     });
   }

@@ -23,6 +23,7 @@ import { updateEntity } from '../../state/entity-writes.js';
 import { waitForKey } from '../../state/key-waiter.js';
 import { bdbEntity, bdbResponse, bdbRulesContext, bdbStatus, readBdb, unwrapBdbRule } from './bdb-context.js';
 import { parseUidParam } from '../uid-param.js';
+import { changedFields, entityChangeOp } from '../../state/entity-events.js';
 
 const ActionParams = Type.Object({ uid: Type.String({ maxLength: 12 }), action: Type.String({ maxLength: 64 }) });
 
@@ -83,7 +84,14 @@ async function flush(deps: ApiDeps, caller: Caller, record: BdbRecord, modRevisi
 
 async function resetAdminPass(deps: ApiDeps, caller: Caller, existing: BdbRecord, modRevision: number): Promise<unknown> {
   const next = unwrapBdbRule(applyBdbUpdate(existing, { authentication_redis_pass: randomBytes(24).toString('base64url') }, await bdbRulesContext(deps)));
-  const written = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next });
+  const event = entityChangeOp(deps.clock, caller, {
+    type: 'bdb_updated',
+    target_type: 'bdb',
+    target_uid: existing.uid,
+    target_name: existing.name,
+    changed_fields: changedFields(existing, next),
+  });
+  const written = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
   if (!written.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
   const applied = await waitForKey(
     deps.store,

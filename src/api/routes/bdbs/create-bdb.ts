@@ -1,12 +1,15 @@
 // POST /v1/bdbs (digest §7.1): validates the whole body, assigns uid and port when omitted (ports from
 // 12000), and writes the database with its uniqueness indexes in one transaction. The owning node starts
-// it; the answer carries status "pending" until then. `?dry_run` validates only.
+// it; the answer carries status "pending" until then. `?dry_run` validates only. Binding a role in
+// roles_permissions needs that role's management rights (grant-rules.ts); bdb_created is logged.
 import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
 import { pickFreePort, validateNewBdb } from '../../../domain/databases.js';
 import { assertUidFree, createEntity, retryThenConflict } from '../../state/entity-writes.js';
+import { entityChangeOp } from '../../state/entity-events.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
+import { assertMayBindRoles } from '../grants.js';
 import { assertPortAvailable, bdbEntity, bdbResponse, bdbRulesContext, isPortBindable, takenPorts, unwrapBdbRule } from './bdb-context.js';
 import { NewBdbBody } from './bdb-schemas.js';
 
@@ -16,6 +19,7 @@ export const createBdb = defineRoute({
   permission: 'create_bdb',
   schema: { body: NewBdbBody, querystring: DryRunQuery },
   handler: async ({ deps, caller, body, query }) => {
+    await assertMayBindRoles(deps, caller, (body.roles_permissions ?? []).map((p) => p.role_uid));
     const created = await createEntity(deps.store, bdbEntity, {
       requestedUid: body.uid,
       build: async (uid) => {
@@ -41,6 +45,7 @@ export const createBdb = defineRoute({
       dryRun: isDryRun(query),
       // A concurrent create took the uid, port or name: build() re-checks everything against the new state.
       onConflict: retryThenConflict('Databases were changed concurrently; retry'),
+      alsoWrite: (bdb) => [entityChangeOp(deps.clock, caller, { type: 'bdb_created', target_type: 'bdb', target_uid: bdb.uid, target_name: bdb.name })],
     });
     return bdbResponse(deps, caller, created.record, created.revision, 'pending');
   },

@@ -1,12 +1,15 @@
 // PUT /v1/bdbs/{uid} (digest §7.1-7.2): a partial update validated as a whole; port and name stay unique.
 // The owning node applies it (TLS changes affect new connections only); status is active-change-pending
-// until then. `?dry_run` validates only.
+// until then. `?dry_run` validates only. Newly binding a role in roles_permissions needs that role's
+// management rights (grant-rules.ts); bdb_updated is logged with the names of the changed fields.
 import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
 import { applyBdbUpdate } from '../../../domain/databases.js';
 import { updateEntity } from '../../state/entity-writes.js';
+import { changedFields, entityChangeOp } from '../../state/entity-events.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
+import { assertMayBindRoles } from '../grants.js';
 import { assertPortAvailable, bdbEntity, bdbResponse, bdbRulesContext, readBdb, takenPorts, unwrapBdbRule } from './bdb-context.js';
 import { BdbUpdateBody } from './bdb-schemas.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
@@ -18,6 +21,8 @@ export const updateBdb = defineRoute({
   schema: { params: UidParams, body: BdbUpdateBody, querystring: DryRunQuery },
   handler: async ({ deps, caller, params, body, query }) => {
     const { record: existing, modRevision } = await readBdb(deps, parseUidParam(params.uid));
+    const bound = new Set(existing.roles_permissions.map((p) => p.role_uid));
+    await assertMayBindRoles(deps, caller, (body.roles_permissions ?? []).map((p) => p.role_uid).filter((uid) => !bound.has(uid)));
     const next = unwrapBdbRule(applyBdbUpdate(existing, body, await bdbRulesContext(deps)));
     if (next.port !== existing.port) {
       const taken = await takenPorts(deps);
@@ -28,7 +33,14 @@ export const updateBdb = defineRoute({
       throw new ApiError(409, 'name_already_exists', `A database named '${next.name}' already exists`);
     }
     if (isDryRun(query)) return bdbResponse(deps, caller, next, modRevision);
-    const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next });
+    const event = entityChangeOp(deps.clock, caller, {
+      type: 'bdb_updated',
+      target_type: 'bdb',
+      target_uid: existing.uid,
+      target_name: next.name,
+      changed_fields: changedFields(existing, next),
+    });
+    const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
     if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
     return bdbResponse(deps, caller, next, result.revision, 'active-change-pending');
   },

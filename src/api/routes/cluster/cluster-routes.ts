@@ -7,6 +7,8 @@ import { keys } from '../../../store/keys.js';
 import type { ClusterDocument, ClusterPolicy } from '../../../domain/cluster-settings.js';
 import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
 import { noLoginMethodReason } from '../../../domain/login-methods.js';
+import type { TxnOp } from '../../../store/cluster-store.js';
+import { clusterChangeEvents } from '../../state/entity-events.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
 
@@ -16,10 +18,10 @@ async function readDocument<T>(deps: ApiDeps, key: string): Promise<{ doc: T; mo
   return { doc: JSON.parse(kv.value) as T, modRevision: kv.modRevision };
 }
 
-async function writeDocument(deps: ApiDeps, key: string, modRevision: number, doc: unknown): Promise<number> {
+async function writeDocument(deps: ApiDeps, key: string, modRevision: number, doc: unknown, alsoWrite: TxnOp[] = []): Promise<number> {
   const result = await deps.store.txn({
     compare: [{ key, target: 'mod', op: '==', value: modRevision }],
-    success: [{ type: 'put', key, value: JSON.stringify(doc) }],
+    success: [{ type: 'put', key, value: JSON.stringify(doc) }, ...alsoWrite],
   });
   if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', 'The configuration was changed concurrently; retry');
   return result.revision;
@@ -38,7 +40,7 @@ export const putCluster = defineRoute({
   url: '/v1/cluster',
   permission: 'update_cluster',
   schema: { body: ClusterUpdate, querystring: DryRunQuery },
-  handler: async ({ deps, body, query }) => {
+  handler: async ({ deps, body, query, caller }) => {
     const { doc, modRevision } = await readDocument<ClusterDocument>(deps, keys.cluster);
     for (const field of READ_ONLY) {
       if (body[field] !== undefined && body[field] !== doc[field]) {
@@ -63,7 +65,8 @@ export const putCluster = defineRoute({
     await checkMtlsPrerequisites(deps, next);
     if (!isDryRun(query)) {
       // Requests after this answer must already authenticate under the new settings.
-      await deps.settings.waitForRevision(await writeDocument(deps, keys.cluster, modRevision, next));
+      const events = clusterChangeEvents(deps.clock, caller, doc, next, 'cluster');
+      await deps.settings.waitForRevision(await writeDocument(deps, keys.cluster, modRevision, next, events));
     }
     return next;
   },
@@ -101,10 +104,10 @@ export const putPolicy = defineRoute({
   url: '/v1/cluster/policy',
   permission: 'update_cluster',
   schema: { body: PolicyUpdate, querystring: DryRunQuery },
-  handler: async ({ deps, body, query }) => {
+  handler: async ({ deps, body, query, caller }) => {
     const { doc, modRevision } = await readDocument<ClusterPolicy>(deps, keys.policy);
     const next: ClusterPolicy = { ...doc, ...body };
-    if (!isDryRun(query)) await writeDocument(deps, keys.policy, modRevision, next);
+    if (!isDryRun(query)) await writeDocument(deps, keys.policy, modRevision, next, clusterChangeEvents(deps.clock, caller, doc, next, 'policy'));
     return next;
   },
 });

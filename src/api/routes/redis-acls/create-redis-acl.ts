@@ -4,6 +4,7 @@ import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import type { RedisAclRecord } from '../../../domain/redis-acls.js';
 import { assertUidFree, createEntity, retryThenConflict } from '../../state/entity-writes.js';
+import { entityChangeOp } from '../../state/entity-events.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
 import { checkRedisAcl, NewRedisAclBody, redisAclEntity } from './redis-acl-context.js';
 
@@ -12,7 +13,7 @@ export const createRedisAcl = defineRoute({
   url: '/v1/redis_acls',
   permission: 'create_redis_acl',
   schema: { body: NewRedisAclBody, querystring: DryRunQuery },
-  handler: async ({ deps, body, query }) => {
+  handler: async ({ deps, body, query, caller }) => {
     const { name, acl } = body;
     if (name === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs a name');
     if (acl === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs an acl rule string');
@@ -26,6 +27,7 @@ export const createRedisAcl = defineRoute({
       },
       dryRun: isDryRun(query),
       onConflict: retryThenConflict('Redis ACLs were changed concurrently; retry'),
+      alsoWrite: (acl) => [entityChangeOp(deps.clock, caller, { type: 'redis_acl_created', target_type: 'redis_acl', target_uid: acl.uid, target_name: acl.name })],
     });
     return created.record;
   },

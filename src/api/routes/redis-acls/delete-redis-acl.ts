@@ -2,6 +2,7 @@
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { deleteEntity } from '../../state/entity-writes.js';
+import { entityChangeOp } from '../../state/entity-events.js';
 import { isPredefinedRedisAcl } from '../../../domain/redis-acls.js';
 import { databasesUsingAcl, readRedisAcl, redisAclEntity } from './redis-acl-context.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
@@ -11,13 +12,14 @@ export const deleteRedisAcl = defineRoute({
   url: '/v1/redis_acls/:uid',
   permission: 'delete_redis_acl',
   schema: { params: UidParams },
-  handler: async ({ deps, params }) => {
+  handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);
     const { record, modRevision } = await readRedisAcl(deps, uid);
     if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${record.name}' cannot be deleted`);
     const users = await databasesUsingAcl(deps, uid);
     if (users.length > 0) throw new ApiError(406, 'invalid_param', `Redis ACL ${uid} is bound in roles_permissions of database ${users.join(', ')}`);
-    const result = await deleteEntity(deps.store, redisAclEntity, uid, record, modRevision ?? 0);
+    const event = entityChangeOp(deps.clock, caller, { type: 'redis_acl_deleted', target_type: 'redis_acl', target_uid: uid, target_name: record.name });
+    const result = await deleteEntity(deps.store, redisAclEntity, uid, record, modRevision ?? 0, [event]);
     if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
     return {};
   },

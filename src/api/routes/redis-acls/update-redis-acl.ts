@@ -4,6 +4,7 @@ import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { isPredefinedRedisAcl, type RedisAclRecord } from '../../../domain/redis-acls.js';
 import { updateEntity } from '../../state/entity-writes.js';
+import { changedFields, entityChangeOp } from '../../state/entity-events.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
 import { checkRedisAcl, readRedisAcl, redisAclEntity, RedisAclUpdateBody } from './redis-acl-context.js';
 import { assertUidUnchanged, parseUidParam, UidParams } from '../uid-param.js';
@@ -13,7 +14,7 @@ export const updateRedisAcl = defineRoute({
   url: '/v1/redis_acls/:uid',
   permission: 'update_redis_acl',
   schema: { params: UidParams, body: RedisAclUpdateBody, querystring: DryRunQuery },
-  handler: async ({ deps, params, body, query }) => {
+  handler: async ({ deps, params, body, query, caller }) => {
     const uid = parseUidParam(params.uid);
     const { record: existing, modRevision } = await readRedisAcl(deps, uid);
     if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${existing.name}' cannot be changed`);
@@ -21,7 +22,14 @@ export const updateRedisAcl = defineRoute({
     const next: RedisAclRecord = { uid, name: body.name ?? existing.name, acl: body.acl?.trim() ?? existing.acl };
     await checkRedisAcl(deps, next, existing.name);
     if (isDryRun(query)) return next;
-    const result = await updateEntity(deps.store, redisAclEntity, { uid, modRevision: modRevision ?? 0, previous: existing, next });
+    const event = entityChangeOp(deps.clock, caller, {
+      type: 'redis_acl_updated',
+      target_type: 'redis_acl',
+      target_uid: uid,
+      target_name: next.name,
+      changed_fields: changedFields(existing, next),
+    });
+    const result = await updateEntity(deps.store, redisAclEntity, { uid, modRevision: modRevision ?? 0, previous: existing, next, alsoWrite: [event] });
     if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
     return next;
   },

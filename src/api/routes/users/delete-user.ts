@@ -1,7 +1,11 @@
-// DELETE /v1/users/{uid} (digest §6.1): the last admin cannot be deleted.
+// DELETE /v1/users/{uid} (digest §6.1): the last admin cannot be deleted, and nobody deletes a user with
+// more management rights than their own (grant-rules.ts). The user_deleted event is written with it.
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { assertAdminRemains } from './user-context.js';
+import { decideGrant } from '../../../domain/grant-rules.js';
+import { entityChangeOp } from '../../state/entity-events.js';
+import { assertGranted, grantActor } from '../grants.js';
+import { assertAdminRemains, grantTarget, userRulesContext } from './user-context.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const deleteUser = defineRoute({
@@ -9,12 +13,14 @@ export const deleteUser = defineRoute({
   url: '/v1/users/:uid',
   permission: 'delete_user',
   schema: { params: UidParams },
-  handler: async ({ deps, params }) => {
+  handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);
     const user = await deps.users.get(uid);
     if (user === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    const { roles } = await userRulesContext(deps);
+    assertGranted(decideGrant(grantActor(caller), { op: 'delete_user', target: grantTarget(user, roles) }));
     await assertAdminRemains(deps, user, undefined);
-    await deps.users.delete(user);
+    await deps.users.delete(user, [entityChangeOp(deps.clock, caller, { type: 'user_deleted', target_type: 'user', target_uid: user.uid, target_name: user.name })]);
     return {};
   },
 });

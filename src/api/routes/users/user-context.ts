@@ -5,8 +5,10 @@ import { getJson, listJson } from '../../../store/cluster-store.js';
 import { keys } from '../../../store/keys.js';
 import { ApiError } from '../../../lib/api-error.js';
 import type { ClusterDocument } from '../../../domain/cluster-settings.js';
-import type { RoleDefinition } from '../../../domain/rbac.js';
-import { toUserResponse, type UserRecord, type UserResponse, type UserRulesContext, type UserRuleResult, type UserRuleSuccess } from '../../../domain/users.js';
+import type { RoleDefinition, RoleName } from '../../../domain/rbac.js';
+import { highestManagement, type GrantTargetUser } from '../../../domain/grant-rules.js';
+import { verifyPassword } from '../../../domain/passwords.js';
+import { toUserResponse, type RoleRef, type UserRecord, type UserResponse, type UserRulesContext, type UserRuleResult, type UserRuleSuccess } from '../../../domain/users.js';
 
 export async function userRulesContext(deps: ApiDeps): Promise<UserRulesContext & { cluster: ClusterDocument | undefined }> {
   const [roles, cluster] = await Promise.all([listJson<RoleDefinition>(deps.store, keys.rolePrefix), getJson<ClusterDocument>(deps.store, keys.cluster)]);
@@ -38,5 +40,23 @@ export async function assertAdminRemains(deps: ApiDeps, changing: UserRecord, ne
   const admins = (await deps.users.list()).filter((u) => u.role === 'admin' && u.uid !== changing.uid);
   if (admins.length === 0) {
     throw new ApiError(406, 'change_last_admin_role_not_allowed', 'At least one admin user must remain');
+  }
+}
+
+/** Management of every role a user record holds (its role and each of its role_uids), for the grant rules. */
+export function managementsOf(record: Pick<UserRecord, 'role' | 'role_uids'>, roles: readonly RoleRef[]): RoleName[] {
+  const byUid = record.role_uids.map((uid) => roles.find((r) => r.uid === uid)?.management).filter((m): m is RoleName => m !== undefined);
+  return [record.role, ...byUid];
+}
+
+/** The user as the grant rules see it: uid and its highest management rights. */
+export function grantTarget(record: UserRecord, roles: readonly RoleRef[]): GrantTargetUser {
+  return { uid: record.uid, rights: highestManagement(managementsOf(record, roles)) };
+}
+
+/** Changing your own password needs the current one, on every route (issue 17.1). */
+export async function assertOldPassword(user: UserRecord, oldPassword: string | undefined): Promise<void> {
+  if (oldPassword === undefined || user.password_hash === undefined || !(await verifyPassword(oldPassword, user.password_hash))) {
+    throw new ApiError(401, 'unauthenticated', 'old_password is missing or wrong: changing your own password needs the current one');
   }
 }

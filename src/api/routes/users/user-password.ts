@@ -1,15 +1,18 @@
 // PUT/POST/DELETE /v1/users/password (digest §6.1): any authenticated user changes their own password
-// (old_password required); only holders of update_user may set another user's (unauthorized_action).
+// (old_password required); only admins set another user's (unauthorized_action; grant-rules.ts). The change
+// is recorded in /v1/logs (user_password_changed) in the same transaction.
 // certplane keeps one password per user: PUT and POST both replace it, DELETE is refused (a user
 // without a password could not log in) — see README "Differences from Redis Enterprise".
 import { Type } from 'typebox';
 import { defineRoute, type RouteContext } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { hasPermission } from '../../../domain/rbac.js';
+import { decideGrant } from '../../../domain/grant-rules.js';
 import { applyUserUpdate, completeUserRecord } from '../../../domain/users.js';
 import { verifyPassword } from '../../../domain/passwords.js';
 import { keys } from '../../../store/keys.js';
-import { unwrapRule, userRulesContext } from './user-context.js';
+import { entityChangeOp } from '../../state/entity-events.js';
+import { assertGranted, grantActor } from '../grants.js';
+import { assertOldPassword, grantTarget, unwrapRule, userRulesContext } from './user-context.js';
 
 const PasswordChange = Type.Object(
   {
@@ -25,21 +28,16 @@ type PasswordSchema = { body: typeof PasswordChange };
 async function changePassword({ deps, body, caller }: RouteContext<PasswordSchema>): Promise<unknown> {
   const target = body.username === undefined || body.username === caller.email ? await deps.users.get(caller.uid) : await deps.users.findByEmail(body.username);
   if (target === undefined) throw new ApiError(404, 'not_found', 'No such user');
-  const own = target.uid === caller.uid;
-  if (!own && !hasPermission(caller.role, 'update_user')) {
-    throw new ApiError(403, 'unauthorized_action', 'Only an admin may change another user’s password');
-  }
+  const ctx = await userRulesContext(deps);
+  const { needsOldPassword } = assertGranted(decideGrant(grantActor(caller), { op: 'set_password', target: grantTarget(target, ctx.roles) }));
   if (target.auth_method !== 'regular') throw new ApiError(400, 'invalid_schema', 'Certificate users have no password');
-  if (own) {
-    if (body.old_password === undefined || target.password_hash === undefined || !(await verifyPassword(body.old_password, target.password_hash))) {
-      throw new ApiError(401, 'unauthenticated', 'old_password is missing or wrong');
-    }
-  }
+  if (needsOldPassword) await assertOldPassword(target, body.old_password);
   if (target.password_hash !== undefined && (await verifyPassword(body.new_password, target.password_hash))) {
     throw new ApiError(400, 'new_password_same_as_current', 'The new password must differ from the current one');
   }
-  const accepted = unwrapRule(applyUserUpdate(target, { password: body.new_password }, await userRulesContext(deps)));
-  await deps.users.update(target, await completeUserRecord(accepted));
+  const accepted = unwrapRule(applyUserUpdate(target, { password: body.new_password }, ctx));
+  const event = entityChangeOp(deps.clock, caller, { type: 'user_password_changed', target_type: 'user', target_uid: target.uid, target_name: target.name });
+  await deps.users.update(target, await completeUserRecord(accepted), [event]);
   await deps.store.txn({ success: [{ type: 'delete', key: keys.loginFailures(target.uid) }] });
   return {};
 }

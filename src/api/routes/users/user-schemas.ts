@@ -22,4 +22,12 @@ const fields = {
 };
 
 export const NewUserBody = Type.Object({ uid: Type.Optional(Type.Integer({ minimum: 1, maximum: 999_999_999 })), ...fields }, { additionalProperties: false });
-export const UserUpdateBody = Type.Object({ uid: Type.Optional(Type.Integer()), ...fields }, { additionalProperties: false });
+export const UserUpdateBody = Type.Object(
+  {
+    uid: Type.Optional(Type.Integer()),
+    ...fields,
+    // certplane: changing your own password needs the current one (issue 17.1).
+    old_password: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);

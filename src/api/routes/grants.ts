@@ -1,0 +1,30 @@
+// The routes' side of the grant rules (src/domain/grant-rules.ts): the caller as the rules see it, and a
+// denial turned into the API's 403.
+import { ApiError } from '../../lib/api-error.js';
+import { decideGrant, type GrantActor, type GrantDecision } from '../../domain/grant-rules.js';
+import type { RoleDefinition, RoleName } from '../../domain/rbac.js';
+import { listJson } from '../../store/cluster-store.js';
+import { keys } from '../../store/keys.js';
+import type { ApiDeps } from '../api-deps.js';
+import type { Caller } from '../auth/caller.js';
+
+export function grantActor(caller: Caller): GrantActor {
+  return { uid: caller.uid, role: caller.role };
+}
+
+/** Throws the 403 of a denied grant decision; returns whether the old password must be checked. */
+export function assertGranted(decision: GrantDecision): { needsOldPassword: boolean } {
+  if (!decision.ok) throw new ApiError(decision.status, decision.error_code, decision.description);
+  return { needsOldPassword: decision.needsOldPassword };
+}
+
+/**
+ * A role is bound to a database (roles_permissions) only by someone holding at least that role's management
+ * rights (issue 17.2). roleUids are the roles the request newly binds; unknown uids are left to validation.
+ */
+export async function assertMayBindRoles(deps: ApiDeps, caller: Caller, roleUids: readonly number[]): Promise<void> {
+  if (roleUids.length === 0) return;
+  const roles = await listJson<RoleDefinition>(deps.store, keys.rolePrefix);
+  const managements = roleUids.map((uid) => roles.find((r) => r.uid === uid)?.management).filter((m): m is RoleName => m !== undefined);
+  assertGranted(decideGrant(grantActor(caller), { op: 'bind_roles', managements }));
+}
