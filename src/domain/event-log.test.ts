@@ -31,6 +31,8 @@ describe('event log view', () => {
     expect(types({ stime: new Date('2026-01-01T10:30:00Z') })).toEqual(['ocsp_query_failed', 'bdb_created']);
     expect(types({ etime: new Date('2026-01-01T11:00:00Z') })).toEqual(['certificate_updated', 'ocsp_query_failed']);
     expect(types({ stime: new Date('2026-01-01T11:00:00Z'), etime: new Date('2026-01-01T11:00:00Z') })).toEqual(['ocsp_query_failed']);
+    expect(types({ etime: new Date('2026-01-01T12:00:00Z') })).toHaveLength(3);
+    expect(types({ stime: new Date('2026-01-01T10:00:00.500Z') })).toEqual(['ocsp_query_failed', 'bdb_created']);
     expect(types({ order: 'desc' })).toEqual(['bdb_created', 'ocsp_query_failed', 'certificate_updated']);
     expect(types({ order: 'desc', offset: 1, limit: 1 })).toEqual(['ocsp_query_failed']);
     expect(types({ offset: 5 })).toEqual([]);

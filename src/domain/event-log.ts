@@ -1,6 +1,6 @@
 // The cluster event log as GET /v1/logs shows it (RS "Logs requests"): events in the reference's time format
 // (`2014-08-29T11:19:49Z`, UTC, whole seconds), each with a `severity` (INFO unless the event has its own),
-// filtered by `stime`/`etime` (ISO 8601, inclusive), ordered (`asc`, the default, or `desc`), then `offset` and
+// filtered by `stime`/`etime` (ISO 8601, inclusive, at whole seconds), ordered (`asc`, the default, or `desc`), then `offset` and
 // `limit`. Stored events keep millisecond times (their keys sort by them); only the view is rounded.
 
 export type EventSeverity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
@@ -53,7 +53,8 @@ export function selectEvents(events: readonly StoredEvent[], query: EventQuery):
   const from = query.stime?.getTime() ?? -Infinity;
   const to = query.etime?.getTime() ?? Infinity;
   const inRange = events.filter((event) => {
-    const at = Date.parse(event.time);
+    // Compared at the whole second the view shows, so an event's shown time used as etime includes it.
+    const at = Math.floor(Date.parse(event.time) / 1000) * 1000;
     return Number.isNaN(at) || (at >= from && at <= to);
   });
   const ordered = query.order === 'desc' ? inRange.reverse() : inRange;
