@@ -78,8 +78,11 @@ export function verifyJwt(secret: Buffer, token: string, now: Date): JwtVerdict 
 
 /** The claims of a new token for a user: issued now, valid for ttlSeconds. */
 export function newClaims(secret: Buffer, user: FingerprintSource, now: Date, ttlSeconds: number, jti: string): JwtClaims {
-  const iat = Math.floor(now.getTime() / 1000);
-  return { sub: String(user.uid), iat, exp: iat + ttlSeconds, fpr: userFingerprint(secret, user), jti };
+  // Whole seconds rounded up, so a token lives at least ttlSeconds (a ttl of 1 issued at .9 s still gets a full
+  // second) and exp - iat is exactly the ttl asked for.
+  const iat = Math.ceil(now.getTime() / 1000);
+  const exp = iat + ttlSeconds;
+  return { sub: String(user.uid), iat, exp, fpr: userFingerprint(secret, user), jti };
 }
 
 /** Fingerprints compared in constant time. */
