@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fingerprintMatches, JWT_MAX_LENGTH, newClaims, signJwt, userFingerprint, verifyJwt } from './jwt.js';
 
 const secret = Buffer.alloc(32, 7);
-const user = { uid: 5, auth_method: 'regular', password_hash: 'scrypt$abc', certificate_subject_line: '' };
+const user = { uid: 5, auth_method: 'regular', password_hash: 'scrypt$abc', certificate_subject_line: '', password_issue_date: '2026-01-01T00:00:00Z' };
 const now = new Date('2026-01-01T00:00:00Z');
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -44,6 +44,7 @@ describe('JSON Web Tokens (HS256)', () => {
     expect(fingerprintMatches(secret, { ...user, password_hash: 'scrypt$other' }, fpr)).toBe(false);
     expect(fingerprintMatches(secret, { ...user, auth_method: 'certificate' }, fpr)).toBe(false);
     expect(fingerprintMatches(secret, { ...user, uid: 6 }, fpr)).toBe(false);
+    expect(fingerprintMatches(secret, { ...user, password_issue_date: '2026-02-01T00:00:00Z' }, fpr)).toBe(false);
     expect(fingerprintMatches(secret, user, 'short')).toBe(false);
   });
 });

@@ -2,9 +2,10 @@
 // `Authorization: Bearer`). HS256 only, signed with the cluster's secret; pure (no I/O, time passed in).
 //
 // A token names its user (uid) and carries a fingerprint of what the user authenticates with (password hash,
-// auth method, subject line) under the same secret. The API checks the fingerprint against the current user
-// record on every request, so a password change, a switch of auth method or a deleted user ends every token
-// issued before; the caller's role is always read from the current record, never from the token.
+// auth method, subject line, when the password was set) under the same secret. The API checks the fingerprint
+// against the current user record on every request, so a password change, a switch of auth method, a deleted
+// user (even one re-created under the same uid) ends every token issued before; the caller's role is always
+// read from the current record, never from the token.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const JWT_DEFAULT_TTL_SECONDS = 300;
@@ -33,10 +34,13 @@ export interface FingerprintSource {
   auth_method: string;
   password_hash?: string | undefined;
   certificate_subject_line: string;
+  /** When the password was set (creation time for certificate users): a user re-created under the same uid
+   *  does not inherit the tokens of the one deleted. */
+  password_issue_date: string;
 }
 
 export function userFingerprint(secret: Buffer, user: FingerprintSource): string {
-  const material = ['fpr', user.uid, user.auth_method, user.password_hash ?? '', user.certificate_subject_line].join('\0');
+  const material = ['fpr', user.uid, user.auth_method, user.password_hash ?? '', user.certificate_subject_line, user.password_issue_date].join('\0');
   return base64url(createHmac('sha256', secret).update(material).digest()).slice(0, 32);
 }
 
