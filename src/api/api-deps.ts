@@ -6,6 +6,7 @@ import type { UsersRepository } from './state/users-repository.js';
 import type { PasswordAuthenticator } from './auth/password-authenticator.js';
 import type { CertificateAuthenticator } from './auth/certificate-authenticator.js';
 import type { LoginRefusalLog } from './auth/login-refusal-events.js';
+import type { JwtAuthenticator } from './auth/jwt-authenticator.js';
 import type { ClusterSettingsView } from '../domain/cluster-settings.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
 
@@ -21,6 +22,8 @@ export interface ApiDeps {
   users: UsersRepository;
   passwords: PasswordAuthenticator;
   certificates: CertificateAuthenticator;
+  /** JSON Web Tokens (Authorization: Bearer), POST /v1/users/authorize and /v1/users/refresh_jwt. */
+  tokens: JwtAuthenticator;
   /** The cluster document as this node sees it (watched), for the per-request authentication path. */
   settings: ClusterSettingsView;
   /** How long a cluster-wide change waits for every node before answering 409 (or 500 for deletes). */

@@ -27,6 +27,7 @@ describe('expiry alert settings', () => {
     expect(
       expiryAlertSettings({
         alert_settings: {
+          cluster_ca_cert_about_to_expire: { enabled: true, threshold: '90' },
           cluster_certs_about_to_expire: { enabled: false, threshold: '7' },
           node_internal_certs_about_to_expire: { enabled: true, threshold: '30' },
           cluster_ocsp_query_failed: false,

@@ -21,7 +21,11 @@ export interface ClusterDocument {
   password_complexity: boolean;
   password_min_length: number;
   password_expiration_duration: number;
+  /** Cluster Manager UI session timeout in minutes (RS default 15; certplane accepts 1-1440). */
+  cm_session_timeout_minutes: number;
   alert_settings: {
+    /** The CA of the cluster's certificates expires within `threshold` days (RS capture: on, "90"). */
+    cluster_ca_cert_about_to_expire: ThresholdAlert;
     cluster_certs_about_to_expire: ThresholdAlert;
     node_internal_certs_about_to_expire: ThresholdAlert;
     cluster_ocsp_query_failed: boolean;
@@ -51,13 +55,29 @@ export function defaultClusterDocument(name: string, createdTime: Date, apiPort:
     password_complexity: false,
     password_min_length: 8,
     password_expiration_duration: 0,
+    cm_session_timeout_minutes: 15,
     alert_settings: {
+      cluster_ca_cert_about_to_expire: { enabled: true, threshold: '90' },
       // DESIGN.md: certificate-expiry threshold default 45 days, as a string like RS.
       cluster_certs_about_to_expire: { enabled: true, threshold: '45' },
       node_internal_certs_about_to_expire: { enabled: true, threshold: '45' },
-      cluster_ocsp_query_failed: false,
-      cluster_ocsp_status_revoked: false,
+      // On by default, as in the capture of a live cluster (fixtures/rs-responses/cluster.json).
+      cluster_ocsp_query_failed: true,
+      cluster_ocsp_status_revoked: true,
     },
+  };
+}
+
+/**
+ * A stored cluster document completed with the defaults of every field it lacks (a store written by an older
+ * certplane): fields the operator set, including alert booleans they turned off, are kept as they are.
+ */
+export function withClusterDefaults(stored: ClusterDocument): ClusterDocument {
+  const defaults = defaultClusterDocument(stored.name, new Date(stored.created_time), stored.cnm_https_port, stored.cm_port);
+  return {
+    ...defaults,
+    ...stored,
+    alert_settings: { ...defaults.alert_settings, ...stored.alert_settings },
   };
 }
 

@@ -80,7 +80,7 @@ describe('database users', () => {
   ];
   it('gives each user of a bound role the ACLs of their roles on that database', () => {
     const acls = [...PREDEFINED_REDIS_ACLS, { uid: 100, name: 'w', acl: '+@write ~w:*' }];
-    const result = databaseAclUsers({ roles_permissions: [{ role_uid: 8, redis_acl_uid: 3 }, { role_uid: 9, redis_acl_uid: 100 }] }, acls, users);
+    const result = databaseAclUsers({ roles_permissions: [{ role_uid: 8, redis_acl_uid: 2 }, { role_uid: 9, redis_acl_uid: 100 }] }, acls, users);
     expect(result).toEqual([
       { kind: 'certificate', user_uid: 2, username: '__cert_2', subject_line: 'CN=alice', rules: ['+@read ~* &*'] },
       { kind: 'password', user_uid: 3, username: 'bob', password_sha256: 'ab', rules: ['+@read ~* &*', '+@write ~w:*'] },

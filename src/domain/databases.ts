@@ -372,6 +372,9 @@ export function toBdbResponse(record: BdbRecord, ctx: BdbResponseContext): Recor
   const { node_uid: _node, ...fields } = record;
   return {
     ...fields,
+    // Without client TLS nothing is enforced, so the database does not claim it (the stored choice, default
+    // "enabled", applies once tls_mode is "enabled").
+    enforce_client_authentication: record.tls_mode === 'enabled' ? record.enforce_client_authentication : 'disabled',
     authentication_redis_pass: ctx.showPassword ? record.authentication_redis_pass : '',
     authorized_names: [],
     data_persistence: 'disabled',

@@ -11,12 +11,19 @@ export interface RedisAclRecord {
   acl: string;
 }
 
-/** Built in, read-only, never stored (RS ships "Full Access" and friends; uids below 100 are reserved). */
+/**
+ * Built in, read-only, never stored (RS ships "Full Access" and friends; uids below 100 are reserved). The uids
+ * are the reference's: 1 Full Access, 2 Read Only, 3 Not Dangerous, so a script that binds uid 2 gets read-only.
+ * Stores written before this order (2 was Not Dangerous) are migrated at start (src/node/migrate-store.ts).
+ */
 export const PREDEFINED_REDIS_ACLS: readonly Readonly<RedisAclRecord>[] = Object.freeze([
   { uid: 1, name: 'Full Access', acl: '+@all ~* &*' },
-  { uid: 2, name: 'Not Dangerous', acl: '+@all -@dangerous ~* &*' },
-  { uid: 3, name: 'Read Only', acl: '+@read ~* &*' },
+  { uid: 2, name: 'Read Only', acl: '+@read ~* &*' },
+  { uid: 3, name: 'Not Dangerous', acl: '+@all -@dangerous ~* &*' },
 ]);
+
+/** The uids of the predefined ACLs before they were put in the reference's order (for the start-time migration). */
+export const LEGACY_REDIS_ACL_UID_SWAP: Readonly<Record<number, number>> = Object.freeze({ 2: 3, 3: 2 });
 
 /** The first uid given to a user-defined Redis ACL. */
 export const FIRST_CUSTOM_REDIS_ACL_UID = 100;
@@ -55,4 +62,11 @@ export function checkRedisAclName(name: unknown): string | undefined {
     return 'name must be 1-255 letters, digits, spaces and _ [ ] ( ) @ , . ; # -';
   }
   return undefined;
+}
+
+/** A database's role→ACL bindings written when uid 2 was Not Dangerous and 3 Read Only, in today's uids
+ *  (the same ACLs stay bound); undefined when no binding names a swapped uid. */
+export function migrateLegacyAclBindings<T extends { redis_acl_uid: number }>(bindings: readonly T[]): T[] | undefined {
+  if (!bindings.some((b) => LEGACY_REDIS_ACL_UID_SWAP[b.redis_acl_uid] !== undefined)) return undefined;
+  return bindings.map((b) => ({ ...b, redis_acl_uid: LEGACY_REDIS_ACL_UID_SWAP[b.redis_acl_uid] ?? b.redis_acl_uid }));
 }

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   password_expired: 'The password has expired and must be changed',
   user_locked: 'The account is locked after too many failed logins',
   ambiguous_credentials: 'Both a client certificate and a password were sent',
+  invalid_token: 'The JSON Web Token is malformed, badly signed, expired, or its user was deleted or changed password',
   certificate_not_trusted: 'The client certificate does not chain to a trusted CA',
   certificate_not_authorized: 'The client certificate subject fails the subject validation',
   unknown_certificate_user: 'No certificate user matches the client certificate subject',

@@ -12,6 +12,7 @@ import { defaultClusterDocument, DEFAULT_CLUSTER_POLICY } from '../domain/cluste
 import { DEFAULT_ROLES } from '../domain/rbac.js';
 import { hashPassword } from '../domain/passwords.js';
 import type { UserRecord } from '../domain/users.js';
+import { newClusterMigrationOps } from './migrate-store.js';
 
 export interface ClusterCreation {
   created: boolean;
@@ -52,6 +53,7 @@ export async function ensureCluster(store: ClusterStore, config: NodeConfig, clo
     { type: 'put', key: keys.userEmailIndex(email), value: '1' },
     { type: 'put', key: keys.userNameIndex(admin.name), value: '1' },
     { type: 'put', key: keys.counter('user_uid'), value: '1' },
+    ...newClusterMigrationOps(now),
   ];
   const result = await store.txn({ compare: [{ key: keys.cluster, target: 'version', op: '==', value: 0 }], success: ops });
   if (!result.succeeded) {

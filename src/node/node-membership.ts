@@ -14,7 +14,8 @@ import { type ClusterStore, type Lease, StoreUnavailableError } from '../store/c
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
-import type { NodeInfoRecord, NodeLiveRecord } from '../domain/nodes.js';
+import { rsSoftwareVersion, type NodeInfoRecord, type NodeLiveRecord } from '../domain/nodes.js';
+import { CERTPLANE_VERSION } from '../lib/version.js';
 
 /**
  * The uid of this node. The embedded (SQLite) store has one node: uid 1. On a shared store the first start
@@ -107,7 +108,8 @@ export class NodeRegistration {
       os_version: await readOsVersion(),
       cores: os.availableParallelism(),
       total_memory: os.totalmem(),
-      software_version: this.deps.softwareVersion ?? '0.1.0',
+      software_version: rsSoftwareVersion(this.deps.softwareVersion ?? CERTPLANE_VERSION),
+      certplane_version: this.deps.softwareVersion ?? CERTPLANE_VERSION,
       joined_at: (await this.joinedAt()) ?? this.startedAt,
     };
     const live: NodeLiveRecord = { uid: nodeId, name: this.deps.name, addr: this.deps.address, cnm_https_port: this.deps.apiPort, status: 'active', started_at: this.startedAt };

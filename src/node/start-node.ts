@@ -24,6 +24,8 @@ import type { OcspOperations } from '../domain/ocsp-status.js';
 import { buildApi } from '../api/build-api.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
+import { JwtAuthenticator } from '../api/auth/jwt-authenticator.js';
+import { migrateStore } from './migrate-store.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 import { startMetricsExporter } from '../metrics/metrics-exporter.js';
 import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
@@ -50,6 +52,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
 
     const creation = await ensureCluster(store, config, clock, log);
     if (creation.generatedAdmin !== undefined) await announceAdmin(config, creation.generatedAdmin, log);
+    const { jwtSecret } = await migrateStore(store, clock, log);
 
     const nodeId = await resolveNodeId(store, config.dataDir, isSharedStore(config));
     const registration = new NodeRegistration({
@@ -88,7 +91,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor });
     closers.push(() => databases.close());
 
-    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations);
+    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -115,6 +118,7 @@ async function startApi(
   log: Logger,
   nodeId: string,
   ocsp: OcspOperations,
+  jwtSecret: Buffer,
 ): Promise<FastifyInstance> {
   // Rebuilt on every change of the api certificate, mtls_trusted_ca or the cluster settings: new
   // connections get them at once, open ones keep theirs. Verification of client certificates happens
@@ -133,12 +137,14 @@ async function startApi(
   if (apiCertificate === undefined) throw new Error('the api certificate is not installed');
   const users = new UsersRepository(store);
   const { requestCert, ...initialOptions } = listenerOptions();
+  const passwords = new PasswordAuthenticator(store, users, clock);
   const app = buildApi({
     deps: {
       store,
       clock,
       users,
-      passwords: new PasswordAuthenticator(store, users, clock),
+      passwords,
+      tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock),
       certificates: new CertificateAuthenticator(store, users, clock),
       settings,
       applyTimeoutMs: config.applyTimeoutMs,

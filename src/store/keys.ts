@@ -58,6 +58,10 @@ export const keys = {
   ocspStatus: `${ROOT}/ocsp/status`,
   /** Certificate-expiry alerts currently raised, by certificate name (written by the leader's expiry checker). */
   expiryAlerts: `${ROOT}/expiry-alerts`,
+  /** Start-time migrations of older stores that have run (value: ISO time), by name (src/node/migrate-store.ts). */
+  migration: (name: string) => `${ROOT}/migrations/${name}`,
+  /** The HMAC key that signs the REST API's JSON Web Tokens (generated at creation; never returned by the API). */
+  jwtSecret: `${ROOT}/jwt-secret`,
   /** The leader of a cluster-wide role ('cluster': background work), attached to the leader's lease. */
   leader: (role: string) => `${ROOT}/leaders/${role}`,
 } as const;

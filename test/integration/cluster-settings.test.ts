@@ -32,7 +32,7 @@ describe('cluster settings and passwords', () => {
       password_complexity: false,
       password_min_length: 8,
       password_expiration_duration: 0,
-      alert_settings: { cluster_certs_about_to_expire: { enabled: true, threshold: '45' }, cluster_ocsp_query_failed: false },
+      alert_settings: { cluster_certs_about_to_expire: { enabled: true, threshold: '45' }, cluster_ocsp_query_failed: true, cluster_ocsp_status_revoked: true },
     });
     expect(response.json.created_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });

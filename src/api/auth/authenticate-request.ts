@@ -1,11 +1,13 @@
 // Turns a request's credentials into a Caller: a client certificate (when the cluster has certificate
-// authentication on and the client presented one) or HTTP Basic (email + password). Never both at once.
+// authentication on and the client presented one), a JSON Web Token (Authorization: Bearer) or HTTP Basic
+// (email + password). Never a certificate and a header at once.
 import type { FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { ApiDeps } from '../api-deps.js';
 import type { Caller } from './caller.js';
 import { ApiError } from '../../lib/api-error.js';
 import type { UserRecord } from '../../domain/users.js';
+import { parseBearerToken } from './jwt-authenticator.js';
 
 export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps): Promise<Caller> {
   const cluster = deps.settings.current();
@@ -22,9 +24,14 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
       throw error;
     }
   }
+  const token = parseBearerToken(header);
+  if (token !== undefined) {
+    const allowExpiredPassword = request.url.split('?')[0] === '/v1/users/password';
+    return toCaller(await deps.tokens.authenticate(token, { allowExpired: allowExpiredPassword, cluster }), 'jwt');
+  }
   const credentials = parseBasicAuth(header);
   if (credentials === undefined) {
-    throw new ApiError(401, 'unauthenticated', 'Authentication required: HTTP Basic credentials (email and password) or a client certificate');
+    throw new ApiError(401, 'unauthenticated', 'Authentication required: HTTP Basic credentials (email and password), a Bearer token or a client certificate');
   }
   const allowExpired = request.url.split('?')[0] === '/v1/users/password';
   try {

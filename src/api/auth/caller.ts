@@ -8,5 +8,5 @@ export interface Caller {
   role: RoleName;
   auth_method: 'regular' | 'certificate';
   /** How this request was authenticated. */
-  via: 'basic' | 'certificate';
+  via: 'basic' | 'certificate' | 'jwt';
 }

@@ -31,6 +31,8 @@ import { deleteBdb } from './bdbs/delete-bdb.js';
 import { bdbAction } from './bdbs/bdb-action.js';
 import { putUserPassword, postUserPassword, deleteUserPassword } from './users/user-password.js';
 import { getOwnRole } from './users/get-own-role.js';
+import { authorizeUser } from './users/authorize-user.js';
+import { refreshJwt } from './users/refresh-jwt.js';
 import { listNodes } from './nodes/list-nodes.js';
 import { getNode } from './nodes/get-node.js';
 import { getOcsp } from './ocsp/get-ocsp.js';
@@ -50,6 +52,8 @@ export const allRoutes: ApiRoute[] = [
   getPolicy,
   putPolicy,
   getOwnRole,
+  authorizeUser,
+  refreshJwt,
   putUserPassword,
   postUserPassword,
   deleteUserPassword,

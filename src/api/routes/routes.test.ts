@@ -19,9 +19,9 @@ describe('route table', () => {
     expect(isPermission(permission) || permission === 'authenticated' || permission === 'public').toBe(true);
   });
 
-  it('makes only GET /v1/bootstrap public', () => {
+  it('makes only GET /v1/bootstrap and POST /v1/users/authorize (it authenticates in its handler) public', () => {
     const publicRoutes = allRoutes.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`);
-    expect(publicRoutes).toEqual(['GET /v1/bootstrap']);
+    expect(publicRoutes.sort()).toEqual(['GET /v1/bootstrap', 'POST /v1/users/authorize']);
   });
 
   it('guards every write with a named permission, never just "authenticated", except self-service user updates', () => {
@@ -30,6 +30,7 @@ describe('route table', () => {
       .map((r) => `${r.method} ${r.url}`);
     // PUT /v1/users/{uid}: any user may change their own name, password and alert settings (digest §6.1);
     // the handler checks update_user for everything else.
-    expect(loose.every((id) => id === 'PUT /v1/users/:uid' || id.startsWith('PUT /v1/users/password') || id.startsWith('POST /v1/users/password') || id.startsWith('DELETE /v1/users/password'))).toBe(true);
+    // POST /v1/users/refresh_jwt: any holder of a valid token gets a new one for themselves.
+    expect(loose.every((id) => id === 'PUT /v1/users/:uid' || id === 'POST /v1/users/refresh_jwt' || id.startsWith('PUT /v1/users/password') || id.startsWith('POST /v1/users/password') || id.startsWith('DELETE /v1/users/password'))).toBe(true);
   });
 });

@@ -12,6 +12,19 @@ import { clusterChangeEvents } from '../../state/entity-events.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
 
+/** Cluster fields that show an installed certificate (RS: proxy_certificate, syncer_certificate); never stored
+ *  in the cluster document, read-only here (certificates change through PUT /v1/cluster/certificates). */
+const CERTIFICATE_VIEWS = { proxy_certificate: 'proxy', syncer_certificate: 'syncer' } as const;
+type CertificateViews = Record<keyof typeof CERTIFICATE_VIEWS, string>;
+
+async function readCertificateViews(deps: ApiDeps): Promise<CertificateViews> {
+  const read = async (name: string): Promise<string> => {
+    const kv = await deps.store.get(keys.certificate(name));
+    return kv === undefined ? '' : (JSON.parse(kv.value) as { certificate: string }).certificate;
+  };
+  return { proxy_certificate: await read(CERTIFICATE_VIEWS.proxy_certificate), syncer_certificate: await read(CERTIFICATE_VIEWS.syncer_certificate) };
+}
+
 async function readDocument<T>(deps: ApiDeps, key: string): Promise<{ doc: T; modRevision: number }> {
   const kv = await deps.store.get(key);
   if (kv === undefined) throw new ApiError(503, 'store_unavailable', 'The cluster is not initialized');
@@ -32,7 +45,7 @@ export const getCluster = defineRoute({
   url: '/v1/cluster',
   permission: 'view_cluster_info',
   schema: {},
-  handler: async ({ deps }) => (await readDocument<ClusterDocument>(deps, keys.cluster)).doc,
+  handler: async ({ deps }) => ({ ...(await readDocument<ClusterDocument>(deps, keys.cluster)).doc, ...(await readCertificateViews(deps)) }),
 });
 
 export const putCluster = defineRoute({
@@ -40,11 +53,18 @@ export const putCluster = defineRoute({
   url: '/v1/cluster',
   permission: 'update_cluster',
   schema: { body: ClusterUpdate, querystring: DryRunQuery },
-  handler: async ({ deps, body, query, caller }) => {
+  handler: async ({ deps, body: fullBody, query, caller }) => {
+    const { proxy_certificate: proxyCertificate, syncer_certificate: syncerCertificate, ...body } = fullBody;
     const { doc, modRevision } = await readDocument<ClusterDocument>(deps, keys.cluster);
     for (const field of READ_ONLY) {
       if (body[field] !== undefined && body[field] !== doc[field]) {
         throw new ApiError(400, 'invalid_schema', `'${field}' is read-only`);
+      }
+    }
+    const views = await readCertificateViews(deps);
+    for (const [field, sent] of [['proxy_certificate', proxyCertificate], ['syncer_certificate', syncerCertificate]] as const) {
+      if (sent !== undefined && sent !== views[field]) {
+        throw new ApiError(400, 'invalid_schema', `'${field}' is read-only: replace the ${CERTIFICATE_VIEWS[field]} certificate with PUT /v1/cluster/certificates`);
       }
     }
     const next: ClusterDocument = {
@@ -68,7 +88,7 @@ export const putCluster = defineRoute({
       const events = clusterChangeEvents(deps.clock, caller, doc, next, 'cluster');
       await deps.settings.waitForRevision(await writeDocument(deps, keys.cluster, modRevision, next, events));
     }
-    return next;
+    return { ...next, ...views };
   },
 });
 

@@ -38,9 +38,14 @@ export const ClusterUpdate = Type.Object(
     password_complexity: Type.Optional(Type.Boolean()),
     password_min_length: Type.Optional(Type.Integer({ minimum: 8, maximum: 256 })),
     password_expiration_duration: Type.Optional(Type.Integer({ minimum: 0, maximum: 36500 })),
+    cm_session_timeout_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+    // Read-only views of the installed proxy and syncer certificates: accepted only unchanged (GET-edit-PUT).
+    proxy_certificate: Type.Optional(Type.String()),
+    syncer_certificate: Type.Optional(Type.String()),
     alert_settings: Type.Optional(
       Type.Object(
         {
+          cluster_ca_cert_about_to_expire: Type.Optional(ThresholdAlert),
           cluster_certs_about_to_expire: Type.Optional(ThresholdAlert),
           node_internal_certs_about_to_expire: Type.Optional(ThresholdAlert),
           cluster_ocsp_query_failed: Type.Optional(Type.Boolean()),

@@ -4,7 +4,7 @@
 import type { ClusterStore } from '../../../store/cluster-store.js';
 import { keys } from '../../../store/keys.js';
 import type { AppliedRecord } from '../../../domain/node-status.js';
-import type { NodeInfoRecord, NodeLiveRecord } from '../../../domain/nodes.js';
+import { rsSoftwareVersion, type NodeInfoRecord, type NodeLiveRecord } from '../../../domain/nodes.js';
 
 export interface NodeView {
   uid: number;
@@ -19,11 +19,13 @@ export interface NodeView {
   os_version: string;
   cores: number;
   total_memory: number;
+  /** The reference's form, `8.2.0-100` (src/domain/nodes.ts rsSoftwareVersion). */
   software_version: string;
   /** Seconds since this node process started; 0 while down. */
   uptime: number;
   // certplane extensions
   node_name: string;
+  certplane_version: string;
   cnm_https_port: number;
   /** Store revision of the certificates this node serves (files written, listeners reloaded). */
   certificates_revision: number;
@@ -61,9 +63,11 @@ export async function readNodeViews(store: ClusterStore, now: Date): Promise<Nod
       os_version: info.os_version,
       cores: info.cores,
       total_memory: info.total_memory,
-      software_version: info.software_version,
+      // A record written by an older certplane (not yet restarted) holds the bare package version.
+      software_version: /^\d+\.\d+\.\d+-\d+$/.test(info.software_version) ? info.software_version : rsSoftwareVersion(info.software_version),
       uptime: liveRecord === undefined ? 0 : Math.max(0, Math.floor((now.getTime() - Date.parse(liveRecord.started_at)) / 1000)),
       node_name: info.name,
+      certplane_version: info.certplane_version ?? info.software_version,
       cnm_https_port: info.cnm_https_port,
       certificates_revision: record?.certificates_revision ?? 0,
       certificates_applied_at: record?.applied_at ?? '',
