@@ -9,6 +9,7 @@ import { assertUidFree, createEntity, retryThenConflict } from '../../state/enti
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
 import { assertPortAvailable, bdbEntity, bdbResponse, bdbRulesContext, isPortBindable, takenPorts, unwrapBdbRule } from './bdb-context.js';
 import { NewBdbBody } from './bdb-schemas.js';
+import { bdbTrustWarnings, recordBdbTrustWarnings, withWarnings } from './bdb-trust-warnings.js';
 
 export const createBdb = defineRoute({
   method: 'POST',
@@ -42,6 +43,8 @@ export const createBdb = defineRoute({
       // A concurrent create took the uid, port or name: build() re-checks everything against the new state.
       onConflict: retryThenConflict('Databases were changed concurrently; retry'),
     });
-    return bdbResponse(deps, caller, created.record, created.revision, 'pending');
+    const warnings = bdbTrustWarnings(body, created.record);
+    if (!isDryRun(query)) await recordBdbTrustWarnings(deps, caller, created.record.uid, warnings);
+    return withWarnings(await bdbResponse(deps, caller, created.record, created.revision, 'pending'), warnings);
   },
 });

@@ -9,6 +9,7 @@ import { updateEntity } from '../../state/entity-writes.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
 import { assertPortAvailable, bdbEntity, bdbResponse, bdbRulesContext, readBdb, takenPorts, unwrapBdbRule } from './bdb-context.js';
 import { BdbUpdateBody } from './bdb-schemas.js';
+import { bdbTrustWarnings, recordBdbTrustWarnings, withWarnings } from './bdb-trust-warnings.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const updateBdb = defineRoute({
@@ -27,9 +28,11 @@ export const updateBdb = defineRoute({
     if (next.name !== existing.name && (await deps.store.get(keys.bdbNameIndex(next.name))) !== undefined) {
       throw new ApiError(409, 'name_already_exists', `A database named '${next.name}' already exists`);
     }
-    if (isDryRun(query)) return bdbResponse(deps, caller, next, modRevision);
+    const warnings = bdbTrustWarnings(body, next);
+    if (isDryRun(query)) return withWarnings(await bdbResponse(deps, caller, next, modRevision), warnings);
     const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next });
     if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
-    return bdbResponse(deps, caller, next, result.revision, 'active-change-pending');
+    await recordBdbTrustWarnings(deps, caller, existing.uid, warnings);
+    return withWarnings(await bdbResponse(deps, caller, next, result.revision, 'active-change-pending'), warnings);
   },
 });
