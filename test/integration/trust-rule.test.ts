@@ -22,7 +22,6 @@ distinguished_name = dn
 [dn]
 [leaf]
 basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 `;
@@ -63,7 +62,7 @@ beforeAll(async () => {
   dbPort = await freeDbPort();
   await writeFile(path.join(dir, 'openssl.cnf'), OPENSSL_CONFIG);
 
-  // The pinned client certificate (not a CA), made with openssl as an operator would.
+  // The pinned client certificate (CA:FALSE, no keyUsage extension), made with openssl as an operator would.
   await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'pinned.key', '-out', 'pinned.crt', '-days', '30', '-subj', '/O=Acme/CN=pinned', '-config', 'openssl.cnf', '-extensions', 'leaf']);
   // The attack (issue 10.0): its holder signs a certificate for boss with the pinned certificate's key.
   await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'forged.key', '-out', 'forged.csr', '-subj', '/O=Acme/CN=boss', '-config', 'openssl.cnf']);
