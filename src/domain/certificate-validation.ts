@@ -15,7 +15,7 @@ import {
   toPem,
 } from './pem.js';
 import { costlyKeyReason, keyBoundsViolation } from './key-bounds.js';
-import { whyNotIssuer } from './client-certificate.js';
+import { pinRole, whyNotIssuer } from './client-certificate.js';
 
 /** HTTP status of each certificate error code. */
 export const CERTIFICATE_ERROR_STATUS = {
@@ -204,7 +204,7 @@ export function bundleWarnings(chain: X509Certificate[], what: string): string[]
   for (const [i, cert] of chain.entries()) {
     const reason = whyNotIssuer(cert);
     if (reason !== undefined) {
-      warnings.push(`${what} (${position(chain, i)}) ${reason}: it is trusted only as a pinned client certificate, never as an issuer`);
+      warnings.push(`${what} (${position(chain, i)}) ${reason}: ${pinRole(cert)}`);
     }
   }
   return warnings;

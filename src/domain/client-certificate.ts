@@ -78,6 +78,20 @@ export function whyNotIssuer(cert: X509Certificate): string | undefined {
   }
 }
 
+/** What a non-issuing trust-bundle entry is good for, for warnings: a pin, or (without clientAuth) nothing. */
+export function pinRole(cert: X509Certificate): string {
+  let eku: readonly string[] | undefined;
+  try {
+    eku = readCertificateExtensions(cert).extKeyUsage;
+  } catch {
+    return 'it is never used';
+  }
+  if (eku !== undefined && !eku.includes(EKU_CLIENT_AUTH) && !eku.includes(EKU_ANY)) {
+    return 'it never issues, and as its extendedKeyUsage lacks clientAuth it never logs in either';
+  }
+  return 'it is trusted only as a pinned client certificate, never as an issuer';
+}
+
 /** Leaf first: accepts a pinned leaf, or a path through presented CA certificates to a CA anchor; then checks time. */
 export function verifyClientCertificate(chain: readonly X509Certificate[], anchors: TrustAnchors, now: Date): ClientCertificateVerdict {
   const verdict = verifyClientChain(chain, anchors);

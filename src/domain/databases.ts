@@ -12,7 +12,7 @@ import type { ErrorCode } from '../lib/api-error.js';
 import { certificateExpiry, certificateFingerprint, certificateNotAfter, parseCertificateChain, toPem } from './pem.js';
 import type { AuthorizedSubject, SubjectValidationType } from './rfc2253.js';
 import { keyBoundsViolation } from './key-bounds.js';
-import { whyNotIssuer } from './client-certificate.js';
+import { pinRole, whyNotIssuer } from './client-certificate.js';
 
 export type TlsMode = 'enabled' | 'disabled' | 'replica_ssl';
 export type EnabledDisabled = 'enabled' | 'disabled';
@@ -216,7 +216,7 @@ export function clientCertificateWarnings(entries: readonly ClientCertEntry[], f
       const reason = whyNotIssuer(cert);
       if (reason === undefined) continue;
       const cn = cert.subject.split('\n').find((line) => line.startsWith('CN=')) ?? 'no CN';
-      warnings.push(`${field}[${i}] (certificate #${j + 1}, ${cn.slice(0, 64)}) ${reason}: it is trusted only as a pinned client certificate, never as an issuer`);
+      warnings.push(`${field}[${i}] (certificate #${j + 1}, ${cn.slice(0, 64)}) ${reason}: ${pinRole(cert)}`);
     }
   }
   return warnings;
