@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 function fakeSocket(certs: TestCertificate[]): TLSSocket {
   const node = (i: number): object | undefined =>
-    certs[i] === undefined ? undefined : { raw: certs[i]!.x509.raw, fingerprint256: certs[i]!.x509.fingerprint256, issuerCertificate: node(i + 1) };
+    certs[i] === undefined ? undefined : { raw: certs[i].x509.raw, fingerprint256: certs[i].x509.fingerprint256, issuerCertificate: node(i + 1) };
   return { getPeerCertificate: () => node(0) } as unknown as TLSSocket;
 }
 
