@@ -75,6 +75,7 @@ beforeAll(async () => {
   pem.root = root.certificate;
   pem.noSign = noSign.certificate;
   pem.strict = strict.certificate;
+  pem.expired = (await createCa({ cn: 'Expired CA', notBefore: new Date(Date.now() - 30 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) })).certificate;
   const notCa = await issueCertificate(root, { cn: 'Intermediate without CA:TRUE', isCa: false, eku: [], keyUsage: ['digitalSignature', 'keyCertSign'] });
   const subCa = await issueCertificate(strict, { cn: 'Sub CA below pathLen 0', isCa: true });
   const boss = { subject: 'CN=boss,O=Acme', eku: ['clientAuth'] };
@@ -173,6 +174,7 @@ describe('trust bundles as operators build them', () => {
   it.each([
     ['no certificate at all', 'no PEM here', 400, 'invalid_certificate'],
     ['only a pinned certificate, no CA', () => pem.pinned!, 400, 'not_a_ca'],
+    ['expired certificates only (406, as for any expired upload)', () => pem.expired!, 406, 'certificate_expired'],
   ])('still refuses a bundle with %s, changing nothing', async (_what, certificate, status, code) => {
     const text = typeof certificate === 'function' ? certificate() : certificate;
     const response = await expectNoChange(node.dataDir, () => asAdmin('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: text }] }));
