@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { validateCertificateItems, type CertificateItem, type CertificateItemsValidation } from './certificate-validation.js';
 import { CERTIFICATE_NAMES, CERTIFICATE_SPECS } from './certificate-names.js';
 import { ERROR_CODES } from '../lib/api-error.js';
-import { createCa, encryptKey, issueCertificate, selfSigned, type TestCertificate } from '../../test/helpers/pki.js';
+import { createCa, encryptKey, hugeExponentKeyPair, issueCertificate, selfSigned, type TestCertificate } from '../../test/helpers/pki.js';
 
 const DAY = 86_400_000;
 const now = new Date();
@@ -157,10 +157,44 @@ describe('rules, one failure each', () => {
     }
   });
 
-  it('mtls_trusted_ca with a non-CA certificate → 400 not_a_ca', () => {
+  it('mtls_trusted_ca with no CA certificate at all → 400 not_a_ca', async () => {
     expect(firstError({ name: 'mtls_trusted_ca', certificate: self.certificate }).error_code).toBe('not_a_ca');
-    expect(firstError({ name: 'mtls_trusted_ca', certificate: root.certificate + leaf.certificate }).error_code).toBe('not_a_ca');
+    expect(firstError({ name: 'mtls_trusted_ca', certificate: self.certificate + leaf.certificate }).error_code).toBe('not_a_ca');
+    const noSign = await createCa({ cn: 'No keyCertSign', keyUsage: ['digitalSignature'] });
+    expect(firstError({ name: 'mtls_trusted_ca', certificate: noSign.certificate }).description).toMatch(/keyCertSign/);
   });
+
+  it('mtls_trusted_ca as operators build it (cat ca.crt server.crt): accepted, each non-CA entry named in a warning', () => {
+    const r = validateCertificateItems([{ name: 'mtls_trusted_ca', certificate: root.certificate + leaf.certificate + self.certificate }], now);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const warnings = r.certificates[0]?.warnings ?? [];
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/certificate #2.*cluster\.example\.com.*not a CA.*pinned client certificate/);
+    expect(warnings[1]).toMatch(/certificate #3/);
+    const plain = validateCertificateItems([{ name: 'mtls_trusted_ca', certificate: root.certificate + intermediate.certificate }], now);
+    expect(plain.ok && plain.certificates[0]?.warnings).toBeUndefined();
+  });
+
+  it('mtls_trusted_ca: an expired entry beside valid ones is a warning; only expired ones → 406', async () => {
+    const oldCa = await createCa({ cn: 'Old CA', notBefore: past(30), notAfter: past(1) });
+    const r = validateCertificateItems([{ name: 'mtls_trusted_ca', certificate: root.certificate + oldCa.certificate }], now);
+    expect(r.ok && r.certificates[0]?.warnings?.[0]).toMatch(/Old CA.*expired/);
+    expect(firstError({ name: 'mtls_trusted_ca', certificate: oldCa.certificate }).error_code).toBe('certificate_expired');
+  });
+
+  it('bounds keys: RSA above 8192 bits, a huge or even exponent → 400 weak_key before any signature is checked', async () => {
+    const huge = await createCa({ cn: 'Huge exponent', keyPair: await hugeExponentKeyPair(2048) });
+    const started = performance.now();
+    const e = firstError({ name: 'mtls_trusted_ca', certificate: Array.from({ length: 140 }, () => huge.certificate).join('') });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(e.error_code).toBe('weak_key');
+    expect(e.description).toMatch(/exponent/);
+    const leafOfHuge = await issueCertificate(huge, { cn: 'x.example.com', freshKey: true });
+    expect(firstError({ name: 'api', certificate: leafOfHuge.chain, key: leafOfHuge.key }).error_code).toBe('weak_key');
+    const three = await createCa({ cn: 'Exponent 3', publicExponent: 3 });
+    expect(validateCertificateItems([{ name: 'mtls_trusted_ca', certificate: three.certificate }], now).ok).toBe(true);
+  }, 60_000);
 
   it('missing key → 400 missing_key', () => {
     expect(firstError({ name: 'api', certificate: self.certificate }).error_code).toBe('missing_key');

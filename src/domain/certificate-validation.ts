@@ -14,6 +14,8 @@ import {
   parsePrivateKeyPem,
   toPem,
 } from './pem.js';
+import { costlyKeyReason, keyBoundsViolation } from './key-bounds.js';
+import { pinRole, whyNotIssuer } from './client-certificate.js';
 
 /** HTTP status of each certificate error code. */
 export const CERTIFICATE_ERROR_STATUS = {
@@ -56,6 +58,11 @@ export interface ValidCertificate {
   fingerprint: string;
   /** notAfter of the leaf (first) certificate, ISO-8601. */
   not_after: string;
+  /**
+   * Accepted, but worth telling the operator: entries of a trust bundle that can never issue (non-CA
+   * certificates, trusted only as pinned client certificates) or that have expired. Absent when none.
+   */
+  warnings?: string[];
 }
 
 export type CertificateItemsValidation =
@@ -99,6 +106,12 @@ export function validateCertificateItem(item: CertificateItem, now: Date): Certi
   if (!parsed.ok) return fail(name, 'invalid_certificate', `${what} ${parsed.error}`);
   const chain = parsed.value;
 
+  // Before anything that checks a signature: an oversized modulus or exponent is costly to verify with.
+  for (const [i, cert] of chain.entries()) {
+    const costly = costlyKeyReason(cert);
+    if (costly) return fail(name, 'weak_key', `${what} (${position(chain, i)}) has a key outside the accepted bounds: ${costly}`);
+  }
+
   const structure = checkStructure(chain, spec);
   if (structure) return fail(name, structure.code, `${what} ${structure.text}`);
 
@@ -120,7 +133,7 @@ export function validateCertificateItem(item: CertificateItem, now: Date): Certi
   }
 
   for (const [i, cert] of chain.entries()) {
-    const weak = weakKeyReason(cert);
+    const weak = keyBoundsViolation(cert);
     if (weak) return fail(name, 'weak_key', `${what} (${position(chain, i)}) has a weak key: ${weak}`);
   }
   for (const [i, cert] of chain.entries()) {
@@ -131,10 +144,14 @@ export function validateCertificateItem(item: CertificateItem, now: Date): Certi
       return fail(name, 'weak_signature', `${what} (${position(chain, i)}) is signed with ${WEAK_HASH_LABEL[hash]}; use SHA-256 or stronger`);
     }
   }
-  for (const [i, cert] of chain.entries()) {
-    if (certificateNotAfter(cert).getTime() < now.getTime()) {
-      return fail(name, 'certificate_expired', `${what} (${position(chain, i)}) expired on ${certificateExpiry(cert)}`);
-    }
+  const warnings: string[] = spec.mustBeCa ? bundleWarnings(chain, what) : [];
+  const expired = chain.map((cert, i) => ({ cert, i })).filter(({ cert }) => certificateNotAfter(cert).getTime() < now.getTime());
+  // In a trust bundle an expired entry beside valid ones is only useless (it never verifies): accepted with a
+  // warning. A bundle of expired certificates only, or an expired certificate anywhere in a chain, is refused.
+  const tolerated = spec.mustBeCa && expired.length < chain.length;
+  for (const { cert, i } of expired) {
+    if (!tolerated) return fail(name, 'certificate_expired', `${what} (${position(chain, i)}) expired on ${certificateExpiry(cert)}`);
+    warnings.push(`${what} (${position(chain, i)}) expired on ${certificateExpiry(cert)}; it is never used`);
   }
   for (const [i, cert] of chain.entries()) {
     const notBefore = certificateNotBefore(cert);
@@ -151,16 +168,17 @@ export function validateCertificateItem(item: CertificateItem, now: Date): Certi
     not_after: certificateExpiry(leaf),
   };
   if (key) valid.key = key.pem;
+  if (warnings.length > 0) valid.warnings = warnings;
   return { ok: true, certificate: valid };
 }
 
 function checkStructure(chain: X509Certificate[], spec: CertificateSpec): { code: CertificateErrorCode; text: string } | undefined {
   if (spec.mustBeCa) {
-    // A CA bundle: every certificate must be a CA; they need not form a chain.
-    for (const [i, cert] of chain.entries()) {
-      if (!cert.ca) return { code: 'not_a_ca', text: `(${position(chain, i)}) is not a CA certificate (basicConstraints CA:TRUE is required)` };
-    }
-    return undefined;
+    // A trust bundle: certificates need not form a chain, and operators build them with `cat ca.crt server.crt`;
+    // non-CA entries are accepted as pins (bundleWarnings names them), but at least one entry must be able to issue.
+    if (chain.some((cert) => whyNotIssuer(cert) === undefined)) return undefined;
+    const reason = chain.length === 1 ? whyNotIssuer(chain[0] as X509Certificate) : 'holds no certificate that can issue';
+    return { code: 'not_a_ca', text: `${reason ?? ''}: at least one CA certificate (basicConstraints CA:TRUE, keyCertSign where keyUsage is present) is required` };
   }
   for (let i = 0; i + 1 < chain.length; i++) {
     const cert = chain[i] as X509Certificate;
@@ -180,30 +198,19 @@ function leafMatches(chain: X509Certificate[], key: KeyObject): boolean {
   return leaf !== undefined && safe(() => leaf.checkPrivateKey(key));
 }
 
-const WEAK_HASH_LABEL = { md2: 'MD2', md4: 'MD4', md5: 'MD5', sha1: 'SHA-1' } as const;
-
-const STRONG_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
-
-function weakKeyReason(cert: X509Certificate): string | undefined {
-  const pub = cert.publicKey;
-  const details = pub.asymmetricKeyDetails ?? {};
-  switch (pub.asymmetricKeyType) {
-    case 'rsa':
-    case 'rsa-pss': {
-      const bits = details.modulusLength ?? 0;
-      return bits < 2048 ? `RSA ${bits} bits (at least 2048 required)` : undefined;
+/** One warning per trust-bundle entry that cannot issue: it is trusted only as a pinned client certificate. */
+export function bundleWarnings(chain: X509Certificate[], what: string): string[] {
+  const warnings: string[] = [];
+  for (const [i, cert] of chain.entries()) {
+    const reason = whyNotIssuer(cert);
+    if (reason !== undefined) {
+      warnings.push(`${what} (${position(chain, i)}) ${reason}: ${pinRole(cert)}`);
     }
-    case 'ec': {
-      const curve = details.namedCurve ?? 'unknown';
-      return STRONG_CURVES.has(curve) ? undefined : `EC curve ${curve} (P-256, P-384 or P-521 required)`;
-    }
-    case 'ed25519':
-    case 'ed448':
-      return undefined;
-    default:
-      return `${pub.asymmetricKeyType ?? 'unknown'} keys are not accepted (RSA >= 2048 or EC P-256/P-384/P-521 required)`;
   }
+  return warnings;
 }
+
+const WEAK_HASH_LABEL = { md2: 'MD2', md4: 'MD4', md5: 'MD5', sha1: 'SHA-1' } as const;
 
 function position(chain: X509Certificate[], i: number): string {
   if (chain.length === 1) return cn(chain[i]);

@@ -1,46 +1,151 @@
 // Verifies a client certificate chain against trust anchors at a given time: the rules shared by
-// certificate login on the REST API and mutual TLS on database endpoints. Pure; no I/O.
+// certificate login on the REST API and mutual TLS on database endpoints (DESIGN.md, trust rule). Pure; no I/O.
+//
+// - Only a CA certificate issues: basicConstraints CA:TRUE, keyCertSign where keyUsage is present, and its
+//   pathLenConstraint honoured (RFC 5280 §4.2.1.9: self-issued intermediates do not count). This holds for
+//   anchors and presented intermediates alike. A non-CA anchor (a pinned client certificate) only matches the
+//   identical presented certificate; it never issues.
+// - The leaf must be usable for client authentication: an extendedKeyUsage without clientAuth (or
+//   anyExtendedKeyUsage) refuses it.
+// - Work per presented chain is bounded before any signature is checked: at most MAX_PRESENTED_CHAIN
+//   certificates, every key within key-bounds.ts, issuers looked up by subject name (and matched on key
+//   identifiers by checkIssued) rather than tried one by one, and at most MAX_SIGNATURE_CHECKS signatures.
 import type { X509Certificate } from 'node:crypto';
+import { EKU_ANY, EKU_CLIENT_AUTH, readCertificateExtensions, type CertificateExtensions } from './certificate-extensions.js';
+import { keyBoundsViolation } from './key-bounds.js';
+import { certificateFingerprint } from './pem.js';
 
-export type ClientCertificateVerdict =
-  | { ok: true }
-  | { ok: false; error_code: 'certificate_not_trusted' | 'certificate_expired' | 'certificate_not_yet_valid'; description: string };
+export type ClientCertificateErrorCode = 'certificate_not_trusted' | 'certificate_expired' | 'certificate_not_yet_valid';
 
-const MAX_DEPTH = 8;
+export type ClientCertificateVerdict = { ok: true } | { ok: false; error_code: ClientCertificateErrorCode; description: string };
 
-/**
- * Accepts the leaf when it is one of the anchors, or when a path of CA certificates from the presented
- * chain leads to a certificate issued (and signed) by an anchor. Every certificate on the path must be
- * within its validity period at `now`.
- */
-export function verifyClientCertificate(chain: readonly X509Certificate[], anchors: readonly X509Certificate[], now: Date): ClientCertificateVerdict {
-  const leaf = chain[0];
-  if (leaf === undefined) return { ok: false, error_code: 'certificate_not_trusted', description: 'No client certificate was presented' };
-  let current = leaf;
-  const path: X509Certificate[] = [leaf];
-  for (let depth = 0; depth < MAX_DEPTH; depth += 1) {
-    const anchor = anchors.find((a) => a.fingerprint256 === current.fingerprint256 || issuedBy(current, a));
-    if (anchor !== undefined) {
-      if (anchor.fingerprint256 !== current.fingerprint256) path.push(anchor);
-      return checkValidity(path, now);
-    }
-    const next = chain.find((c) => c !== current && c.ca && issuedBy(current, c));
-    if (next === undefined) break;
-    path.push(next);
-    current = next;
-  }
-  return { ok: false, error_code: 'certificate_not_trusted', description: 'The client certificate does not chain to a trusted CA' };
+/** What chain checking found, before time: the path from the leaf to its anchor, or why there is none. */
+export type ClientChainVerdict = { ok: true; path: readonly X509Certificate[] } | { ok: false; error_code: 'certificate_not_trusted'; description: string };
+
+/** The most certificates a client may present (leaf included); a longer chain is refused before any work. */
+export const MAX_PRESENTED_CHAIN = 10;
+/** The most signatures one chain check verifies, whatever the presented certificates look like. */
+export const MAX_SIGNATURE_CHECKS = 24;
+
+interface Issuer {
+  cert: X509Certificate;
+  /** basicConstraints pathLenConstraint, when present. */
+  pathLen: number | undefined;
 }
 
-function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+/** A set of trust anchors, parsed once: pins by fingerprint, CA anchors by subject. */
+export interface TrustAnchors {
+  readonly size: number;
+  /** SHA-256 of every anchor (CA or not): an identical presented leaf is trusted (pinning). */
+  readonly fingerprints: ReadonlySet<string>;
+  /** The anchors that may issue, by subject (node:crypto's rendering, as `issuer` of the certificates they sign). */
+  readonly issuersBySubject: ReadonlyMap<string, readonly Issuer[]>;
+}
+
+/** Indexes anchors; anchors that may not issue (no CA:TRUE, no keyCertSign, unreadable, out-of-bounds key) stay pins only. */
+export function buildTrustAnchors(certs: readonly X509Certificate[]): TrustAnchors {
+  const fingerprints = new Set<string>();
+  const issuersBySubject = new Map<string, Issuer[]>();
+  for (const cert of certs) {
+    const fingerprint = certificateFingerprint(cert);
+    if (fingerprints.has(fingerprint)) continue;
+    fingerprints.add(fingerprint);
+    const issuer = asIssuer(cert);
+    if (issuer === undefined || keyBoundsViolation(cert) !== undefined) continue;
+    const list = issuersBySubject.get(cert.subject) ?? [];
+    list.push(issuer);
+    issuersBySubject.set(cert.subject, list);
+  }
+  return { size: fingerprints.size, fingerprints, issuersBySubject };
+}
+
+/** Whether a certificate may issue under the trust rule, and with which path length. */
+export function issuerCapability(extensions: CertificateExtensions): { ok: true; pathLen: number | undefined } | { ok: false; reason: string } {
+  if (extensions.basicConstraints?.ca !== true) return { ok: false, reason: 'is not a CA certificate (no basicConstraints CA:TRUE)' };
+  if (extensions.keyUsage !== undefined && !extensions.keyUsage.has('keyCertSign')) {
+    return { ok: false, reason: 'has a keyUsage without keyCertSign' };
+  }
+  return { ok: true, pathLen: extensions.basicConstraints.pathLen };
+}
+
+/** Undefined when the certificate may issue under the trust rule, else why it may not. */
+export function whyNotIssuer(cert: X509Certificate): string | undefined {
   try {
-    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+    const capability = issuerCapability(readCertificateExtensions(cert));
+    return capability.ok ? undefined : capability.reason;
   } catch {
-    return false;
+    return 'has malformed extensions';
   }
 }
 
-function checkValidity(path: readonly X509Certificate[], now: Date): ClientCertificateVerdict {
+/** What a non-issuing trust-bundle entry is good for, for warnings: a pin, or (without clientAuth) nothing. */
+export function pinRole(cert: X509Certificate): string {
+  let eku: readonly string[] | undefined;
+  try {
+    eku = readCertificateExtensions(cert).extKeyUsage;
+  } catch {
+    return 'it is never used';
+  }
+  if (eku !== undefined && !eku.includes(EKU_CLIENT_AUTH) && !eku.includes(EKU_ANY)) {
+    return 'it never issues, and as its extendedKeyUsage lacks clientAuth it never logs in either';
+  }
+  return 'it is trusted only as a pinned client certificate, never as an issuer';
+}
+
+/** Leaf first: accepts a pinned leaf, or a path through presented CA certificates to a CA anchor; then checks time. */
+export function verifyClientCertificate(chain: readonly X509Certificate[], anchors: TrustAnchors, now: Date): ClientCertificateVerdict {
+  const verdict = verifyClientChain(chain, anchors);
+  return verdict.ok ? checkPathValidity(verdict.path, now) : verdict;
+}
+
+/** Everything but time: bounded, so it may run on any chain an unauthenticated client sends. */
+export function verifyClientChain(chain: readonly X509Certificate[], anchors: TrustAnchors): ClientChainVerdict {
+  const leaf = chain[0];
+  if (leaf === undefined) return notTrusted('No client certificate was presented');
+  if (chain.length > MAX_PRESENTED_CHAIN) {
+    return notTrusted(`The client presented ${chain.length} certificates; at most ${MAX_PRESENTED_CHAIN} are accepted`);
+  }
+  for (const cert of chain) {
+    const violation = keyBoundsViolation(cert);
+    if (violation !== undefined) return notTrusted(`A presented certificate has a key outside the accepted bounds: ${violation}`);
+  }
+  let leafExtensions: CertificateExtensions;
+  try {
+    leafExtensions = readCertificateExtensions(leaf);
+  } catch {
+    return notTrusted('The client certificate has malformed extensions');
+  }
+  const eku = leafExtensions.extKeyUsage;
+  if (eku !== undefined && !eku.includes(EKU_CLIENT_AUTH) && !eku.includes(EKU_ANY)) {
+    return notTrusted('The client certificate is not for client authentication (its extendedKeyUsage lacks clientAuth)');
+  }
+  if (anchors.fingerprints.has(certificateFingerprint(leaf))) return { ok: true, path: [leaf] };
+
+  const presented = new Map<string, Issuer[]>();
+  for (const cert of chain.slice(1)) {
+    let issuer: Issuer | undefined;
+    try {
+      issuer = asIssuer(cert);
+    } catch {
+      issuer = undefined;
+    }
+    if (issuer === undefined) continue;
+    const list = presented.get(cert.subject) ?? [];
+    list.push(issuer);
+    presented.set(cert.subject, list);
+  }
+  const search = new PathSearch(anchors, presented);
+  const path = search.find([leaf]);
+  if (path !== undefined) return { ok: true, path };
+  return notTrusted(
+    search.exhausted
+      ? `The client certificate chain needs more than ${MAX_SIGNATURE_CHECKS} signature checks; it is not accepted`
+      : 'The client certificate does not chain to a trusted CA',
+  );
+}
+
+/** Every certificate on the path must be within its validity period at `now` (cheap: no signatures). */
+export function checkPathValidity(path: readonly X509Certificate[], now: Date): ClientCertificateVerdict {
   for (const cert of path) {
     if (Date.parse(cert.validTo) < now.getTime()) {
       return { ok: false, error_code: 'certificate_expired', description: 'The client certificate (or a CA in its chain) has expired' };
@@ -50,4 +155,77 @@ function checkValidity(path: readonly X509Certificate[], now: Date): ClientCerti
     }
   }
   return { ok: true };
+}
+
+/** Depth-first path building from the leaf up, anchors tried before presented intermediates. */
+class PathSearch {
+  private checks = 0;
+  private readonly verified = new Map<string, boolean>();
+  exhausted = false;
+
+  constructor(
+    private readonly anchors: TrustAnchors,
+    private readonly presented: ReadonlyMap<string, readonly Issuer[]>,
+  ) {}
+
+  find(path: readonly X509Certificate[]): X509Certificate[] | undefined {
+    const current = path[path.length - 1]!;
+    // Non-self-issued intermediates between the leaf and the next issuer (RFC 5280 pathLenConstraint).
+    const below = path.slice(1).filter((cert) => cert.subject !== cert.issuer).length;
+    for (const issuer of this.anchors.issuersBySubject.get(current.issuer) ?? []) {
+      if (this.issues(issuer, current, below)) return [...path, issuer.cert];
+      if (this.exhausted) return undefined;
+    }
+    if (path.length >= MAX_PRESENTED_CHAIN) return undefined;
+    for (const issuer of this.presented.get(current.issuer) ?? []) {
+      if (path.includes(issuer.cert)) continue;
+      if (!this.issues(issuer, current, below)) {
+        if (this.exhausted) return undefined;
+        continue;
+      }
+      const found = this.find([...path, issuer.cert]);
+      if (found !== undefined || this.exhausted) return found;
+    }
+    return undefined;
+  }
+
+  private issues(issuer: Issuer, cert: X509Certificate, below: number): boolean {
+    if (issuer.pathLen !== undefined && below > issuer.pathLen) return false;
+    if (!safe(() => cert.checkIssued(issuer.cert))) return false; // names and key identifiers, no signature
+    const key = `${cert.fingerprint256}|${issuer.cert.fingerprint256}`;
+    const known = this.verified.get(key);
+    if (known !== undefined) return known;
+    if (this.checks >= MAX_SIGNATURE_CHECKS) {
+      this.exhausted = true;
+      return false;
+    }
+    this.checks += 1;
+    const ok = safe(() => cert.verify(issuer.cert.publicKey));
+    this.verified.set(key, ok);
+    return ok;
+  }
+}
+
+function asIssuer(cert: X509Certificate): Issuer | undefined {
+  let extensions: CertificateExtensions;
+  try {
+    extensions = readCertificateExtensions(cert);
+  } catch {
+    return undefined;
+  }
+  const capability = issuerCapability(extensions);
+  if (!capability.ok) return undefined;
+  return { cert, pathLen: capability.pathLen };
+}
+
+function notTrusted(description: string): { ok: false; error_code: 'certificate_not_trusted'; description: string } {
+  return { ok: false, error_code: 'certificate_not_trusted', description };
+}
+
+function safe(fn: () => boolean): boolean {
+  try {
+    return fn();
+  } catch {
+    return false;
+  }
 }

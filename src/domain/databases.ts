@@ -11,6 +11,8 @@ import type { X509Certificate } from 'node:crypto';
 import type { ErrorCode } from '../lib/api-error.js';
 import { certificateExpiry, certificateFingerprint, certificateNotAfter, parseCertificateChain, toPem } from './pem.js';
 import type { AuthorizedSubject, SubjectValidationType } from './rfc2253.js';
+import { keyBoundsViolation } from './key-bounds.js';
+import { pinRole, whyNotIssuer } from './client-certificate.js';
 
 export type TlsMode = 'enabled' | 'disabled' | 'replica_ssl';
 export type EnabledDisabled = 'enabled' | 'disabled';
@@ -174,6 +176,10 @@ export function validateClientCertificates(entries: readonly ClientCertEntry[], 
     }
     const chain = parseCertificateChain(entry.client_cert);
     if (!chain.ok) return fail(400, 'invalid_certificate', `${field}[${i}].client_cert ${chain.error}`);
+    for (const cert of chain.value) {
+      const violation = keyBoundsViolation(cert);
+      if (violation !== undefined) return fail(400, 'weak_key', `${field}[${i}] holds a certificate with a weak key: ${violation}`);
+    }
     parsed.push(chain.value);
   }
   for (const [i, chain] of parsed.entries()) {
@@ -194,6 +200,26 @@ export function validateClientCertificates(entries: readonly ClientCertEntry[], 
     }
   }
   return parsed.map((chain) => ({ client_cert: chain.map((cert) => toPem('CERTIFICATE', cert.raw)).join('') }));
+}
+
+/**
+ * An entry of one certificate is a CA or a pinned client certificate, as RS documents; an entry that holds
+ * several (`cat ca.crt client.crt`) is a bundle, and each of its certificates that cannot issue is named here:
+ * it is trusted only as a pinned client certificate, never as an issuer. Entries are assumed valid.
+ */
+export function clientCertificateWarnings(entries: readonly ClientCertEntry[], field = 'authentication_ssl_client_certs'): string[] {
+  const warnings: string[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const chain = parseCertificateChain(entry.client_cert);
+    if (!chain.ok || chain.value.length < 2) continue;
+    for (const [j, cert] of chain.value.entries()) {
+      const reason = whyNotIssuer(cert);
+      if (reason === undefined) continue;
+      const cn = cert.subject.split('\n').find((line) => line.startsWith('CN=')) ?? 'no CN';
+      warnings.push(`${field}[${i}] (certificate #${j + 1}, ${cn.slice(0, 64)}) ${reason}: ${pinRole(cert)}`);
+    }
+  }
+  return warnings;
 }
 
 function checkEnum<T extends string>(field: string, value: string | undefined, allowed: readonly T[]): T | BdbRuleFailure | undefined {

@@ -10,12 +10,11 @@
 // reason (certificate problems, garbage instead of a ClientHello, handshake timeouts against slowloris).
 import net from 'node:net';
 import tls, { type SecureContextOptions } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseEndpointConfig, EndpointTls } from '../domain/database-endpoint.js';
 import { canonicalCertificateSubject, matchesAuthorizedSubjects, subjectToRfc2253 } from '../domain/rfc2253.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
-import { verifyClientCertificate } from '../domain/client-certificate.js';
+import { buildTrustAnchors, MAX_PRESENTED_CHAIN, verifyClientCertificate, type TrustAnchors } from '../domain/client-certificate.js';
 import { peerCertificateChain } from '../lib/peer-chain.js';
 import { encodeCommand } from '../lib/resp.js';
 
@@ -45,7 +44,7 @@ interface TlsFront {
   key: string;
   server: tls.Server;
   /** The trust anchors of this front, parsed once: authentication_ssl_client_certs and mtls_trusted_ca. */
-  anchors: X509Certificate[];
+  anchors: TrustAnchors;
   unregister: () => void;
 }
 
@@ -105,10 +104,13 @@ class Endpoint {
     // Anchors may be intermediate CAs or a client's own leaf (digest §7.2): OpenSSL's verdict (socket.authorized)
     // would need allowPartialTrustChain, which Node 20's tls.Server does not pass on, so the chain is checked
     // with the same rule as certificate login on the REST API (domain/client-certificate.ts).
-    const anchors = (settings.clientAuth?.ca ?? []).flatMap((pem) => {
-      const parsed = parseCertificateChain(pem);
-      return parsed.ok ? parsed.value : [];
-    });
+    // Only CA anchors issue; a non-CA anchor (a pinned client certificate) matches only itself.
+    const anchors = buildTrustAnchors(
+      (settings.clientAuth?.ca ?? []).flatMap((pem) => {
+        const parsed = parseCertificateChain(pem);
+        return parsed.ok ? parsed.value : [];
+      }),
+    );
     server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings, anchors));
     const staple = this.deps.ocspStaple;
     if (staple !== undefined) {
@@ -150,14 +152,15 @@ class Endpoint {
     }
   }
 
-  private onSecure(socket: tls.TLSSocket, settings: EndpointTls, anchors: readonly X509Certificate[]): void {
+  private onSecure(socket: tls.TLSSocket, settings: EndpointTls, anchors: TrustAnchors): void {
     this.track(socket);
     const auth = settings.clientAuth;
     if (auth === undefined) {
       this.connectBackend(socket, undefined);
       return;
     }
-    const chain = peerCertificateChain(socket);
+    // Verified once per connection; the chain is read only as far as the length cap (+1 to see it is exceeded).
+    const chain = peerCertificateChain(socket, MAX_PRESENTED_CHAIN + 1);
     const cert = chain[0];
     if (cert === undefined) {
       this.reject(socket, 'no client certificate', true);
@@ -165,7 +168,7 @@ class Endpoint {
     }
     const verdict = verifyClientCertificate(chain, anchors, new Date());
     if (!verdict.ok && !(auth.allowOutdated && verdict.error_code === 'certificate_expired')) {
-      this.reject(socket, `client certificate not trusted: ${verdict.error_code}`, true);
+      this.reject(socket, `client certificate not trusted: ${verdict.error_code} (${verdict.description})`, true);
       return;
     }
     const uploadedLeaf = auth.uploadedFingerprints.includes(certificateFingerprint(cert));

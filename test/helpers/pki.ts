@@ -2,7 +2,7 @@
 // OCSP URL), and encrypted keys. Key pairs are cached per (algorithm, role) unless `freshKey` is set.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { generateKeyPair, sign, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, sign, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 
@@ -37,6 +37,14 @@ export interface CertificateOptions {
   freshKey?: boolean;
   /** Serial number in hex. Default random. */
   serial?: string;
+  /** basicConstraints pathLenConstraint (CA certificates). */
+  pathLen?: number;
+  /** keyUsage by name instead of the default; `[]` leaves the extension out. */
+  keyUsage?: Array<'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign'>;
+  /** RSA public exponent (default 65537). Implies a fresh key. */
+  publicExponent?: number;
+  /** Use this key pair (e.g. from hugeExponentKeyPair) instead of a generated one. */
+  keyPair?: { privateKey: KeyObject; publicKey: KeyObject };
 }
 
 export interface TestCertificate {
@@ -59,11 +67,12 @@ const NODE_CURVE: Record<Curve, string> = { 'P-256': 'prime256v1', 'P-384': 'sec
 
 function newKeyPair(opts: CertificateOptions): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
   if (opts.curve) return generateKeyPairAsync('ec', { namedCurve: NODE_CURVE[opts.curve] });
-  return generateKeyPairAsync('rsa', { modulusLength: opts.keyBits ?? 2048, publicExponent: 0x10001 });
+  return generateKeyPairAsync('rsa', { modulusLength: opts.keyBits ?? 2048, publicExponent: opts.publicExponent ?? 0x10001 });
 }
 
 function keyPairFor(opts: CertificateOptions, role: string): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
-  if (opts.freshKey) return newKeyPair(opts);
+  if (opts.keyPair) return Promise.resolve(opts.keyPair);
+  if (opts.freshKey || opts.publicExponent !== undefined) return newKeyPair(opts);
   const id = `${opts.curve ?? `rsa${opts.keyBits ?? 2048}`}:${role}`;
   let pair = keyCache.get(id);
   if (!pair) {
@@ -71,6 +80,46 @@ function keyPairFor(opts: CertificateOptions, role: string): Promise<{ privateKe
     keyCache.set(id, pair);
   }
   return pair;
+}
+
+/**
+ * An RSA key pair whose public exponent is about as long as the modulus (the attack of issue 17.4: every
+ * signature check with its public key costs as much as a private-key operation without CRT).
+ */
+export async function hugeExponentKeyPair(bits = 2048): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
+  const base = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
+  const jwk = base.privateKey.export({ format: 'jwk' });
+  const big = (v: string | undefined): bigint => BigInt(`0x${Buffer.from(v ?? '', 'base64url').toString('hex')}`);
+  const b64 = (v: bigint): string => {
+    const hex = v.toString(16);
+    return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url');
+  };
+  const p = big(jwk.p);
+  const q = big(jwk.q);
+  const n = p * q;
+  const phi = (p - 1n) * (q - 1n);
+  for (;;) {
+    const e = (big(Buffer.from(webcrypto.getRandomValues(new Uint8Array(bits / 8 - 1))).toString('base64url')) | 1n) | (1n << BigInt(bits - 16));
+    const d = modInverse(e % phi, phi);
+    if (d === undefined) continue;
+    const privateKey = createPrivateKey({
+      key: { kty: 'RSA', n: b64(n), e: b64(e), d: b64(d), p: jwk.p, q: jwk.q, dp: b64(d % (p - 1n)), dq: b64(d % (q - 1n)), qi: jwk.qi },
+      format: 'jwk',
+    });
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  }
+}
+
+function modInverse(a: bigint, m: bigint): bigint | undefined {
+  let [oldR, r] = [a, m];
+  let [oldS, s] = [1n, 0n];
+  while (r !== 0n) {
+    const quotient = oldR / r;
+    [oldR, r] = [r, oldR - quotient * r];
+    [oldS, s] = [s, oldS - quotient * s];
+  }
+  if (oldR !== 1n) return undefined;
+  return ((oldS % m) + m) % m;
 }
 
 /** A self-signed root CA (CA:true, keyCertSign). A fresh key unless `freshKey: false`. */
@@ -103,14 +152,15 @@ async function build(opts: CertificateOptions, issuer: TestCertificate | undefin
   const notBefore = opts.notBefore ?? new Date(Math.min(Date.now() - 3_600_000, notAfter.getTime() - DAY));
   const subjectPublicKey = await x509.PublicKey.create(publicKey.export({ type: 'spki', format: 'der' }));
 
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(opts.isCa === true, undefined, true),
-    new x509.KeyUsagesExtension(
-      opts.isCa
+  const keyUsage =
+    opts.keyUsage === undefined
+      ? opts.isCa
         ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature
-        : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
-      true,
-    ),
+        : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
+      : opts.keyUsage.reduce((flags, name) => flags | x509.KeyUsageFlags[name], 0);
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(opts.isCa === true, opts.pathLen, true),
+    ...(opts.keyUsage?.length === 0 ? [] : [new x509.KeyUsagesExtension(keyUsage, true)]),
     await x509.SubjectKeyIdentifierExtension.create(subjectPublicKey),
   ];
   if (issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(await x509.PublicKey.create(spki(issuer.publicKey))));

@@ -3,8 +3,10 @@
 // validation type, and whose RFC 2253 subject equals a certificate user's certificate_subject_line (both in
 // canonical form, rfc2253.ts canonicalSubject)
 // authenticates the request as that user. Works on any TLS socket, so every HTTPS listener can reuse it.
-// The chain is re-checked against the *current* trust anchor on every request, so replacing or deleting
-// mtls_trusted_ca also applies to keep-alive connections opened before the change.
+// The chain's signatures are checked once per connection (the verdict is kept with the connection's peer,
+// keyed by the anchor set it was checked against); each request re-checks only the validity dates, and a
+// replaced or deleted mtls_trusted_ca (a new anchor set) re-checks the chain, so the change also applies to
+// keep-alive connections opened before it.
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { peerCertificateChain } from '../../lib/peer-chain.js';
@@ -13,7 +15,14 @@ import { keys } from '../../store/keys.js';
 import type { Clock } from '../../lib/clock.js';
 import { ApiError } from '../../lib/api-error.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
-import { verifyClientCertificate } from '../../domain/client-certificate.js';
+import {
+  buildTrustAnchors,
+  checkPathValidity,
+  MAX_PRESENTED_CHAIN,
+  verifyClientChain,
+  type ClientChainVerdict,
+  type TrustAnchors,
+} from '../../domain/client-certificate.js';
 import { canonicalCertificateSubject, matchesAuthorizedSubjects } from '../../domain/rfc2253.js';
 import { parseCertificateChain } from '../../domain/pem.js';
 import type { UserRecord } from '../../domain/users.js';
@@ -23,11 +32,13 @@ interface ParsedPeer {
   chain: X509Certificate[];
   /** The leaf's subject in canonical RFC 2253 form: what users are looked up by. */
   subjectLine: string;
+  /** The chain verdict of this connection and the anchor set it was reached with. */
+  verdict?: { anchors: TrustAnchors; chain: ClientChainVerdict };
 }
 
 export class CertificateAuthenticator {
   private readonly peers = new WeakMap<TLSSocket, ParsedPeer | null>();
-  private anchors: { pem: string; certs: X509Certificate[] } | undefined;
+  private anchors: { pem: string; set: TrustAnchors } | undefined;
 
   constructor(
     private readonly store: ClusterStore,
@@ -47,8 +58,11 @@ export class CertificateAuthenticator {
   /** Authenticates the connection's certificate as a certificate user, or throws 401 saying why. */
   async authenticate(peer: ParsedPeer, cluster: ClusterDocument): Promise<UserRecord> {
     const anchors = await this.trustAnchors();
-    if (anchors.length === 0) throw new ApiError(401, 'certificate_not_trusted', 'No mtls_trusted_ca is installed');
-    const verdict = verifyClientCertificate(peer.chain, anchors, this.clock.now());
+    if (anchors.size === 0) throw new ApiError(401, 'certificate_not_trusted', 'No mtls_trusted_ca is installed');
+    if (peer.verdict?.anchors !== anchors) peer.verdict = { anchors, chain: verifyClientChain(peer.chain, anchors) };
+    const chainVerdict = peer.verdict.chain;
+    if (!chainVerdict.ok) throw new ApiError(401, chainVerdict.error_code, chainVerdict.description);
+    const verdict = checkPathValidity(chainVerdict.path, this.clock.now());
     if (!verdict.ok) throw new ApiError(401, verdict.error_code, verdict.description);
     const leaf = peer.chain[0]!;
     const subjectOk = matchesAuthorizedSubjects(
@@ -70,19 +84,22 @@ export class CertificateAuthenticator {
     return user;
   }
 
-  private async trustAnchors(): Promise<X509Certificate[]> {
+  private async trustAnchors(): Promise<TrustAnchors> {
     const kv = await this.store.get(keys.certificate('mtls_trusted_ca'));
-    if (kv === undefined) return [];
+    if (kv === undefined) return NO_ANCHORS;
     const { certificate } = JSON.parse(kv.value) as { certificate: string };
     if (this.anchors?.pem !== certificate) {
       const parsed = parseCertificateChain(certificate);
-      this.anchors = { pem: certificate, certs: parsed.ok ? parsed.value : [] };
+      this.anchors = { pem: certificate, set: buildTrustAnchors(parsed.ok ? parsed.value : []) };
     }
-    return this.anchors.certs;
+    return this.anchors.set;
   }
 }
 
+const NO_ANCHORS = buildTrustAnchors([]);
+
 function parsePeer(socket: TLSSocket): ParsedPeer | null {
-  const chain = peerCertificateChain(socket);
+  // Read only as far as the length cap (+1, so that a longer chain is seen and refused).
+  const chain = peerCertificateChain(socket, MAX_PRESENTED_CHAIN + 1);
   return chain[0] === undefined ? null : { chain, subjectLine: canonicalCertificateSubject(chain[0].subject) };
 }

@@ -20,11 +20,27 @@ export interface AuditEvent {
   new_not_after: string | null;
 }
 
+/**
+ * A change accepted with warnings (a trust bundle with entries that can only be pins, or expired entries):
+ * written in the same transaction as the change.
+ */
+export interface TrustWarningEvent {
+  time: string;
+  type: 'trust_bundle_warning';
+  severity: 'WARNING';
+  user_uid: number;
+  user_email: string;
+  /** The certificate (mtls_trusted_ca) or database (bdb uid) whose trust material was accepted with warnings. */
+  certificate_name?: string;
+  bdb_uid?: number;
+  warnings: string[];
+}
+
 /** Everything in the event log: certificate audit events, and alert events (OCSP alerts, written by src/ocsp;
  *  certificate-expiry alerts, written by src/expiry). */
-export type ClusterEvent = AuditEvent | OcspAlertEvent | CertificateExpiryAlertEvent | EntityChangeEvent | LoginRefusalEvent;
+export type ClusterEvent = AuditEvent | OcspAlertEvent | CertificateExpiryAlertEvent | EntityChangeEvent | LoginRefusalEvent | TrustWarningEvent;
 
-export function auditEventOp(event: AuditEvent): TxnOp {
+export function auditEventOp(event: AuditEvent | TrustWarningEvent): TxnOp {
   // ISO time first keeps events ordered by key; the random suffix separates events of one transaction.
   const id = `${event.time}-${randomBytes(4).toString('hex')}`;
   return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };

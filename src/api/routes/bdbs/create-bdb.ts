@@ -12,6 +12,7 @@ import { DryRunQuery } from '../cluster/cluster-schemas.js';
 import { assertMayBindRoles } from '../grants.js';
 import { assertPortAvailable, bdbEntity, bdbResponse, bdbRulesContext, isPortBindable, takenPorts, unwrapBdbRule } from './bdb-context.js';
 import { NewBdbBody } from './bdb-schemas.js';
+import { bdbTrustWarnings, recordBdbTrustWarnings, withWarnings } from './bdb-trust-warnings.js';
 
 export const createBdb = defineRoute({
   method: 'POST',
@@ -47,6 +48,8 @@ export const createBdb = defineRoute({
       onConflict: retryThenConflict('Databases were changed concurrently; retry'),
       alsoWrite: (bdb) => [entityChangeOp(deps.clock, caller, { type: 'bdb_created', target_type: 'bdb', target_uid: bdb.uid, target_name: bdb.name })],
     });
-    return bdbResponse(deps, caller, created.record, created.revision, 'pending');
+    const warnings = bdbTrustWarnings(body, created.record);
+    if (!isDryRun(query)) await recordBdbTrustWarnings(deps, caller, created.record.uid, warnings);
+    return withWarnings(await bdbResponse(deps, caller, created.record, created.revision, 'pending'), warnings);
   },
 });

@@ -12,6 +12,7 @@ import { DryRunQuery } from '../cluster/cluster-schemas.js';
 import { assertMayBindRoles } from '../grants.js';
 import { assertPortAvailable, bdbEntity, bdbResponse, bdbRulesContext, readBdb, takenPorts, unwrapBdbRule } from './bdb-context.js';
 import { BdbUpdateBody } from './bdb-schemas.js';
+import { bdbTrustWarnings, recordBdbTrustWarnings, withWarnings } from './bdb-trust-warnings.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const updateBdb = defineRoute({
@@ -32,7 +33,8 @@ export const updateBdb = defineRoute({
     if (next.name !== existing.name && (await deps.store.get(keys.bdbNameIndex(next.name))) !== undefined) {
       throw new ApiError(409, 'name_already_exists', `A database named '${next.name}' already exists`);
     }
-    if (isDryRun(query)) return bdbResponse(deps, caller, next, modRevision);
+    const warnings = bdbTrustWarnings(body, next);
+    if (isDryRun(query)) return withWarnings(await bdbResponse(deps, caller, next, modRevision), warnings);
     const event = entityChangeOp(deps.clock, caller, {
       type: 'bdb_updated',
       target_type: 'bdb',
@@ -42,6 +44,7 @@ export const updateBdb = defineRoute({
     });
     const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
     if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
-    return bdbResponse(deps, caller, next, result.revision, 'active-change-pending');
+    await recordBdbTrustWarnings(deps, caller, existing.uid, warnings);
+    return withWarnings(await bdbResponse(deps, caller, next, result.revision, 'active-change-pending'), warnings);
   },
 });

@@ -6,7 +6,7 @@ import type { Caller } from '../../auth/caller.js';
 import type { TxnOp } from '../../../store/cluster-store.js';
 import { keys } from '../../../store/keys.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { auditEventOp, type AuditEvent } from '../../state/audit-log.js';
+import { auditEventOp, type AuditEvent, type TrustWarningEvent } from '../../state/audit-log.js';
 import { waitForNodesToApply } from '../../state/apply-waiter.js';
 import type { ValidCertificate } from '../../../domain/certificate-validation.js';
 import { validateCertificateItems } from '../../../domain/certificate-validation.js';
@@ -30,6 +30,12 @@ export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; cert
   throw new ApiError(first.status, first.error_code, first.description, {
     errors: result.errors.map(({ name, error_code, description }) => ({ name, error_code, description })),
   });
+}
+
+/** The warnings of accepted items, for the response body (`warnings`, a field RS clients ignore). */
+export function warningsOf(certificates: readonly ValidCertificate[]): { warnings?: string[] } {
+  const warnings = certificates.flatMap((cert) => cert.warnings ?? []);
+  return warnings.length === 0 ? {} : { warnings };
 }
 
 /** Where audit events are also written (the request logger): the issue wants them in the log too. */
@@ -57,6 +63,19 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
     };
     events.push(event);
     ops.push(auditEventOp(event));
+    if (cert.warnings !== undefined) {
+      const warning: TrustWarningEvent = {
+        time,
+        type: 'trust_bundle_warning',
+        severity: 'WARNING',
+        user_uid: caller.uid,
+        user_email: caller.email,
+        certificate_name: cert.name,
+        warnings: cert.warnings,
+      };
+      ops.push(auditEventOp(warning));
+      log?.info({ audit: warning }, 'certificate accepted with warnings');
+    }
   }
   const { revision } = await deps.store.txn({ success: ops });
   for (const event of events) log?.info({ audit: event }, 'certificate changed');

@@ -1,7 +1,7 @@
 // PUT /v1/cluster/certificates (digest §2.4, seed 001): validate every item, then replace them on all nodes.
 import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
-import { replaceCertificates, validateOrThrow } from './certificate-changes.js';
+import { replaceCertificates, validateOrThrow, warningsOf } from './certificate-changes.js';
 
 export const CertificateItem = Type.Object(
   {
@@ -25,6 +25,6 @@ export const putCertificates = defineRoute({
   handler: async ({ deps, caller, body, request }) => {
     const valid = validateOrThrow(deps, body.certificates);
     await replaceCertificates(deps, caller, valid, request.log);
-    return {};
+    return warningsOf(valid);
   },
 });

@@ -1,6 +1,6 @@
 // PUT /v1/cluster/update_cert (digest §2.5): the deprecated single-certificate form, same validation and apply.
 import { defineRoute } from '../../route.js';
-import { replaceCertificates, validateOrThrow } from './certificate-changes.js';
+import { replaceCertificates, validateOrThrow, warningsOf } from './certificate-changes.js';
 import { CertificateItem } from './put-certificates.js';
 
 export const updateCert = defineRoute({
@@ -11,6 +11,6 @@ export const updateCert = defineRoute({
   handler: async ({ deps, caller, body, request }) => {
     const valid = validateOrThrow(deps, [body]);
     await replaceCertificates(deps, caller, valid, request.log);
-    return {};
+    return warningsOf(valid);
   },
 });
