@@ -33,6 +33,7 @@ import { putUserPassword, postUserPassword, deleteUserPassword } from './users/u
 import { getOwnRole } from './users/get-own-role.js';
 import { listNodes } from './nodes/list-nodes.js';
 import { getNode } from './nodes/get-node.js';
+import { removeNode } from './nodes/remove-node.js';
 import { getOcsp } from './ocsp/get-ocsp.js';
 import { putOcsp } from './ocsp/put-ocsp.js';
 import { getOcspStatus } from './ocsp/get-ocsp-status.js';
@@ -77,6 +78,7 @@ export const allRoutes: ApiRoute[] = [
   bdbAction,
   listNodes,
   getNode,
+  removeNode,
   getOcsp,
   putOcsp,
   getOcspStatus,
