@@ -100,7 +100,8 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
     });
     if (!result.succeeded) continue;
     log?.info({ audit: event }, 'certificate deleted');
-    // Seed 001: a failure to remove the files on a node is a 500 for DELETE.
+    // Seed 001: a failure to remove the files on a node is a 500 for DELETE; a member that is down (or did not
+    // confirm in time) has not applied it: 409, as for PUT (issue 10.3).
     await confirmApplied(deps, result.revision, 500);
     return;
   }
@@ -124,10 +125,11 @@ function guardUnchanged(name: string, installed: InstalledKv | undefined): Compa
     : { key: keys.certificate(name), target: 'mod', op: '==', value: installed.modRevision };
 }
 
-async function confirmApplied(deps: ApiDeps, revision: number, statusWhenNot: 409 | 500): Promise<void> {
+/** 409 when members are down or did not confirm in time; statusWhenFailed when a member tried and failed. */
+async function confirmApplied(deps: ApiDeps, revision: number, statusWhenFailed: 409 | 500): Promise<void> {
   const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
   if (outcome.ok) return;
-  throw notUpdatedError(outcome, deps.applyTimeoutMs, statusWhenNot);
+  throw notUpdatedError(outcome, deps.applyTimeoutMs, outcome.failed.length > 0 ? statusWhenFailed : 409);
 }
 
 /** The 409 (500 for deletes) that names every member that has not applied a change, and why. */
