@@ -6,6 +6,7 @@
 // Watch state machine (per watchPrefix call):
 //   creating --created--> live --stream error--> disconnected --reconnect (watchBackoff)--> live
 //   creating --timeout / error--> failed (watchPrefix rejects)        live|disconnected --close()--> closed
+//   live|disconnected --etcd cancels it (its next revision compacted)--> lost (onLost(WatchCompactedError))
 // The client replays a reconnecting watch from `request.start_revision`, which it sets from response headers
 // (the *store* revision, which can run ahead of the events delivered). We set it ourselves on every
 // (re)connect to the last revision we delivered + 1, and drop events at or below it, so nothing is missed
