@@ -328,4 +328,21 @@ describe('members that are down, at the default lease and apply timeout', () => 
     await waitUntil(async () => (await putApiCertificate(nodes[0]!, last)).status === 200, 30_000, 'every member confirms the last certificate');
     expect(await apiFilesOf(flapping)).toEqual({ fingerprint: last.x509.fingerprint256, pairMatches: true });
   }, 120_000);
+
+  it('shuts down (exit 1, saying why) a node removed while it was frozen, once it runs again; it does not rejoin', async () => {
+    const frozen = nodes[1]!;
+    const exited = new Promise<number | null>((resolve) => frozen.process.once('exit', (code) => resolve(code)));
+    frozen.process.kill('SIGSTOP');
+    try {
+      await waitUntil(async () => (await statusOf(uids[1]!)) === 'down', DEFAULT_LEASE_MS + 10_000, 'the frozen node is down');
+      expect((await call(nodes[0]!, 'POST', `/v1/nodes/${uids[1]}/actions/remove`)).status).toBe(200);
+    } finally {
+      frozen.process.kill('SIGCONT');
+    }
+    expect(await exited).toBe(1);
+    expect(frozen.output()).toContain(`node ${uids[1]} was removed from the cluster`);
+    const list = (await call(nodes[0]!, 'GET', '/v1/nodes')).json as Array<{ uid: number }>;
+    expect(list.map((n) => String(n.uid))).toEqual([uids[0]]);
+    expect((await putApiCertificate(nodes[0]!, await newApiCertificate())).status).toBe(200);
+  }, 90_000);
 });
