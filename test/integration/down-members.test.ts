@@ -281,11 +281,17 @@ describe('members that are down, at the default lease and apply timeout', () => 
     const list = (await call(nodes[0]!, 'GET', '/v1/nodes')).json as Array<{ uid: number; certificates_revision: number }>;
     expect(list.find((n) => String(n.uid) === uids[1])!.certificates_revision).toBeGreaterThanOrEqual(compactedTo);
     expect(await apiFilesOf(stopped)).toEqual({ fingerprint: last.x509.fingerprint256, pairMatches: true });
-    process.stdout.write(`down-members: compaction to ${compactedTo}; lost watches re-read on the continued node: ${stopped.output().split('\n').filter((l) => l.includes('compacted')).length} log lines\n`);
+    const lostLines = stopped.output().split('\n').filter((l) => l.includes('has been compacted'));
+    const parts = lostLines.map((l) => /"part":"([^"]+)"/.exec(l)?.[1] ?? '?');
+    process.stdout.write(`down-members: compaction to ${compactedTo}; watches that lost their history and re-read on the continued node: ${parts.join(', ')}\n`);
     expect(stopped.output()).toContain('has been compacted');
     expect((await call(nodes[0]!, 'PUT', '/v1/cluster', { min_control_TLS_version: '1.2' })).status).toBe(200);
     await waitUntil(async () => await acceptsTls12(stopped), 20_000, 'TLS 1.2 accepted again');
-    expect((await putApiCertificate(nodes[0]!, last)).status).toBe(200);
+    // Its watches follow changes again (a watch lost to the compaction and not re-established would leave the
+    // next change unapplied on this node: 409 at the timeout).
+    const next = await newApiCertificate();
+    expect((await putApiCertificate(nodes[0]!, next)).status).toBe(200);
+    expect(await servedFingerprint(stopped)).toBe(next.x509.fingerprint256);
   }, 180_000);
 
   it('never leaves a certificate beside a foreign key on the disk of a node that flaps (SIGSTOP/SIGCONT) during changes', async () => {
