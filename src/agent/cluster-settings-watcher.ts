@@ -3,6 +3,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ClusterStore, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { followPrefix } from '../store/follow-prefix.js';
 import type { ClusterDocument, ClusterSettingsView } from '../domain/cluster-settings.js';
 
 export class ClusterSettingsWatcher implements ClusterSettingsView {
@@ -18,28 +19,51 @@ export class ClusterSettingsWatcher implements ClusterSettingsView {
   ) {}
 
   async start(): Promise<void> {
-    const kv = await this.store.get(keys.cluster);
-    if (kv === undefined) throw new Error('the cluster document is missing from the store');
-    this.settings = JSON.parse(kv.value) as ClusterDocument;
-    this.revision = kv.modRevision;
-    this.watch = await this.store.watchPrefix(keys.cluster, kv.modRevision, (events) => {
-      const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
-      if (last === undefined) return;
-      this.settings = JSON.parse(last.value) as ClusterDocument;
-      this.revision = last.revision;
-      this.waiters = this.waiters.filter((waiter) => {
-        if (waiter.revision > this.revision) return true;
-        waiter.resolve();
-        return false;
-      });
-      for (const listener of this.listeners) {
-        try {
-          listener(this.settings);
-        } catch (error) {
-          this.log.error({ err: error }, 'could not apply new cluster settings to a listener');
-        }
-      }
+    // Watch from the store revision of the read, not the document's modRevision: a document last changed
+    // before a compaction would otherwise start a watch on history that is gone.
+    const read = await this.read();
+    this.settings = read.settings;
+    this.revision = read.modRevision;
+    this.watch = await followPrefix({
+      store: this.store,
+      prefix: keys.cluster,
+      fromRevision: read.revision,
+      onEvents: (events) => {
+        const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
+        if (last !== undefined) this.update(JSON.parse(last.value) as ClusterDocument, last.revision);
+      },
+      // Lost watch history (compaction while this node was stopped): re-read the document and resume.
+      resync: async () => {
+        const again = await this.read();
+        if (again.modRevision !== this.revision) this.update(again.settings, again.modRevision);
+        return again.revision;
+      },
+      onTrouble: (error, what) => this.log.warn({ err: error }, `cluster settings ${what}; re-reading the cluster document`),
     });
+  }
+
+  private async read(): Promise<{ settings: ClusterDocument; modRevision: number; revision: number }> {
+    const { kvs, revision } = await this.store.list(keys.cluster);
+    const kv = kvs.find((k) => k.key === keys.cluster);
+    if (kv === undefined) throw new Error('the cluster document is missing from the store');
+    return { settings: JSON.parse(kv.value) as ClusterDocument, modRevision: kv.modRevision, revision };
+  }
+
+  private update(settings: ClusterDocument, revision: number): void {
+    this.settings = settings;
+    this.revision = revision;
+    this.waiters = this.waiters.filter((waiter) => {
+      if (waiter.revision > this.revision) return true;
+      waiter.resolve();
+      return false;
+    });
+    for (const listener of this.listeners) {
+      try {
+        listener(settings);
+      } catch (error) {
+        this.log.error({ err: error }, 'could not apply new cluster settings to a listener');
+      }
+    }
   }
 
   current(): ClusterDocument {

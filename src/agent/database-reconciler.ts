@@ -25,6 +25,7 @@ import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js'
 import type { RedisDatabaseSpec, RedisSupervisor } from './redis-supervisor.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
 import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
+import { followPrefix } from '../store/follow-prefix.js';
 
 /** What the proxy offers the agent (src/proxy/database-proxy.ts implements it; src/node wires it). */
 export interface DatabaseEndpoints {
@@ -79,7 +80,21 @@ export class DatabaseReconciler {
     });
     const from = revision ?? (await this.deps.store.list(keys.bdbPrefix)).revision;
     for (const prefix of WATCHED_PREFIXES) {
-      this.watches.push(await this.deps.store.watchPrefix(prefix, from, () => this.loop.request()));
+      // Level-triggered: after lost watch history (compaction) a fresh pass is all it takes.
+      this.watches.push(
+        await followPrefix({
+          store: this.deps.store,
+          prefix,
+          fromRevision: from,
+          onEvents: () => this.loop.request(),
+          resync: async () => {
+            const { revision: now } = await this.deps.store.list(prefix);
+            this.loop.request();
+            return now;
+          },
+          onTrouble: (error, what) => this.deps.log.warn({ err: error, prefix }, `database reconciler: ${what}; re-reading`),
+        }),
+      );
     }
   }
 

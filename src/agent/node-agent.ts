@@ -15,6 +15,7 @@ import { type CertificateFiles, type CertificateSet, type InstalledCertificate }
 import type { TlsContextRegistry } from './tls-context-registry.js';
 import type { AppliedRecord } from '../domain/node-status.js';
 import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
+import { followPrefix } from '../store/follow-prefix.js';
 
 export type NodeAgentState = ReconcileLoopState;
 
@@ -51,7 +52,20 @@ export class NodeAgent {
   async start(): Promise<void> {
     const revision = await this.loop.runFirst();
     await this.deps.files.removeStaleGenerations();
-    this.watch = await this.deps.store.watchPrefix(keys.certificatePrefix, revision, () => this.loop.request());
+    // Level-triggered, so lost watch history (a compaction while this node was stopped) only needs a fresh pass.
+    this.watch = await followPrefix({
+      store: this.deps.store,
+      prefix: keys.certificatePrefix,
+      fromRevision: revision,
+      onEvents: () => this.loop.request(),
+      resync: async () => {
+        const { revision: now } = await this.deps.store.list(keys.certificatePrefix);
+        this.loop.request();
+        return now;
+      },
+      onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
+      retryDelayMs: this.deps.retryDelayMs ?? 2000,
+    });
   }
 
   async close(): Promise<void> {

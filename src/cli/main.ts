@@ -2,6 +2,7 @@
 // spirit of rladmin that talk to the REST API (see src/cli/operator-commands.ts).
 import { loadNodeConfig, ConfigError } from '../config/node-config.js';
 import { startNode } from '../node/start-node.js';
+import { NodeRemovedError } from '../node/node-membership.js';
 import { createLogger } from '../lib/logger.js';
 import { runOperatorCommand, OPERATOR_USAGE } from './operator-commands.js';
 
@@ -30,16 +31,20 @@ async function runStart(argv: string[]): Promise<number> {
   }
   const log = createLogger(config.logLevel);
   const node = await startNode(config, log);
-  await new Promise<void>((resolve) => {
+  const removed = await new Promise<NodeRemovedError | undefined>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');
-      resolve();
+      resolve(undefined);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    void node.removed.then(resolve);
   });
   await node.close();
-  return 0;
+  if (removed === undefined) return 0;
+  // Removed by an operator while running: stop, and say why (exit 1, as a refused start does).
+  process.stderr.write(`certplane: ${removed.message}\n`);
+  return 1;
 }
 
 main(process.argv.slice(2)).then(
@@ -47,7 +52,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError) process.stderr.write(`certplane: ${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof NodeRemovedError) process.stderr.write(`certplane: ${error.message}\n`);
     else process.stderr.write(`certplane: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   },

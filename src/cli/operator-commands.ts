@@ -1,6 +1,7 @@
 // Operator commands (rladmin-style, digest §2.10 and §3.5), all clients of the REST API:
 //   certplane cluster certificate set|list|delete …   (certificate-commands.ts)
 //   certplane cluster ocsp …                           (ocsp-commands.ts)
+//   certplane node remove <uid>                        (node-commands.ts)
 //   certplane status
 // Connection from CERTPLANE_URL (default https://127.0.0.1:9443), CERTPLANE_USER / CERTPLANE_PASSWORD, and
 // CERTPLANE_CACERT (PEM file to trust; without it the self-signed api certificate is accepted, like curl -k).
@@ -8,6 +9,7 @@
 // server unreachable, unreadable file); 2 usage error (nothing was sent).
 import { CERTIFICATE_USAGE, runCertificateCommand } from './certificate-commands.js';
 import { OCSP_USAGE, runOcspCommand } from './ocsp-commands.js';
+import { NODE_USAGE, runNodeCommand } from './node-commands.js';
 import {
   callApi,
   CliFailure,
@@ -23,6 +25,7 @@ import {
 
 export const OPERATOR_USAGE = `${CERTIFICATE_USAGE}
 ${OCSP_USAGE}
+${NODE_USAGE}
   certplane status
   (environment: CERTPLANE_URL, CERTPLANE_USER, CERTPLANE_PASSWORD, CERTPLANE_CACERT)
   exit status: 0 success, 1 request failed (API error, unreachable, unreadable file), 2 usage error`;
@@ -39,6 +42,8 @@ export async function runOperatorCommand(argv: string[], env: NodeJS.ProcessEnv,
       await runCertificateCommand(rest, connect, io);
     } else if (first === 'cluster' && second === 'ocsp') {
       await runOcspCommand(rest, connect, io);
+    } else if (first === 'node' && second !== undefined) {
+      await runNodeCommand([second, ...rest], connect, io);
     } else {
       throw new CliUsageError(`unknown command '${argv.join(' ')}'`);
     }

@@ -17,6 +17,15 @@ export interface NodeInfoRecord {
   joined_at: string;
 }
 
+/** Left behind by POST /v1/nodes/{uid}/actions/remove (keys.removedNode): the uid may never rejoin. */
+export interface RemovedNodeRecord {
+  uid: string;
+  name: string;
+  addr: string;
+  removed_at: string;
+  removed_by: string;
+}
+
 /** The liveness record (keys.node), present only while the node's lease is alive. */
 export interface NodeLiveRecord {
   uid: string;

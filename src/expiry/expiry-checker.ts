@@ -17,6 +17,7 @@ import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
 import { randomBytes, type X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { followPrefixWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import { CERTIFICATE_NAMES, isCertificateName } from '../domain/certificate-names.js';
 import { certificateFingerprint, certificateNotAfter, parseCertificateChain } from '../domain/pem.js';
@@ -87,7 +88,7 @@ export class ExpiryChecker {
   async start(): Promise<void> {
     const { revision } = await this.deps.store.list(keys.certificatePrefix);
     const wake = (): void => this.loop.wake();
-    this.watches = [await this.deps.store.watchPrefix(keys.certificatePrefix, revision, wake), await this.deps.store.watchPrefix(keys.cluster, revision, wake)];
+    this.watches = [await followPrefixWaking(this.deps.store, keys.certificatePrefix, revision, wake), await followPrefixWaking(this.deps.store, keys.cluster, revision, wake)];
     if (this.isClosed()) {
       await this.closeWatches();
       return;

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   missing_trusted_ca: 'Certificate authentication needs the mtls_trusted_ca certificate installed first',
   config_edit_conflict: 'The configuration was changed concurrently',
   nodes_not_updated: 'Not all nodes have applied the change',
+  node_alive: 'The node is alive (its lease is held): only a node that is down can be removed',
   email_already_exists: 'A user with this email already exists',
   name_already_exists: 'An entity with this name already exists',
   subject_line_already_exists: 'A user with this certificate subject line already exists',

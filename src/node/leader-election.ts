@@ -108,7 +108,7 @@ export class LeaderElection {
     // Follow the key from the revision we acted at: a delete means the leadership is free (or no longer ours).
     this.watch = await store.watchPrefix(this.key, result.revision, (events) => {
       if (events.some((e) => e.key === this.key && (e.type === 'delete' || (won && e.value !== nodeId)))) this.lostKey();
-    });
+    }, () => this.lostKey()); // lost watch history (compaction): campaign again, which re-reads the key
     if (this.isClosed()) {
       await this.watch.close().catch(() => undefined);
       return;

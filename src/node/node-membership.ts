@@ -5,6 +5,7 @@
 //
 // Registration states and transitions:
 //   registering --txn ok--> registered --lease lost--> registering (after retryDelayMs while the store is down)
+//   registering --the uid was removed (tombstone)--> removed (onRemoved: the node shuts down, never rejoins)
 //   any --close()--> closed (lease revoked: the liveness key goes at once)
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import { type ClusterStore, type Lease, StoreUnavailableError } from '../store/c
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
-import { rsSoftwareVersion, type NodeInfoRecord, type NodeLiveRecord } from '../domain/nodes.js';
+import { rsSoftwareVersion, type NodeInfoRecord, type NodeLiveRecord, type RemovedNodeRecord } from '../domain/nodes.js';
 import { CERTPLANE_VERSION } from '../lib/version.js';
 
 /**
@@ -26,6 +27,8 @@ export async function resolveNodeId(store: ClusterStore, dataDir: string, shared
   const file = path.join(dataDir, 'node-id');
   const existing = await readFile(file, 'utf8').then((text) => text.trim(), () => undefined);
   if (existing !== undefined && existing !== '') {
+    // An operator removed this node (POST /v1/nodes/{uid}/actions/remove): it must not rejoin silently.
+    await assertNotRemoved(store, existing, dataDir);
     // A store that was wiped (or another cluster) must not hand this uid to a new node.
     if (shared) await advanceCounterTo(store, Number(existing));
     return existing;
@@ -33,6 +36,27 @@ export async function resolveNodeId(store: ClusterStore, dataDir: string, shared
   const nodeId = shared ? String(await allocateNodeUid(store)) : '1';
   await writeFileDurably(file, `${nodeId}\n`, 0o600);
   return nodeId;
+}
+
+/** This node's uid was removed from the cluster: it refuses to start (or, running, shuts down) and says why. */
+export class NodeRemovedError extends Error {
+  override name = 'NodeRemovedError';
+  constructor(
+    readonly nodeId: string,
+    record: RemovedNodeRecord | undefined,
+    dataDir?: string,
+  ) {
+    const when = record === undefined ? '' : ` at ${record.removed_at} by ${record.removed_by}`;
+    super(
+      `node ${nodeId} was removed from the cluster${when} (POST /v1/nodes/${nodeId}/actions/remove) and will not rejoin ` +
+        `with its old data dir${dataDir === undefined ? '' : ` (${dataDir})`}; to add this machine again, start it with an empty --data-dir: it joins as a new node`,
+    );
+  }
+}
+
+async function assertNotRemoved(store: ClusterStore, nodeId: string, dataDir?: string): Promise<void> {
+  const tombstone = await store.get(keys.removedNode(nodeId));
+  if (tombstone !== undefined) throw new NodeRemovedError(nodeId, JSON.parse(tombstone.value) as RemovedNodeRecord, dataDir);
 }
 
 async function allocateNodeUid(store: ClusterStore): Promise<number> {
@@ -71,9 +95,11 @@ export interface NodeRegistrationDeps {
   log: FastifyBaseLogger;
   retryDelayMs?: number;
   softwareVersion?: string;
+  /** Called once when the store says this node was removed while it ran: the owner shuts the node down. */
+  onRemoved?: (error: NodeRemovedError) => void;
 }
 
-export type NodeRegistrationState = 'registering' | 'registered' | 'closed';
+export type NodeRegistrationState = 'registering' | 'registered' | 'removed' | 'closed';
 
 export class NodeRegistration {
   state: NodeRegistrationState = 'registering';
@@ -113,16 +139,24 @@ export class NodeRegistration {
       joined_at: (await this.joinedAt()) ?? this.startedAt,
     };
     const live: NodeLiveRecord = { uid: nodeId, name: this.deps.name, addr: this.deps.address, cnm_https_port: this.deps.apiPort, status: 'active', started_at: this.startedAt };
+    let registered: boolean;
     try {
-      await store.txn({
+      // Guarded: a removed uid never writes its record (or liveness) back.
+      ({ succeeded: registered } = await store.txn({
+        compare: [{ key: keys.removedNode(nodeId), target: 'version', op: '==', value: 0 }],
         success: [
           { type: 'put', key: keys.nodeInfo(nodeId), value: JSON.stringify(info) },
           { type: 'put', key: keys.node(nodeId), value: JSON.stringify(live), lease: lease.id },
         ],
-      });
+      }));
     } catch (error) {
       await lease.revoke().catch(() => undefined);
       throw error;
+    }
+    if (!registered) {
+      await lease.revoke().catch(() => undefined);
+      const removed = await store.get(keys.removedNode(nodeId)).catch(() => undefined);
+      throw new NodeRemovedError(nodeId, removed === undefined ? undefined : (JSON.parse(removed.value) as RemovedNodeRecord));
     }
     if (this.state === 'closed') {
       await lease.revoke().catch(() => undefined);
@@ -151,6 +185,12 @@ export class NodeRegistration {
       this.register().then(
         () => this.deps.log.info({ node: this.deps.nodeId }, 'node registered again'),
         (error: unknown) => {
+          if (error instanceof NodeRemovedError) {
+            this.state = 'removed';
+            this.deps.log.error({ node: this.deps.nodeId }, error.message);
+            this.deps.onRemoved?.(error);
+            return;
+          }
           if (!(error instanceof StoreUnavailableError)) this.deps.log.error({ err: error }, 'node registration failed');
           this.retry(this.deps.retryDelayMs ?? 1000);
         },

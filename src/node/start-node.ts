@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from '../config/node-config.js';
 import type { ClusterStore } from '../store/cluster-store.js';
 import { isSharedStore, openStore } from './open-store.js';
-import { NodeRegistration, resolveNodeId, waitForStore } from './node-membership.js';
+import { NodeRegistration, resolveNodeId, waitForStore, type NodeRemovedError } from './node-membership.js';
 import { LeaderElection } from './leader-election.js';
 import { ensureCluster } from './create-cluster.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -34,6 +34,8 @@ export interface RunningNode {
   nodeId: string;
   apiPort: number;
   close(): Promise<void>;
+  /** Resolves if an operator removes this node while it runs (it must then stop: it never rejoins). */
+  removed: Promise<NodeRemovedError>;
 }
 
 export async function startNode(config: NodeConfig, log: Logger, clock: Clock = systemClock): Promise<RunningNode> {
@@ -55,9 +57,12 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const { jwtSecret } = await migrateStore(store, clock, log);
 
     const nodeId = await resolveNodeId(store, config.dataDir, isSharedStore(config));
+    let announceRemoved: (error: NodeRemovedError) => void = () => undefined;
+    const removed = new Promise<NodeRemovedError>((resolve) => (announceRemoved = resolve));
     const registration = new NodeRegistration({
       store, nodeId, name: config.nodeName, address: config.address, apiPort: config.apiPort,
       leaseTtlSeconds: config.leaseTtlSeconds, clock, log: log.child({ part: 'membership' }),
+      onRemoved: (error) => announceRemoved(error),
     });
     await registration.start();
     closers.push(() => registration.close());
@@ -102,7 +107,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort }, 'certplane node ready');
-    return { nodeId, apiPort, close };
+    return { nodeId, apiPort, close, removed };
   } catch (error) {
     await close();
     throw error;

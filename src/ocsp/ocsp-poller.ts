@@ -19,6 +19,7 @@
 import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
 import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { followPrefixWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import type { OcspSettings } from '../domain/ocsp-settings.js';
 import { nextQueryDueAt } from '../domain/ocsp-status.js';
@@ -81,8 +82,8 @@ export class OcspPoller {
     const { revision } = await this.deps.store.list(keys.ocspPrefix);
     const wake = (): void => this.loop.wake();
     this.watches = [
-      await this.deps.store.watchPrefix(keys.ocspPrefix, revision, wake),
-      await this.deps.store.watchPrefix(keys.certificate('proxy'), revision, wake),
+      await followPrefixWaking(this.deps.store, keys.ocspPrefix, revision, wake),
+      await followPrefixWaking(this.deps.store, keys.certificate('proxy'), revision, wake),
     ];
     if (this.isClosed()) {
       await this.closeWatches();

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
 import type { ClusterStore, Watch, WatchEvent } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { followPrefix } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import { ocspSettingsOrDefaults, type OcspSettings } from '../domain/ocsp-settings.js';
 import { isStapleUsable, normalizeSerial, type OcspStatusRecord } from '../domain/ocsp-status.js';
@@ -26,17 +27,30 @@ export async function createStapleSource(deps: { store: ClusterStore; clock: Clo
     record = value === undefined ? undefined : (JSON.parse(value) as OcspStatusRecord);
     der = record?.response?.der ? Buffer.from(record.response.der, 'base64') : undefined;
   };
-  const { kvs, revision } = await deps.store.list(keys.ocspPrefix);
-  for (const kv of kvs) {
-    if (kv.key === keys.ocspSettings) settings = ocspSettingsOrDefaults(JSON.parse(kv.value) as Partial<OcspSettings>);
-    if (kv.key === keys.ocspStatus) setRecord(kv.value);
-  }
-  const watch: Watch = await deps.store.watchPrefix(keys.ocspPrefix, revision, (events: WatchEvent[]) => {
-    for (const event of events) {
-      const value = event.type === 'put' ? event.value : undefined;
-      if (event.key === keys.ocspSettings) settings = ocspSettingsOrDefaults(value === undefined ? undefined : (JSON.parse(value) as Partial<OcspSettings>));
-      if (event.key === keys.ocspStatus) setRecord(value);
+  const readAll = async (): Promise<number> => {
+    const { kvs, revision } = await deps.store.list(keys.ocspPrefix);
+    settings = ocspSettingsOrDefaults(undefined);
+    setRecord(undefined);
+    for (const kv of kvs) {
+      if (kv.key === keys.ocspSettings) settings = ocspSettingsOrDefaults(JSON.parse(kv.value) as Partial<OcspSettings>);
+      if (kv.key === keys.ocspStatus) setRecord(kv.value);
     }
+    return revision;
+  };
+  const revision = await readAll();
+  const watch: Watch = await followPrefix({
+    store: deps.store,
+    prefix: keys.ocspPrefix,
+    fromRevision: revision,
+    onEvents: (events: WatchEvent[]) => {
+      for (const event of events) {
+        const value = event.type === 'put' ? event.value : undefined;
+        if (event.key === keys.ocspSettings) settings = ocspSettingsOrDefaults(value === undefined ? undefined : (JSON.parse(value) as Partial<OcspSettings>));
+        if (event.key === keys.ocspStatus) setRecord(value);
+      }
+    },
+    // Lost watch history (compaction): re-read the settings and the cached response.
+    resync: readAll,
   });
   return {
     getStaple(serialHex: string): Buffer | undefined {

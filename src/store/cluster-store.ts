@@ -75,8 +75,13 @@ export interface ClusterStore {
   /**
    * Calls onEvents with every change under prefix after fromRevision (exclusive), in revision order,
    * each revision's events in one batch, and then live changes. No change is skipped or repeated.
+   * When the history after fromRevision is gone (etcd compacted it, SQLite trimmed its change log) the watch
+   * cannot keep that promise: it rejects with WatchCompactedError when that is known at creation, and a live
+   * watch that loses its history (a client that fell behind, a reconnect after a compaction) ends and calls
+   * onLost once with WatchCompactedError. The caller re-reads what it needs and watches again from the revision
+   * of that read (src/store/follow-prefix.ts does this).
    */
-  watchPrefix(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void): Promise<Watch>;
+  watchPrefix(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onLost?: (error: Error) => void): Promise<Watch>;
   /** A lease kept alive by this store client until revoked or closed; keys attached to it vanish when it lapses. */
   grantLease(ttlSeconds: number): Promise<Lease>;
   close(): Promise<void>;
@@ -87,6 +92,19 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/** The store no longer holds the history a watch asked for (compacted past its revision). */
+export class WatchCompactedError extends Error {
+  override name = 'WatchCompactedError';
+  constructor(
+    readonly fromRevision: number,
+    /** The oldest revision still available, when the backend says. */
+    readonly compactRevision: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`watch history after revision ${fromRevision} has been compacted${compactRevision === undefined ? '' : ` (compacted up to ${compactRevision})`}`, options);
   }
 }
 

@@ -51,6 +51,9 @@ export const keys = {
   /** Every node that ever joined (no lease: GET /v1/nodes shows a node whose live key is gone as down). */
   nodeInfoPrefix: `${ROOT}/node-info/`,
   nodeInfo: (nodeId: string) => `${ROOT}/node-info/${nodeId}`,
+  /** Nodes an operator removed (POST /v1/nodes/{uid}/actions/remove): a removed uid never registers again. */
+  removedNodePrefix: `${ROOT}/removed-nodes/`,
+  removedNode: (nodeId: string) => `${ROOT}/removed-nodes/${nodeId}`,
   /** OCSP (digest §3): the settings of PUT /v1/ocsp (absent until the first PUT: defaults) and the cached
    *  status + DER response of the proxy certificate, written by the OCSP poller and POST /v1/ocsp/test. */
   ocspPrefix: `${ROOT}/ocsp/`,

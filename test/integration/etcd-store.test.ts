@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore } from '../../src/store/etcd/etcd-store.js';
-import { StoreUnavailableError, type WatchEvent } from '../../src/store/cluster-store.js';
+import { StoreUnavailableError, WatchCompactedError, type WatchEvent } from '../../src/store/cluster-store.js';
+import { followPrefix } from '../../src/store/follow-prefix.js';
 import { storeContract } from '../helpers/store-contract.js';
-import { startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
+import { compactEtcd, startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
 
 let etcd: TestEtcd;
 beforeAll(async () => {
@@ -179,3 +180,46 @@ async function waitForAsync(condition: () => Promise<boolean>, timeoutMs: number
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('EtcdStore watch history compacted (issue 10.6)', () => {
+  it('ends a watch whose start revision was compacted with WatchCompactedError; followPrefix re-reads and resumes', async () => {
+    const store = openStore();
+    try {
+      const first = await store.txn({ success: [{ type: 'put', key: '/c/0', value: 'v0' }] });
+      for (const i of [1, 2, 3]) await store.txn({ success: [{ type: 'put', key: `/c/${i}`, value: `v${i}` }] });
+      const compactedTo = await compactEtcd(etcd.url);
+      expect(compactedTo).toBeGreaterThan(first.revision);
+
+      // The raw watch: etcd creates it, then cancels it; the store says why, typed.
+      const lost = new Promise<Error>((resolve, reject) => {
+        store.watchPrefix('/c/', first.revision, () => reject(new Error('no event may arrive from compacted history')), resolve).catch(resolve);
+      });
+      const error = await lost;
+      expect(error).toBeInstanceOf(WatchCompactedError);
+      expect((error as WatchCompactedError).fromRevision).toBe(first.revision);
+
+      // followPrefix: resync() re-reads (here: counts) and the watch resumes from the revision it read at.
+      const resyncs: Error[] = [];
+      const seen: WatchEvent[] = [];
+      const follow = await followPrefix({
+        store,
+        prefix: '/c/',
+        fromRevision: first.revision,
+        onEvents: (events) => seen.push(...events),
+        resync: async (reason) => {
+          resyncs.push(reason);
+          return (await store.list('/c/')).revision;
+        },
+        retryDelayMs: 100,
+      });
+      await waitFor(() => resyncs.length === 1 && follow.state === 'watching');
+      expect(resyncs[0]).toBeInstanceOf(WatchCompactedError);
+      await store.txn({ success: [{ type: 'put', key: '/c/after', value: 'live' }] });
+      await waitFor(() => seen.some((e) => e.key === '/c/after'));
+      expect(seen.map((e) => e.key)).toEqual(['/c/after']);
+      await follow.close();
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -177,6 +177,13 @@ describe('a three-node cluster on etcd', () => {
     await fourth.stop();
     // A clean stop revokes the lease at once: the node is down without waiting for the TTL.
     await waitUntil(async () => ((await call(nodes[0]!, 'GET', '/v1/nodes')).json as Array<{ status: string }>).filter((n) => n.status === 'down').length === 1, 3000, 'the stopped node is down');
+    // A member that is down has not applied later changes (409, at once); removed, it no longer counts.
+    const fourthUid = String((list as Array<{ uid: number; status: string }>).at(-1)!.uid);
+    const whileDown = await putApiCertificate(nodes[0]!, cert);
+    expect(whileDown.status).toBe(409);
+    expect(whileDown.json.nodes).toEqual([fourthUid]);
+    expect((await call(nodes[0]!, 'POST', `/v1/nodes/${fourthUid}/actions/remove`)).status).toBe(200);
+    expect((await putApiCertificate(nodes[0]!, cert)).status).toBe(200);
   });
 
   it('marks a leader SIGKILLed during a PUT down, elects another within seconds; restarted, it converges', async () => {
@@ -205,8 +212,10 @@ describe('a three-node cluster on etcd', () => {
     );
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan((LEASE_TTL_SECONDS + 5) * 1000);
-    // The dead node no longer holds up changes.
-    expect((await putApiCertificate(survivor, cert)).status).toBe(200);
+    // A dead member has not applied the change: 409 naming it, at once (DESIGN.md: never excused).
+    const whileDead = await putApiCertificate(survivor, cert);
+    expect(whileDead.status).toBe(409);
+    expect(whileDead.json.nodes).toEqual([String(leader.uid)]);
     process.stdout.write(`multi-node: leader ${leader.uid} killed, marked down and replaced after ${takeoverMs} ms (lease TTL ${LEASE_TTL_SECONDS} s)\n`);
 
     // Restarted on its data dir: same uid, active again, serving the current certificate with its own key.
@@ -218,5 +227,7 @@ describe('a three-node cluster on etcd', () => {
     const after = (await call(restarted, 'GET', '/v1/nodes')).json as Array<{ uid: number; status: string; is_leader: boolean }>;
     expect(after.find((n) => n.uid === leader.uid)?.status).toBe('active');
     expect(after.filter((n) => n.is_leader)).toHaveLength(1);
+    // Back and converged: every member has applied it.
+    expect((await putApiCertificate(survivor, cert)).status).toBe(200);
   });
 });

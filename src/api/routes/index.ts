@@ -35,6 +35,7 @@ import { authorizeUser } from './users/authorize-user.js';
 import { refreshJwt } from './users/refresh-jwt.js';
 import { listNodes } from './nodes/list-nodes.js';
 import { getNode } from './nodes/get-node.js';
+import { removeNode } from './nodes/remove-node.js';
 import { getOcsp } from './ocsp/get-ocsp.js';
 import { putOcsp } from './ocsp/put-ocsp.js';
 import { getOcspStatus } from './ocsp/get-ocsp-status.js';
@@ -81,6 +82,7 @@ export const allRoutes: ApiRoute[] = [
   bdbAction,
   listNodes,
   getNode,
+  removeNode,
   getOcsp,
   putOcsp,
   getOcspStatus,

@@ -1,31 +1,36 @@
-// Waits until every live node has applied a store revision (its applied record reaches it), or gives up
-// after a bounded time and names the nodes that did not confirm (the API's 409 nodes_not_updated).
+// Waits until every member of the cluster has applied a store revision (its applied record reaches it), and
+// answers as soon as the outcome is known: all applied, or nothing left to wait for because every member that
+// has not applied is down (lease lapsed) or failed. A member that is down has not applied the change
+// (memberApplyState, the one definition of "applied"): it is named at once, never excused. Gives up after a
+// bounded time and names every member that did not apply (the API's 409 nodes_not_updated).
 import type { ClusterStore } from '../../store/cluster-store.js';
-import { keys } from '../../store/keys.js';
-import type { AppliedRecord } from '../../domain/node-status.js';
+import { memberApplyState } from '../../domain/node-status.js';
 import { waitForStore, type StoreObservation } from './wait-for-store.js';
+import { MEMBER_PREFIXES, readMembers } from './cluster-members.js';
 
 export type ApplyOutcome =
   | { ok: true }
-  | { ok: false; pending: string[]; failed: Array<{ node_uid: string; error: string }> };
+  | { ok: false; pending: string[]; failed: Array<{ node_uid: string; error: string }>; down: string[] };
 
 export async function waitForNodesToApply(store: ClusterStore, revision: number, timeoutMs: number): Promise<ApplyOutcome> {
   const observe = async (): Promise<StoreObservation<ApplyOutcome>> => {
-    const [nodes, applied] = await Promise.all([store.list(keys.nodePrefix), store.list(keys.nodeAppliedPrefix)]);
-    const records = new Map(
-      applied.kvs.map((kv) => [kv.key.slice(keys.nodeAppliedPrefix.length), JSON.parse(kv.value) as AppliedRecord]),
-    );
+    const { members, revision: readAt } = await readMembers(store);
     const pending: string[] = [];
+    const down: string[] = [];
     const failed: Array<{ node_uid: string; error: string }> = [];
-    for (const kv of nodes.kvs) {
-      const nodeId = kv.key.slice(keys.nodePrefix.length);
-      const record = records.get(nodeId);
-      if (record !== undefined && record.certificates_revision >= revision) continue;
-      if (record?.error != null && (record.failed_revision ?? 0) >= revision) failed.push({ node_uid: nodeId, error: record.error });
-      else pending.push(nodeId);
+    for (const member of members) {
+      const record = member.applied;
+      const state = memberApplyState(
+        { live: member.live, appliedRevision: record?.certificates_revision, failedRevision: record?.failed_revision ?? null, error: record?.error ?? null },
+        revision,
+      );
+      if (state === 'pending') pending.push(member.uid);
+      else if (state === 'down') down.push(member.uid);
+      else if (state === 'failed') failed.push({ node_uid: member.uid, error: record?.error ?? 'unknown error' });
     }
     const done = pending.length === 0;
-    return { done, revision: applied.revision, outcome: done && failed.length === 0 ? { ok: true } : { ok: false, pending, failed } };
+    const ok = done && down.length === 0 && failed.length === 0;
+    return { done, revision: readAt, outcome: ok ? { ok: true } : { ok: false, pending, failed, down } };
   };
-  return waitForStore(store, keys.nodeAppliedPrefix, observe, timeoutMs);
+  return waitForStore(store, MEMBER_PREFIXES, observe, timeoutMs);
 }

@@ -1,5 +1,5 @@
 // Waits, for a bounded time, until an observation of the store says "done": observes once, then again on every
-// change under a prefix (watched from the revision of the first observation, so nothing in between is missed),
+// change under the watched prefixes (watched from the revision of the first observation, so nothing in between is missed),
 // and once more at the timeout. Resolves with the last observation's outcome; never rejects, also when the
 // watch cannot be created (store unreachable): the observation at the timeout still answers.
 import type { ClusterStore } from '../../store/cluster-store.js';
@@ -13,7 +13,7 @@ export interface StoreObservation<R> {
 
 export async function waitForStore<R>(
   store: ClusterStore,
-  watchPrefix: string,
+  watchPrefixes: string | readonly string[],
   observe: () => Promise<StoreObservation<R>>,
   timeoutMs: number,
 ): Promise<R> {
@@ -26,7 +26,7 @@ export async function waitForStore<R>(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      void watchPromise.then((w) => w.close()).catch(() => undefined);
+      for (const watchPromise of watchPromises) void watchPromise.then((w) => w.close()).catch(() => undefined);
       resolve(outcome);
     };
     const timer = setTimeout(() => {
@@ -44,8 +44,10 @@ export async function waitForStore<R>(
         })
         .catch(() => undefined);
     };
-    const watchPromise = store.watchPrefix(watchPrefix, last.revision, reobserve);
+    // A watch that ends early (its history was compacted: WatchCompactedError) only means "look again".
+    const prefixes = typeof watchPrefixes === 'string' ? [watchPrefixes] : watchPrefixes;
+    const watchPromises = prefixes.map((prefix) => store.watchPrefix(prefix, last.revision, reobserve, reobserve));
     // A change may have landed between the first observation and the watch: look once more.
-    void watchPromise.then(reobserve, () => undefined);
+    for (const watchPromise of watchPromises) void watchPromise.then(reobserve, () => undefined);
   });
 }

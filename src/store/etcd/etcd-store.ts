@@ -6,6 +6,7 @@
 // Watch state machine (per watchPrefix call):
 //   creating --created--> live --stream error--> disconnected --reconnect (watchBackoff)--> live
 //   creating --timeout / error--> failed (watchPrefix rejects)        live|disconnected --close()--> closed
+//   live|disconnected --etcd cancels it (its next revision compacted)--> lost (onLost(WatchCompactedError))
 // The client replays a reconnecting watch from `request.start_revision`, which it sets from response headers
 // (the *store* revision, which can run ahead of the events delivered). We set it ourselves on every
 // (re)connect to the last revision we delivered + 1, and drop events at or below it, so nothing is missed
@@ -24,6 +25,7 @@ import {
   type Watch,
   type WatchEvent,
   StoreUnavailableError,
+  WatchCompactedError,
 } from '../cluster-store.js';
 
 export interface EtcdStoreOptions {
@@ -113,7 +115,7 @@ export class EtcdStore implements ClusterStore {
     });
   }
 
-  async watchPrefix(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void): Promise<Watch> {
+  async watchPrefix(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onLost?: (error: Error) => void): Promise<Watch> {
     this.assertOpen();
     let lastDelivered = fromRevision;
     let closed = false;
@@ -130,12 +132,26 @@ export class EtcdStore implements ClusterStore {
         onEvents(batch);
       }
     });
-    // A watch that etcd cancels (e.g. its revision was compacted) ends: without a listener 'error' would throw.
-    watcher.on('error', () => undefined);
+    // A watch that etcd cancels ends for good. etcd cancels a watch whose next revision was compacted (a client
+    // that fell behind, or a reconnect after a compaction) without a reason text, so ask etcd whether that
+    // revision is still readable and hand the owner a typed WatchCompactedError (or what else went wrong).
+    let connected = false;
+    watcher.on('error', (error: Error) => {
+      if (closed || !connected) return;
+      closed = true;
+      this.watches.delete(handle);
+      void this.explainCancel(lastDelivered, error).then((reason) => onLost?.(reason));
+    });
 
     const cancel = async (): Promise<void> => {
       closed = true;
       await withTimeout(watcher.cancel(), this.timeoutMs).catch(() => undefined);
+    };
+    const handle = {
+      close: async () => {
+        this.watches.delete(handle);
+        await cancel();
+      },
     };
     try {
       await withTimeout(
@@ -147,14 +163,9 @@ export class EtcdStore implements ClusterStore {
       );
     } catch (error) {
       await cancel();
-      throw translate(error, `watch ${prefix}`);
+      throw error instanceof TimeoutError ? translate(error, `watch ${prefix}`) : await this.explainCancel(lastDelivered, error);
     }
-    const handle = {
-      close: async () => {
-        this.watches.delete(handle);
-        await cancel();
-      },
-    };
+    connected = true;
     this.watches.add(handle);
     return handle;
   }
@@ -194,6 +205,21 @@ export class EtcdStore implements ClusterStore {
     // Revoke so keys attached to our leases vanish now rather than at TTL expiry (best effort: etcd may be down).
     await Promise.all([...this.leases].map((l) => l.revoke().catch(() => undefined)));
     this.client.close();
+  }
+
+  /**
+   * Why etcd cancelled a watch: WatchCompactedError when the revision after the last one delivered can no
+   * longer be read ("required revision has been compacted"), else the cancel itself as StoreUnavailableError.
+   */
+  private async explainCancel(lastDelivered: number, cancelError: unknown): Promise<Error> {
+    try {
+      await this.client.kv.range({ key: this.encode('/'), revision: String(lastDelivered + 1), limit: 1, count_only: true });
+    } catch (error) {
+      if (error instanceof Error && /compacted/i.test(error.message)) {
+        return new WatchCompactedError(lastDelivered, undefined, { cause: cancelError });
+      }
+    }
+    return translate(cancelError, 'watch (cancelled by etcd)');
   }
 
   /** Runs one call against etcd: the one place where backend errors become StoreUnavailableError. */

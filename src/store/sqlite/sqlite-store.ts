@@ -16,6 +16,7 @@ import {
   type Watch,
   type WatchEvent,
   StoreUnavailableError,
+  WatchCompactedError,
 } from '../cluster-store.js';
 
 interface KvRow {
@@ -113,7 +114,7 @@ export class SqliteStore implements ClusterStore {
     await this.run(() => {
       const oldest = (this.sql('SELECT MIN(rev) AS rev FROM kv_events').get() as { rev: number | null }).rev;
       if (oldest !== null && fromRevision + 1 < oldest) {
-        throw new StoreUnavailableError(`watch revision ${fromRevision} has been compacted (oldest ${oldest})`);
+        throw new WatchCompactedError(fromRevision, oldest - 1);
       }
       const rows = this.sql('SELECT rev, type, key, value FROM kv_events WHERE rev > ? ORDER BY seq')
         .all(fromRevision) as EventRow[];
@@ -258,7 +259,7 @@ export class SqliteStore implements ClusterStore {
     try {
       return fn();
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
+      if (error instanceof StoreUnavailableError || error instanceof WatchCompactedError) throw error;
       if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_')) {
         throw new StoreUnavailableError(`sqlite: ${error.message}`, { cause: error });
       }

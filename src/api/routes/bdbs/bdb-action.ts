@@ -20,7 +20,8 @@ import { getJson } from '../../../store/cluster-store.js';
 import { applyBdbUpdate, type BdbAppliedStatus, type BdbRecord } from '../../../domain/databases.js';
 import { BDB_ACTIONS, isBdbAction, type BdbActionRequest, type BdbActionResult } from '../../../domain/database-actions.js';
 import { updateEntity } from '../../state/entity-writes.js';
-import { waitForKey } from '../../state/key-waiter.js';
+import { waitForMemberKey } from '../../state/key-waiter.js';
+import type { MemberProgress } from '../../../domain/node-status.js';
 import { bdbEntity, bdbResponse, bdbRulesContext, bdbStatus, readBdb, unwrapBdbRule } from './bdb-context.js';
 import { parseUidParam } from '../uid-param.js';
 import { changedFields, entityChangeOp } from '../../state/entity-events.js';
@@ -60,25 +61,31 @@ async function flush(deps: ApiDeps, caller: Caller, record: BdbRecord, modRevisi
   });
   if (!queued.succeeded) throw new ApiError(409, 'busy', `Another action is queued on database ${record.uid}; retry`);
 
-  const resultOf = (mine: (r: BdbActionResult) => boolean) => (value: BdbActionResult | undefined) =>
-    value !== undefined && value.request_id === request.request_id && mine(value) ? value : undefined;
-  const finished = (r: BdbActionResult): boolean => r.state !== 'running';
-  let result = await waitForKey(deps.store, keys.bdbActionResult(record.uid), resultOf(finished), deps.applyTimeoutMs);
-  if (result === undefined) {
-    // Nobody claimed it in time: withdraw it, unless the node claims it at this very moment (then wait for it).
+  // The owning node's answer, judged like every other wait (memberApplyState): done is applied, failed is failed,
+  // and a node that is down has not applied it (answered at once, not at the timeout).
+  const progress = (value: BdbActionResult | undefined): Omit<MemberProgress, 'live'> => {
+    if (value === undefined || value.request_id !== request.request_id || value.state === 'running') return { appliedRevision: undefined };
+    return value.state === 'done' ? { appliedRevision: 1 } : { appliedRevision: undefined, failedRevision: 1, error: value.error ?? 'unknown error' };
+  };
+  const waitForOwner = () => waitForMemberKey(deps.store, String(record.node_uid), keys.bdbActionResult(record.uid), progress, 1, deps.applyTimeoutMs);
+  let answer = await waitForOwner();
+  if (answer.state === 'pending' || answer.state === 'down') {
+    // Nobody claimed it (in time, or the node is down): withdraw it, unless the node claims it at this very
+    // moment (then wait for it).
     const withdrawn = await deps.store.txn({
       compare: [{ key: requestKey, target: 'mod', op: '==', value: queued.revision }],
       success: [{ type: 'delete', key: requestKey }],
     });
     if (withdrawn.succeeded) {
-      throw new ApiError(409, 'nodes_not_updated', `Node ${record.node_uid} did not take the flush of database ${record.uid} within ${deps.applyTimeoutMs} ms; the request was withdrawn and nothing was flushed`);
+      const why = answer.state === 'down' ? 'is down (its lease lapsed)' : `did not take it within ${deps.applyTimeoutMs} ms`;
+      throw new ApiError(409, 'nodes_not_updated', `Node ${record.node_uid} ${why}: the flush of database ${record.uid} was withdrawn and nothing was flushed`, { nodes: [String(record.node_uid)] });
     }
-    result = await waitForKey(deps.store, keys.bdbActionResult(record.uid), resultOf(finished), deps.applyTimeoutMs);
-    if (result === undefined) {
-      throw new ApiError(500, 'action_failed', `Node ${record.node_uid} started the flush of database ${record.uid} but did not confirm it within ${deps.applyTimeoutMs} ms`);
+    answer = await waitForOwner();
+    if (answer.state === 'pending' || answer.state === 'down') {
+      throw new ApiError(500, 'action_failed', `Node ${record.node_uid} started the flush of database ${record.uid} but did not confirm it${answer.state === 'down' ? ' (it is down)' : ` within ${deps.applyTimeoutMs} ms`}`);
     }
   }
-  if (result.state === 'failed') throw new ApiError(500, 'action_failed', `The flush of database ${record.uid} failed on node ${record.node_uid}: ${result.error ?? 'unknown error'}`);
+  if (answer.state === 'failed') throw new ApiError(500, 'action_failed', `The flush of database ${record.uid} failed on node ${record.node_uid}: ${answer.value?.error ?? 'unknown error'}`);
   return bdbResponse(deps, caller, record, modRevision, 'active');
 }
 
@@ -93,17 +100,25 @@ async function resetAdminPass(deps: ApiDeps, caller: Caller, existing: BdbRecord
   });
   const written = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
   if (!written.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
-  const applied = await waitForKey(
+  const applied = await waitForMemberKey(
     deps.store,
+    String(existing.node_uid),
     keys.bdbStatus(existing.uid),
-    (value: BdbAppliedStatus | undefined) => (value !== undefined && value.applied_mod_revision >= written.revision ? value : undefined),
+    (value: BdbAppliedStatus | undefined): Omit<MemberProgress, 'live'> =>
+      value === undefined
+        ? { appliedRevision: undefined }
+        : value.status === 'active'
+          ? { appliedRevision: value.applied_mod_revision }
+          : { appliedRevision: undefined, failedRevision: value.applied_mod_revision, error: value.error ?? 'unknown error' },
+    written.revision,
     deps.applyTimeoutMs,
   );
-  if (applied === undefined) {
-    throw new ApiError(409, 'nodes_not_updated', `The new password of database ${existing.uid} is stored, but node ${existing.node_uid} has not applied it within ${deps.applyTimeoutMs} ms; GET /v1/bdbs/${existing.uid} shows it`);
+  if (applied.state === 'pending' || applied.state === 'down') {
+    const why = applied.state === 'down' ? 'is down (its lease lapsed) and has not applied it' : `has not applied it within ${deps.applyTimeoutMs} ms`;
+    throw new ApiError(409, 'nodes_not_updated', `The new password of database ${existing.uid} is stored, but node ${existing.node_uid} ${why}; GET /v1/bdbs/${existing.uid} shows it`, { nodes: [String(existing.node_uid)] });
   }
-  if (applied.status !== 'active') {
-    throw new ApiError(500, 'action_failed', `Node ${existing.node_uid} could not apply the new password of database ${existing.uid}: ${applied.error ?? 'unknown error'}`);
+  if (applied.state === 'failed') {
+    throw new ApiError(500, 'action_failed', `Node ${existing.node_uid} could not apply the new password of database ${existing.uid}: ${applied.value?.error ?? 'unknown error'}`);
   }
   return bdbResponse(deps, caller, next, written.revision, 'active');
 }

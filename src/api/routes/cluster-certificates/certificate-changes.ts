@@ -3,11 +3,11 @@
 import { X509Certificate } from 'node:crypto';
 import type { ApiDeps } from '../../api-deps.js';
 import type { Caller } from '../../auth/caller.js';
-import type { TxnOp } from '../../../store/cluster-store.js';
+import type { Compare, TxnOp } from '../../../store/cluster-store.js';
 import { keys } from '../../../store/keys.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { auditEventOp, type AuditEvent, type TrustWarningEvent } from '../../state/audit-log.js';
-import { waitForNodesToApply } from '../../state/apply-waiter.js';
+import { waitForNodesToApply, type ApplyOutcome } from '../../state/apply-waiter.js';
 import type { ValidCertificate } from '../../../domain/certificate-validation.js';
 import { validateCertificateItems } from '../../../domain/certificate-validation.js';
 import { certificateFingerprint } from '../../../domain/pem.js';
@@ -41,75 +41,130 @@ export function warningsOf(certificates: readonly ValidCertificate[]): { warning
 /** Where audit events are also written (the request logger): the issue wants them in the log too. */
 export type AuditLogger = { info(obj: object, msg: string): void };
 
+/** How often a change re-reads and retries when a concurrent change to the same certificates won the race. */
+const MAX_WRITE_ATTEMPTS = 20;
+
 export async function replaceCertificates(deps: ApiDeps, caller: Caller, certificates: ValidCertificate[], log?: AuditLogger): Promise<void> {
-  const installed = await readInstalledCertificates(deps);
-  const time = deps.clock.now().toISOString();
-  const ops: TxnOp[] = [];
-  const events: AuditEvent[] = [];
-  for (const cert of certificates) {
-    const stored: StoredCertificate = cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key };
-    ops.push({ type: 'put', key: keys.certificate(cert.name), value: JSON.stringify(stored) });
-    const previous = describe(installed.get(cert.name));
-    const event: AuditEvent = {
-      time,
-      type: 'certificate_updated',
-      user_uid: caller.uid,
-      user_email: caller.email,
-      certificate_name: cert.name,
-      old_fingerprint: previous.fingerprint,
-      new_fingerprint: cert.fingerprint,
-      old_not_after: previous.notAfter,
-      new_not_after: cert.not_after,
-    };
-    events.push(event);
-    ops.push(auditEventOp(event));
-    if (cert.warnings !== undefined) {
-      const warning: TrustWarningEvent = {
+  // The audit record's "old" fingerprint is read in the same transaction as the write (issue 10.7): the write
+  // is guarded by a compare on the mod revision of every certificate it replaces (version 0: still absent),
+  // so two concurrent changes never both record the same previous certificate; the loser re-reads and retries.
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const installed = await readInstalledKvs(deps);
+    const time = deps.clock.now().toISOString();
+    const ops: TxnOp[] = [];
+    const compare: Compare[] = [];
+    const events: AuditEvent[] = [];
+    const warnings: TrustWarningEvent[] = [];
+    for (const cert of certificates) {
+      const stored: StoredCertificate = cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key };
+      ops.push({ type: 'put', key: keys.certificate(cert.name), value: JSON.stringify(stored) });
+      const current = installed.get(cert.name);
+      compare.push(guardUnchanged(cert.name, current));
+      const previous = describe(current?.stored);
+      const event: AuditEvent = {
         time,
-        type: 'trust_bundle_warning',
-        severity: 'WARNING',
+        type: 'certificate_updated',
         user_uid: caller.uid,
         user_email: caller.email,
         certificate_name: cert.name,
-        warnings: cert.warnings,
+        old_fingerprint: previous.fingerprint,
+        new_fingerprint: cert.fingerprint,
+        old_not_after: previous.notAfter,
+        new_not_after: cert.not_after,
       };
-      ops.push(auditEventOp(warning));
-      log?.info({ audit: warning }, 'certificate accepted with warnings');
+      events.push(event);
+      ops.push(auditEventOp(event));
+      if (cert.warnings !== undefined) {
+        const warning: TrustWarningEvent = {
+          time,
+          type: 'trust_bundle_warning',
+          severity: 'WARNING',
+          user_uid: caller.uid,
+          user_email: caller.email,
+          certificate_name: cert.name,
+          warnings: cert.warnings,
+        };
+        ops.push(auditEventOp(warning));
+        warnings.push(warning);
+      }
     }
+    const result = await deps.store.txn({ compare, success: ops });
+    if (!result.succeeded) continue;
+    for (const event of events) log?.info({ audit: event }, 'certificate changed');
+    for (const warning of warnings) log?.info({ audit: warning }, 'certificate accepted with warnings');
+    await confirmApplied(deps, result.revision, 409);
+    return;
   }
-  const { revision } = await deps.store.txn({ success: ops });
-  for (const event of events) log?.info({ audit: event }, 'certificate changed');
-  await confirmApplied(deps, revision, 409);
+  throw new ApiError(409, 'config_edit_conflict', 'The certificates were changed concurrently too often; retry');
 }
 
 export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate, log?: AuditLogger): Promise<void> {
-  const previous = describe(current);
-  const event: AuditEvent = {
-    time: deps.clock.now().toISOString(),
-    type: 'certificate_deleted',
-    user_uid: caller.uid,
-    user_email: caller.email,
-    certificate_name: name,
-    old_fingerprint: previous.fingerprint,
-    new_fingerprint: null,
-    old_not_after: previous.notAfter,
-    new_not_after: null,
-  };
-  const { revision } = await deps.store.txn({ success: [{ type: 'delete', key: keys.certificate(name) }, auditEventOp(event)] });
-  log?.info({ audit: event }, 'certificate deleted');
-  // Seed 001: a failure to remove the files on a node is a 500 for DELETE.
-  await confirmApplied(deps, revision, 500);
+  void current; // re-read below, inside the compare-guarded retry loop (issue 10.7)
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+    const installed = (await readInstalledKvs(deps)).get(name);
+    if (installed === undefined) throw new ApiError(404, 'not_found', `The '${name}' certificate is not installed`);
+    const previous = describe(installed.stored);
+    const event: AuditEvent = {
+      time: deps.clock.now().toISOString(),
+      type: 'certificate_deleted',
+      user_uid: caller.uid,
+      user_email: caller.email,
+      certificate_name: name,
+      old_fingerprint: previous.fingerprint,
+      new_fingerprint: null,
+      old_not_after: previous.notAfter,
+      new_not_after: null,
+    };
+    const result = await deps.store.txn({
+      compare: [guardUnchanged(name, installed)],
+      success: [{ type: 'delete', key: keys.certificate(name) }, auditEventOp(event)],
+    });
+    if (!result.succeeded) continue;
+    log?.info({ audit: event }, 'certificate deleted');
+    // Seed 001: a failure to remove the files on a node is a 500 for DELETE; a member that is down (or did not
+    // confirm in time) has not applied it: 409, as for PUT (issue 10.3).
+    await confirmApplied(deps, result.revision, 500);
+    return;
+  }
+  throw new ApiError(409, 'config_edit_conflict', `The '${name}' certificate was changed concurrently too often; retry`);
 }
 
-async function confirmApplied(deps: ApiDeps, revision: number, statusWhenNot: 409 | 500): Promise<void> {
+interface InstalledKv {
+  stored: StoredCertificate;
+  modRevision: number;
+}
+
+async function readInstalledKvs(deps: ApiDeps): Promise<Map<string, InstalledKv>> {
+  const { kvs } = await deps.store.list(keys.certificatePrefix);
+  return new Map(kvs.map((kv) => [kv.key.slice(keys.certificatePrefix.length), { stored: JSON.parse(kv.value) as StoredCertificate, modRevision: kv.modRevision }]));
+}
+
+/** The compare that holds only while the certificate is as read (absent stays absent). */
+function guardUnchanged(name: string, installed: InstalledKv | undefined): Compare {
+  return installed === undefined
+    ? { key: keys.certificate(name), target: 'version', op: '==', value: 0 }
+    : { key: keys.certificate(name), target: 'mod', op: '==', value: installed.modRevision };
+}
+
+/** 409 when members are down or did not confirm in time; statusWhenFailed when a member tried and failed. */
+async function confirmApplied(deps: ApiDeps, revision: number, statusWhenFailed: 409 | 500): Promise<void> {
   const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
   if (outcome.ok) return;
-  const failedText = outcome.failed.map((f) => `${f.node_uid} (${f.error})`);
-  throw new ApiError(
-    statusWhenNot,
+  throw notUpdatedError(outcome, deps.applyTimeoutMs, outcome.failed.length > 0 ? statusWhenFailed : 409);
+}
+
+/** The 409 (500 for deletes) that names every member that has not applied a change, and why. */
+export function notUpdatedError(outcome: Exclude<ApplyOutcome, { ok: true }>, timeoutMs: number, status: 409 | 500): ApiError {
+  const reasons = [
+    ...outcome.down.map((uid) => ({ uid, why: 'down: its lease lapsed' })),
+    ...outcome.pending.map((uid) => ({ uid, why: `did not confirm within ${timeoutMs} ms` })),
+    ...outcome.failed.map((f) => ({ uid: f.node_uid, why: f.error })),
+  ].sort((a, b) => Number(a.uid) - Number(b.uid));
+  return new ApiError(
+    status,
     'nodes_not_updated',
-    `Not all nodes have been updated: ${[...outcome.pending, ...failedText].join(', ')}. The change is stored and nodes will converge; retry to confirm.`,
-    { nodes: [...outcome.pending, ...outcome.failed.map((f) => f.node_uid)] },
+    `Not all nodes have been updated: ${reasons.map((r) => `${r.uid} (${r.why})`).join(', ')}. The change is stored; live nodes serve it and the others converge when they come back. Retry to confirm, or remove a node that will not come back (POST /v1/nodes/{uid}/actions/remove).`,
+    { nodes: reasons.map((r) => r.uid) },
   );
 }
 
