@@ -56,6 +56,10 @@ export class SqliteStore implements ClusterStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // Deleted content (a replaced private key, forgotten history) is overwritten with zeros, not left in free
+    // pages; temporary tables and indexes stay in memory, never in a temp file.
+    this.db.pragma('secure_delete = ON');
+    this.db.pragma('temp_store = MEMORY');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY, value TEXT NOT NULL, create_rev INTEGER NOT NULL,
@@ -140,6 +144,20 @@ export class SqliteStore implements ClusterStore {
       },
     };
     return lease;
+  }
+
+  forgetHistory(keys: readonly string[], revision: number): Promise<void> {
+    return this.run(() => {
+      const forget = this.db.transaction(() => {
+        const remove = this.sql('DELETE FROM kv_events WHERE key = ? AND rev < ?');
+        for (const key of keys) remove.run(key, revision);
+      });
+      forget.immediate();
+      // secure_delete zeroed the freed cells and pages in the new page versions; the write-ahead log still
+      // holds the old versions until a checkpoint copies the new ones into the file and truncates the log.
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      if (result !== undefined && result.busy !== 0) throw new StoreUnavailableError('sqlite: the write-ahead log could not be truncated (busy)');
+    });
   }
 
   async close(): Promise<void> {
