@@ -15,6 +15,7 @@ import { type CertificateFiles, type CertificateSet, type InstalledCertificate }
 import type { TlsContextRegistry } from './tls-context-registry.js';
 import type { AppliedRecord } from '../domain/node-status.js';
 import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
+import type { KeyEncryptionKey } from './key-encryption.js';
 
 export type NodeAgentState = ReconcileLoopState;
 
@@ -28,6 +29,8 @@ export interface NodeAgentDeps {
   clock: Clock;
   log: FastifyBaseLogger;
   retryDelayMs?: number;
+  /** This node's key-encryption key, for encrypt_pkeys (key files encrypted at rest). */
+  keyEncryption?: KeyEncryptionKey;
 }
 
 export class NodeAgent {
@@ -52,22 +55,42 @@ export class NodeAgent {
     const revision = await this.loop.runFirst();
     await this.deps.files.removeStaleGenerations();
     this.watch = await this.deps.store.watchPrefix(keys.certificatePrefix, revision, () => this.loop.request());
+    // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files.
+    this.settingsWatch = await this.deps.store.watchPrefix(keys.cluster, revision, () => this.loop.request());
   }
 
   async close(): Promise<void> {
     const stopped = this.loop.close();
     await this.watch?.close();
+    await this.settingsWatch?.close();
     await stopped;
   }
 
-  private async reconcileOnce(): Promise<number> {
-    const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
-    const desired: CertificateSet = {};
-    for (const kv of kvs) {
-      desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
+  private settingsWatch: Watch | undefined;
+
+  /**
+   * The certificates and encrypt_pkeys as of one store revision: the cluster document read after the listing
+   * is the one at the listing's revision when it was last modified at or before it (else list again).
+   */
+  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean }> {
+    for (;;) {
+      const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
+      const cluster = await this.deps.store.get(keys.cluster);
+      if (cluster !== undefined && cluster.modRevision > revision) continue;
+      const desired: CertificateSet = {};
+      for (const kv of kvs) {
+        desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
+      }
+      const encryptKeys = cluster !== undefined && (JSON.parse(cluster.value) as { encrypt_pkeys?: boolean }).encrypt_pkeys === true;
+      return { desired, revision, encryptKeys };
     }
+  }
+
+  private async reconcileOnce(): Promise<number> {
+    const { desired, revision, encryptKeys } = await this.readDesired();
     try {
-      if (!(await this.deps.files.matches(desired))) await this.deps.files.write(revision, desired);
+      const protection = encryptKeys ? await this.keyProtection() : undefined;
+      if (!(await this.deps.files.matches(desired, protection))) await this.deps.files.write(revision, desired, protection);
       this.reloadListeners(desired);
     } catch (error) {
       await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
@@ -91,6 +114,11 @@ export class NodeAgent {
   }
 
   private knownNames = new Set<string>();
+
+  private async keyProtection(): Promise<{ passphrase: string }> {
+    if (this.deps.keyEncryption === undefined) throw new Error('encrypt_pkeys is on but this node has no key-encryption key');
+    return this.deps.keyEncryption.protection();
+  }
 
   private async report(outcome: Pick<AppliedRecord, 'failed_revision' | 'error'>): Promise<void> {
     const record: AppliedRecord = {

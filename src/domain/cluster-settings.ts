@@ -21,6 +21,8 @@ export interface ClusterDocument {
   password_complexity: boolean;
   password_min_length: number;
   password_expiration_duration: number;
+  /** Private key files encrypted at rest on every node with a per-node key (absent in documents of older versions: off). */
+  encrypt_pkeys: boolean;
   alert_settings: {
     cluster_certs_about_to_expire: ThresholdAlert;
     node_internal_certs_about_to_expire: ThresholdAlert;
@@ -51,6 +53,7 @@ export function defaultClusterDocument(name: string, createdTime: Date, apiPort:
     password_complexity: false,
     password_min_length: 8,
     password_expiration_duration: 0,
+    encrypt_pkeys: false,
     alert_settings: {
       // DESIGN.md: certificate-expiry threshold default 45 days, as a string like RS.
       cluster_certs_about_to_expire: { enabled: true, threshold: '45' },

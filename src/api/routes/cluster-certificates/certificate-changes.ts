@@ -60,7 +60,12 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
   }
   const { revision } = await deps.store.txn({ success: ops });
   for (const event of events) log?.info({ audit: event }, 'certificate changed');
-  await confirmApplied(deps, revision, 409);
+  const withKeys = certificates.filter((cert) => cert.key !== undefined || installed.get(cert.name)?.key !== undefined);
+  try {
+    await confirmApplied(deps, revision, 409);
+  } finally {
+    await forgetReplacedKeys(deps, withKeys.map((cert) => keys.certificate(cert.name)), revision);
+  }
 }
 
 export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate, log?: AuditLogger): Promise<void> {
@@ -79,10 +84,25 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
   const { revision } = await deps.store.txn({ success: [{ type: 'delete', key: keys.certificate(name) }, auditEventOp(event)] });
   log?.info({ audit: event }, 'certificate deleted');
   // Seed 001: a failure to remove the files on a node is a 500 for DELETE.
-  await confirmApplied(deps, revision, 500);
+  try {
+    await confirmApplied(deps, revision, 500);
+  } finally {
+    await forgetReplacedKeys(deps, current.key === undefined ? [] : [keys.certificate(name)], revision);
+  }
 }
 
-async function confirmApplied(deps: ApiDeps, revision: number, statusWhenNot: 409 | 500): Promise<void> {
+/**
+ * Issue 17.10: a private key no longer in use must not stay readable in the store's history. Once the change
+ * is applied (every live node has it, so nobody needs the earlier values) or the wait has given up (a node
+ * that was down re-reads the state when it is back), the store forgets the records' earlier values: etcd
+ * compacts to `revision`, SQLite scrubs the change log and the file (ClusterStore.forgetHistory).
+ */
+async function forgetReplacedKeys(deps: ApiDeps, recordKeys: string[], revision: number): Promise<void> {
+  if (recordKeys.length === 0) return;
+  await deps.store.forgetHistory(recordKeys, revision);
+}
+
+export async function confirmApplied(deps: ApiDeps, revision: number, statusWhenNot: 409 | 500): Promise<void> {
   const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
   if (outcome.ok) return;
   const failedText = outcome.failed.map((f) => `${f.node_uid} (${f.error})`);

@@ -6,6 +6,7 @@ import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
 import type { ClusterDocument, ClusterPolicy } from '../../../domain/cluster-settings.js';
 import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
+import { confirmApplied } from '../cluster-certificates/certificate-changes.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
 
@@ -60,7 +61,10 @@ export const putCluster = defineRoute({
     await checkMtlsPrerequisites(deps, next);
     if (!isDryRun(query)) {
       // Requests after this answer must already authenticate under the new settings.
-      await deps.settings.waitForRevision(await writeDocument(deps, keys.cluster, modRevision, next));
+      const revision = await writeDocument(deps, keys.cluster, modRevision, next);
+      await deps.settings.waitForRevision(revision);
+      // encrypt_pkeys rewrites the key files on every node: answer once every node has (409 naming those that have not).
+      if ((next.encrypt_pkeys === true) !== (doc.encrypt_pkeys === true)) await confirmApplied(deps, revision, 409);
     }
     return next;
   },

@@ -38,6 +38,7 @@ export const ClusterUpdate = Type.Object(
     password_complexity: Type.Optional(Type.Boolean()),
     password_min_length: Type.Optional(Type.Integer({ minimum: 8, maximum: 256 })),
     password_expiration_duration: Type.Optional(Type.Integer({ minimum: 0, maximum: 36500 })),
+    encrypt_pkeys: Type.Optional(Type.Boolean()),
     alert_settings: Type.Optional(
       Type.Object(
         {
