@@ -55,8 +55,12 @@ export class NodeAgent {
     const revision = await this.loop.runFirst();
     await this.deps.files.removeStaleGenerations();
     this.watch = await this.deps.store.watchPrefix(keys.certificatePrefix, revision, () => this.loop.request());
-    // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files.
-    this.settingsWatch = await this.deps.store.watchPrefix(keys.cluster, revision, () => this.loop.request());
+    // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files (other changes
+    // of the document are none of the agent's business and cause no pass, hence no applied-record write).
+    this.settingsWatch = await this.deps.store.watchPrefix(keys.cluster, revision, (events) => {
+      const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
+      if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) this.loop.request();
+    });
   }
 
   async close(): Promise<void> {
@@ -67,6 +71,8 @@ export class NodeAgent {
   }
 
   private settingsWatch: Watch | undefined;
+  /** encrypt_pkeys as the last pass read it. */
+  private encryptKeys = false;
 
   /**
    * The certificates and encrypt_pkeys as of one store revision: the cluster document read after the listing
@@ -81,8 +87,8 @@ export class NodeAgent {
       for (const kv of kvs) {
         desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
       }
-      const encryptKeys = cluster !== undefined && (JSON.parse(cluster.value) as { encrypt_pkeys?: boolean }).encrypt_pkeys === true;
-      return { desired, revision, encryptKeys };
+      this.encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
+      return { desired, revision, encryptKeys: this.encryptKeys };
     }
   }
 
@@ -131,4 +137,8 @@ export class NodeAgent {
       success: [{ type: 'put', key: keys.nodeApplied(this.deps.nodeId), value: JSON.stringify(record) }],
     });
   }
+}
+
+function encryptsKeys(clusterDocument: string): boolean {
+  return (JSON.parse(clusterDocument) as { encrypt_pkeys?: boolean }).encrypt_pkeys === true;
 }
