@@ -102,6 +102,16 @@ describe('single node on SQLite', () => {
     expect(bytes.includes(bodyLines(second.key)[1]!)).toBe(true);
   });
 
+  it('deleting a certificate that has a key (ldap_client) leaves no byte of its key in the store files', async () => {
+    const ldap = await selfSigned({ cn: 'ldap-client', curve: 'P-256', freshKey: true });
+    const put = await call(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'ldap_client', certificate: ldap.certificate, key: ldap.key }] });
+    expect(put.status, put.text).toBe(200);
+    const probe = bodyLines(ldap.key)[0] ?? ldap.key.split('\n')[1]!;
+    expect((await sqliteBytes(node)).includes(probe)).toBe(true);
+    expect((await call(node, 'DELETE', '/v1/cluster/certificates/ldap_client')).status).toBe(200);
+    expect((await sqliteBytes(node)).includes(probe)).toBe(false);
+  });
+
   it('GET /v1/cluster shows encrypt_pkeys off by default, and a value that is not a boolean is refused with nothing changed', async () => {
     expect((await call(node, 'GET', '/v1/cluster')).json.encrypt_pkeys).toBe(false);
     const refused = await expectNoChange(node.dataDir, () => call(node, 'PUT', '/v1/cluster', { encrypt_pkeys: 'yes' }));
