@@ -60,11 +60,15 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
   }
   const { revision } = await deps.store.txn({ success: ops });
   for (const event of events) log?.info({ audit: event }, 'certificate changed');
-  const withKeys = certificates.filter((cert) => cert.key !== undefined || installed.get(cert.name)?.key !== undefined);
+  // A key that is replaced or dropped (a new certificate on the same key keeps it in use: nothing to forget).
+  const retired = certificates.filter((cert) => {
+    const previousKey = installed.get(cert.name)?.key;
+    return previousKey !== undefined && previousKey !== cert.key;
+  });
   try {
     await confirmApplied(deps, revision, 409);
   } finally {
-    await forgetReplacedKeys(deps, withKeys.map((cert) => keys.certificate(cert.name)), revision);
+    await forgetReplacedKeys(deps, retired.map((cert) => keys.certificate(cert.name)), revision);
   }
 }
 
