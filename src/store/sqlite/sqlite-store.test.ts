@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from './sqlite-store.js';
 import { storeContract } from '../../../test/helpers/store-contract.js';
@@ -65,6 +66,30 @@ describe('SqliteStore.forgetHistory', () => {
     const reopened = new SqliteStore(file);
     expect((await reopened.get('/after'))?.value).toBe('x');
     expect(JSON.parse((await reopened.get('/certs/api'))!.value)).toEqual({ key: newSecret });
+    await reopened.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('scrubs a database written before secure_delete once, when it is opened: change log and free pages', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-sqlite-'));
+    const file = path.join(dir, 'ccs.sqlite');
+    const oldSecret = randomBytes(2400).toString('base64');
+    const probe = oldSecret.slice(100, 164);
+    const store = new SqliteStore(file);
+    await store.txn({ success: [{ type: 'put', key: '/certs/api', value: oldSecret }] });
+    await store.txn({ success: [{ type: 'put', key: '/certs/api', value: 'replaced' }] });
+    await store.close();
+    // As an older version left it: no scrub marker, the replaced value still in the change log.
+    const raw = new Database(file);
+    raw.prepare("DELETE FROM meta WHERE name = 'history_scrubbed'").run();
+    raw.close();
+    expect((await fileBytes(file)).includes(probe)).toBe(true);
+
+    const reopened = new SqliteStore(file);
+    expect((await fileBytes(file)).includes(probe)).toBe(false);
+    expect((await reopened.get('/certs/api'))?.value).toBe('replaced');
+    const { revision } = await reopened.txn({ success: [{ type: 'put', key: '/after', value: 'x' }] });
+    expect(revision).toBeGreaterThan(2);
     await reopened.close();
     await rm(dir, { recursive: true, force: true });
   });

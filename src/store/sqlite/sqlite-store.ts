@@ -71,6 +71,7 @@ export class SqliteStore implements ClusterStore {
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 1);
     `);
+    this.scrubOnce();
     // Leases of a previous process are gone with it: their keys go too, as etcd would do on expiry.
     const stale = this.sql('SELECT DISTINCT lease FROM kv WHERE lease IS NOT NULL').all() as { lease: string }[];
     for (const { lease } of stale) this.revokeLeaseNow(lease);
@@ -144,6 +145,19 @@ export class SqliteStore implements ClusterStore {
       },
     };
     return lease;
+  }
+
+  /**
+   * A database written before secure_delete may hold replaced private keys in its change log and in free pages.
+   * Once per database: drop the change log (no watch outlives the process that opened it, so none resumes from
+   * it) and rebuild the file (VACUUM, in memory: temp_store), then truncate the write-ahead log.
+   */
+  private scrubOnce(): void {
+    if (this.db.prepare("SELECT 1 FROM meta WHERE name = 'history_scrubbed'").get() !== undefined) return;
+    this.db.exec('DELETE FROM kv_events');
+    this.db.exec('VACUUM');
+    this.db.exec("INSERT INTO meta (name, value) VALUES ('history_scrubbed', 1)");
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   forgetHistory(keys: readonly string[], revision: number): Promise<void> {
