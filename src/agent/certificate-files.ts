@@ -5,6 +5,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDirectory, readSymlink, swapSymlink, writeFileDurably } from './atomic-file.js';
+import { encryptPrivateKey, keyFileHolds, type KeyFileProtection } from './key-encryption.js';
 
 export interface InstalledCertificate {
   certificate: string;
@@ -48,22 +49,28 @@ export class CertificateFiles {
     return files;
   }
 
-  /** True when the files on disk already hold exactly this set. */
-  async matches(set: CertificateSet): Promise<boolean> {
+  /** True when the files on disk already hold exactly this set (key files encrypted when protection is given). */
+  async matches(set: CertificateSet, protection?: KeyFileProtection): Promise<boolean> {
     const current = await this.read();
     const desired = toFiles(set);
     if (current.size !== desired.size) return false;
-    for (const [name, content] of desired) if (current.get(name) !== content) return false;
+    for (const [name, content] of desired) {
+      const actual = current.get(name);
+      if (actual === undefined) return false;
+      if (isKeyFile(name) ? !keyFileHolds(actual, content, protection) : actual !== content) return false;
+    }
     return true;
   }
 
-  async write(generation: number, set: CertificateSet): Promise<void> {
+  /** Writes the set as a new generation; with protection, key files are encrypted (encrypt_pkeys). */
+  async write(generation: number, set: CertificateSet, protection?: KeyFileProtection): Promise<void> {
     await mkdir(this.generationsDir, { recursive: true, mode: 0o700 });
     const dirName = `${String(generation).padStart(10, '0')}-${randomBytes(4).toString('hex')}`;
     const dir = path.join(this.generationsDir, dirName);
     await mkdir(dir, { mode: 0o755 });
     for (const [name, content] of toFiles(set)) {
-      await writeFileDurably(path.join(dir, name), content, name.endsWith('_key.pem') ? KEY_FILE_MODE : CERT_FILE_MODE);
+      const data = isKeyFile(name) && protection !== undefined ? encryptPrivateKey(content, protection) : content;
+      await writeFileDurably(path.join(dir, name), data, isKeyFile(name) ? KEY_FILE_MODE : CERT_FILE_MODE);
     }
     await fsyncDirectory(dir);
     await this.replaceLegacyDirectory();
@@ -98,6 +105,10 @@ export class CertificateFiles {
     }
     await fsyncDirectory(this.generationsDir);
   }
+}
+
+function isKeyFile(name: string): boolean {
+  return name.endsWith('_key.pem');
 }
 
 function toFiles(set: CertificateSet): Map<string, string> {

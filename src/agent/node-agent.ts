@@ -16,6 +16,7 @@ import type { TlsContextRegistry } from './tls-context-registry.js';
 import type { AppliedRecord } from '../domain/node-status.js';
 import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
 import { followPrefix } from '../store/follow-prefix.js';
+import type { KeyEncryptionKey } from './key-encryption.js';
 
 export type NodeAgentState = ReconcileLoopState;
 
@@ -29,6 +30,8 @@ export interface NodeAgentDeps {
   clock: Clock;
   log: FastifyBaseLogger;
   retryDelayMs?: number;
+  /** This node's key-encryption key, for encrypt_pkeys (key files encrypted at rest). */
+  keyEncryption?: KeyEncryptionKey;
 }
 
 export class NodeAgent {
@@ -66,22 +69,60 @@ export class NodeAgent {
       onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
       retryDelayMs: this.deps.retryDelayMs ?? 2000,
     });
+    // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files (other changes
+    // of the document are none of the agent's business and cause no pass, hence no applied-record write).
+    this.settingsWatch = await followPrefix({
+      store: this.deps.store,
+      prefix: keys.cluster,
+      fromRevision: revision,
+      onEvents: (events) => {
+        const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
+        if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) this.loop.request();
+      },
+      resync: async () => {
+        const { revision: now } = await this.deps.store.list(keys.cluster);
+        this.loop.request();
+        return now;
+      },
+      onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: cluster settings ${what}; re-reading them`),
+      retryDelayMs: this.deps.retryDelayMs ?? 2000,
+    });
   }
 
   async close(): Promise<void> {
     const stopped = this.loop.close();
     await this.watch?.close();
+    await this.settingsWatch?.close();
     await stopped;
   }
 
-  private async reconcileOnce(): Promise<number> {
-    const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
-    const desired: CertificateSet = {};
-    for (const kv of kvs) {
-      desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
+  private settingsWatch: Watch | undefined;
+  /** encrypt_pkeys as the last pass read it. */
+  private encryptKeys = false;
+
+  /**
+   * The certificates and encrypt_pkeys as of one store revision: the cluster document read after the listing
+   * is the one at the listing's revision when it was last modified at or before it (else list again).
+   */
+  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean }> {
+    for (;;) {
+      const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
+      const cluster = await this.deps.store.get(keys.cluster);
+      if (cluster !== undefined && cluster.modRevision > revision) continue;
+      const desired: CertificateSet = {};
+      for (const kv of kvs) {
+        desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
+      }
+      this.encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
+      return { desired, revision, encryptKeys: this.encryptKeys };
     }
+  }
+
+  private async reconcileOnce(): Promise<number> {
+    const { desired, revision, encryptKeys } = await this.readDesired();
     try {
-      if (!(await this.deps.files.matches(desired))) await this.deps.files.write(revision, desired);
+      const protection = encryptKeys ? await this.keyProtection() : undefined;
+      if (!(await this.deps.files.matches(desired, protection))) await this.deps.files.write(revision, desired, protection);
       this.reloadListeners(desired);
     } catch (error) {
       await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
@@ -106,6 +147,11 @@ export class NodeAgent {
 
   private knownNames = new Set<string>();
 
+  private async keyProtection(): Promise<{ passphrase: string }> {
+    if (this.deps.keyEncryption === undefined) throw new Error('encrypt_pkeys is on but this node has no key-encryption key');
+    return this.deps.keyEncryption.protection();
+  }
+
   private async report(outcome: Pick<AppliedRecord, 'failed_revision' | 'error'>): Promise<void> {
     const record: AppliedRecord = {
       node_uid: this.deps.nodeId,
@@ -117,4 +163,8 @@ export class NodeAgent {
       success: [{ type: 'put', key: keys.nodeApplied(this.deps.nodeId), value: JSON.stringify(record) }],
     });
   }
+}
+
+function encryptsKeys(clusterDocument: string): boolean {
+  return (JSON.parse(clusterDocument) as { encrypt_pkeys?: boolean }).encrypt_pkeys === true;
 }

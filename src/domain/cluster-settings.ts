@@ -23,6 +23,8 @@ export interface ClusterDocument {
   password_expiration_duration: number;
   /** Cluster Manager UI session timeout in minutes (RS default 15; certplane accepts 1-1440). */
   cm_session_timeout_minutes: number;
+  /** Private key files encrypted at rest on every node with a per-node key (absent in documents of older versions: off). */
+  encrypt_pkeys: boolean;
   alert_settings: {
     /** The CA of the cluster's certificates expires within `threshold` days (RS capture: on, "90"). */
     cluster_ca_cert_about_to_expire: ThresholdAlert;
@@ -56,6 +58,7 @@ export function defaultClusterDocument(name: string, createdTime: Date, apiPort:
     password_min_length: 8,
     password_expiration_duration: 0,
     cm_session_timeout_minutes: 15,
+    encrypt_pkeys: false,
     alert_settings: {
       cluster_ca_cert_about_to_expire: { enabled: true, threshold: '90' },
       // DESIGN.md: certificate-expiry threshold default 45 days, as a string like RS.

@@ -17,6 +17,7 @@ import { ClusterSettingsWatcher } from '../agent/cluster-settings-watcher.js';
 import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
 import { NodeAgent } from '../agent/node-agent.js';
+import { KeyEncryptionKey } from '../agent/key-encryption.js';
 import { startDatabases } from './start-databases.js';
 import { startOcsp } from './start-ocsp.js';
 import { checkExpiryWhileLeader } from './start-expiry-checks.js';
@@ -72,7 +73,10 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => settings.close());
 
     const tls = new TlsContextRegistry();
-    const agent = new NodeAgent({ store, nodeId, files: new CertificateFiles(config.dataDir), tls, clock, log: log.child({ part: 'agent' }) });
+    const agent = new NodeAgent({
+      store, nodeId, files: new CertificateFiles(config.dataDir), tls, clock, log: log.child({ part: 'agent' }),
+      keyEncryption: new KeyEncryptionKey(config.dataDir),
+    });
     await agent.start();
     closers.push(() => agent.close());
 

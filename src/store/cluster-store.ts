@@ -84,6 +84,15 @@ export interface ClusterStore {
   watchPrefix(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onLost?: (error: Error) => void): Promise<Watch>;
   /** A lease kept alive by this store client until revoked or closed; keys attached to it vanish when it lapses. */
   grantLease(ttlSeconds: number): Promise<Lease>;
+  /**
+   * Makes the values `keys` held before `revision` unreadable from the store's history (a replaced or deleted
+   * private key must not stay in the change log). The values current at `revision` stay, as do their events.
+   * etcd compacts the whole keyspace to `revision` (history before it is gone for every key: a watch that
+   * resumes from before it is refused as compacted, and deletes at `revision` itself are no longer replayed);
+   * SQLite drops only these keys' earlier change-log entries
+   * and wipes their bytes from the database file and its write-ahead log (secure_delete, WAL truncation).
+   */
+  forgetHistory(keys: readonly string[], revision: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 // The contract every ClusterStore backend must pass (SQLite now, etcd next): revisions, transactions with
 // compares, prefix listing, ordered watches that resume from a revision, leases.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClusterStore, WatchEvent } from '../../src/store/cluster-store.js';
+import { StoreUnavailableError, type ClusterStore, type Watch, type WatchEvent } from '../../src/store/cluster-store.js';
 
 export function storeContract(name: string, open: () => Promise<{ store: ClusterStore; prefix: string; cleanup: () => Promise<void> }>): void {
   describe(`${name} store contract`, () => {
@@ -98,6 +98,40 @@ export function storeContract(name: string, open: () => Promise<{ store: Cluster
         ['delete w/1 '],
       ]);
       expect(batches[1]![0]!.revision).toBeGreaterThan(batches[0]![0]!.revision);
+    });
+
+    it('forgets the earlier values of keys: a watch from before never replays them, current values stay', async () => {
+      const first = await store.txn({ success: [{ type: 'put', key: `${p}h/secret`, value: 'old-secret' }, { type: 'put', key: `${p}h/gone`, value: 'gone-secret' }] });
+      await store.txn({ success: [{ type: 'put', key: `${p}h/other`, value: 'other' }] });
+      const replaced = await store.txn({ success: [{ type: 'put', key: `${p}h/secret`, value: 'new-secret' }, { type: 'delete', key: `${p}h/gone` }] });
+      await store.forgetHistory([`${p}h/secret`, `${p}h/gone`], replaced.revision);
+      expect((await store.get(`${p}h/secret`))?.value).toBe('new-secret');
+      expect((await store.get(`${p}h/other`))?.value).toBe('other');
+      expect(await store.get(`${p}h/gone`)).toBeUndefined();
+
+      // From before the first write: refused or ended as compacted (etcd), or replayed without the forgotten
+      // values (SQLite).
+      const replayed: WatchEvent[] = [];
+      const fromStart = await store.watchPrefix(`${p}h/`, first.revision - 1, (events) => replayed.push(...events)).catch((error: unknown) => error);
+      if (fromStart instanceof Error) {
+        expect(fromStart).toBeInstanceOf(StoreUnavailableError);
+      } else {
+        await waitFor(() => replayed.some((e) => e.value === 'new-secret'), 1500).catch(() => undefined);
+        await (fromStart as Watch).close();
+      }
+      expect(replayed.map((e) => e.value)).not.toContain('old-secret');
+      expect(replayed.map((e) => e.value)).not.toContain('gone-secret');
+
+      // From just before the replacement: the current value arrives (etcd drops the tombstones at the compacted
+      // revision itself, so the delete may not).
+      const batches: WatchEvent[][] = [];
+      const fromReplacement = await store.watchPrefix(`${p}h/`, replaced.revision - 1, (events) => batches.push(events));
+      await waitFor(() => batches.length >= 1);
+      await fromReplacement.close();
+      expect(batches[0]!.map((e) => `${e.type} ${e.key.slice(p.length)} ${e.value}`)).toContain('put h/secret new-secret');
+
+      // Forgetting again (or at an older revision) is harmless.
+      await store.forgetHistory([`${p}h/secret`], first.revision);
     });
 
     it('removes keys attached to a lease when it is revoked', async () => {

@@ -198,6 +198,21 @@ export class EtcdStore implements ClusterStore {
     return lease;
   }
 
+  forgetHistory(keys: readonly string[], revision: number): Promise<void> {
+    // etcd keeps every revision of every key until a compaction, which is keyspace-wide: compact to `revision`
+    // (physically, so the old values are out of the backend when this returns). `keys` only matters to SQLite.
+    void keys;
+    return this.call(async () => {
+      try {
+        await this.client.kv.compact({ revision: String(revision), physical: true });
+      } catch (error) {
+        // Someone already compacted at or past `revision`: what we wanted gone is gone.
+        if (error instanceof Error && /required revision has been compacted/.test(error.message)) return;
+        throw error;
+      }
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -57,6 +57,10 @@ export class SqliteStore implements ClusterStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // Deleted content (a replaced private key, forgotten history) is overwritten with zeros, not left in free
+    // pages; temporary tables and indexes stay in memory, never in a temp file.
+    this.db.pragma('secure_delete = ON');
+    this.db.pragma('temp_store = MEMORY');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY, value TEXT NOT NULL, create_rev INTEGER NOT NULL,
@@ -68,6 +72,7 @@ export class SqliteStore implements ClusterStore {
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 1);
     `);
+    this.scrubOnce();
     // Leases of a previous process are gone with it: their keys go too, as etcd would do on expiry.
     const stale = this.sql('SELECT DISTINCT lease FROM kv WHERE lease IS NOT NULL').all() as { lease: string }[];
     for (const { lease } of stale) this.revokeLeaseNow(lease);
@@ -141,6 +146,33 @@ export class SqliteStore implements ClusterStore {
       },
     };
     return lease;
+  }
+
+  /**
+   * A database written before secure_delete may hold replaced private keys in its change log and in free pages.
+   * Once per database: drop the change log (no watch outlives the process that opened it, so none resumes from
+   * it) and rebuild the file (VACUUM, in memory: temp_store), then truncate the write-ahead log.
+   */
+  private scrubOnce(): void {
+    if (this.db.prepare("SELECT 1 FROM meta WHERE name = 'history_scrubbed'").get() !== undefined) return;
+    this.db.exec('DELETE FROM kv_events');
+    this.db.exec('VACUUM');
+    this.db.exec("INSERT INTO meta (name, value) VALUES ('history_scrubbed', 1)");
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  forgetHistory(keys: readonly string[], revision: number): Promise<void> {
+    return this.run(() => {
+      const forget = this.db.transaction(() => {
+        const remove = this.sql('DELETE FROM kv_events WHERE key = ? AND rev < ?');
+        for (const key of keys) remove.run(key, revision);
+      });
+      forget.immediate();
+      // secure_delete zeroed the freed cells and pages in the new page versions; the write-ahead log still
+      // holds the old versions until a checkpoint copies the new ones into the file and truncates the log.
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      if (result !== undefined && result.busy !== 0) throw new StoreUnavailableError('sqlite: the write-ahead log could not be truncated (busy)');
+    });
   }
 
   async close(): Promise<void> {

@@ -92,7 +92,16 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
     if (!result.succeeded) continue;
     for (const event of events) log?.info({ audit: event }, 'certificate changed');
     for (const warning of warnings) log?.info({ audit: warning }, 'certificate accepted with warnings');
-    await confirmApplied(deps, result.revision, 409);
+    // A key that is replaced or dropped (a new certificate on the same key keeps it in use: nothing to forget).
+    const retired = certificates.filter((cert) => {
+      const previousKey = installed.get(cert.name)?.stored.key;
+      return previousKey !== undefined && previousKey !== cert.key;
+    });
+    try {
+      await confirmApplied(deps, result.revision, 409);
+    } finally {
+      await forgetReplacedKeys(deps, retired.map((cert) => keys.certificate(cert.name)), result.revision);
+    }
     return;
   }
   throw new ApiError(409, 'config_edit_conflict', 'The certificates were changed concurrently too often; retry');
@@ -123,7 +132,11 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
     log?.info({ audit: event }, 'certificate deleted');
     // Seed 001: a failure to remove the files on a node is a 500 for DELETE; a member that is down (or did not
     // confirm in time) has not applied it: 409, as for PUT (issue 10.3).
-    await confirmApplied(deps, result.revision, 500);
+    try {
+      await confirmApplied(deps, result.revision, 500);
+    } finally {
+      await forgetReplacedKeys(deps, installed.stored.key === undefined ? [] : [keys.certificate(name)], result.revision);
+    }
     return;
   }
   throw new ApiError(409, 'config_edit_conflict', `The '${name}' certificate was changed concurrently too often; retry`);
@@ -146,8 +159,19 @@ function guardUnchanged(name: string, installed: InstalledKv | undefined): Compa
     : { key: keys.certificate(name), target: 'mod', op: '==', value: installed.modRevision };
 }
 
+/**
+ * Issue 17.10: a private key no longer in use must not stay readable in the store's history. Once the change
+ * is applied (every live node has it, so nobody needs the earlier values) or the wait has given up (a node
+ * that was down re-reads the state when it is back), the store forgets the records' earlier values: etcd
+ * compacts to `revision`, SQLite scrubs the change log and the file (ClusterStore.forgetHistory).
+ */
+async function forgetReplacedKeys(deps: ApiDeps, recordKeys: string[], revision: number): Promise<void> {
+  if (recordKeys.length === 0) return;
+  await deps.store.forgetHistory(recordKeys, revision);
+}
+
 /** 409 when members are down or did not confirm in time; statusWhenFailed when a member tried and failed. */
-async function confirmApplied(deps: ApiDeps, revision: number, statusWhenFailed: 409 | 500): Promise<void> {
+export async function confirmApplied(deps: ApiDeps, revision: number, statusWhenFailed: 409 | 500): Promise<void> {
   const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
   if (outcome.ok) return;
   throw notUpdatedError(outcome, deps.applyTimeoutMs, outcome.failed.length > 0 ? statusWhenFailed : 409);

@@ -9,6 +9,7 @@ import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
 import { noLoginMethodReason } from '../../../domain/login-methods.js';
 import type { TxnOp } from '../../../store/cluster-store.js';
 import { clusterChangeEvents } from '../../state/entity-events.js';
+import { confirmApplied } from '../cluster-certificates/certificate-changes.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
 
@@ -86,7 +87,10 @@ export const putCluster = defineRoute({
     if (!isDryRun(query)) {
       // Requests after this answer must already authenticate under the new settings.
       const events = clusterChangeEvents(deps.clock, caller, doc, next, 'cluster');
-      await deps.settings.waitForRevision(await writeDocument(deps, keys.cluster, modRevision, next, events));
+      const revision = await writeDocument(deps, keys.cluster, modRevision, next, events);
+      await deps.settings.waitForRevision(revision);
+      // encrypt_pkeys rewrites the key files on every node: answer once every node has (409 naming those that have not).
+      if ((next.encrypt_pkeys === true) !== (doc.encrypt_pkeys === true)) await confirmApplied(deps, revision, 409);
     }
     return { ...next, ...views };
   },

@@ -42,6 +42,7 @@ export const ClusterUpdate = Type.Object(
     // Read-only views of the installed proxy and syncer certificates: accepted only unchanged (GET-edit-PUT).
     proxy_certificate: Type.Optional(Type.String()),
     syncer_certificate: Type.Optional(Type.String()),
+    encrypt_pkeys: Type.Optional(Type.Boolean()),
     alert_settings: Type.Optional(
       Type.Object(
         {
