@@ -6,6 +6,7 @@ import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
 import type { ClusterDocument, ClusterPolicy } from '../../../domain/cluster-settings.js';
 import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
+import { mergeCipherFields } from './cipher-settings.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
 
@@ -29,7 +30,10 @@ export const getCluster = defineRoute({
   url: '/v1/cluster',
   permission: 'view_cluster_info',
   schema: {},
-  handler: async ({ deps }) => (await readDocument<ClusterDocument>(deps, keys.cluster)).doc,
+  handler: async ({ deps }) => {
+    const { doc } = await readDocument<ClusterDocument>(deps, keys.cluster);
+    return { ...doc, ...mergeCipherFields(doc, {}) };
+  },
 });
 
 export const putCluster = defineRoute({
@@ -57,6 +61,7 @@ export const putCluster = defineRoute({
         ),
       },
     };
+    Object.assign(next, mergeCipherFields(doc, body));
     await checkMtlsPrerequisites(deps, next);
     if (!isDryRun(query)) {
       // Requests after this answer must already authenticate under the new settings.
