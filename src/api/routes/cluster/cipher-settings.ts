@@ -22,7 +22,10 @@ export interface CipherFields {
 
 /** The stored fields (defaults for documents written before they existed) with the body's changes, validated. */
 export function mergeCipherFields(stored: Partial<CipherFields>, body: CipherFieldsUpdate): CipherFields {
-  const current: CipherFields = { ...clusterCipherDefaults(), ...definedOnly(stored) };
+  const current: CipherFields = { ...clusterCipherDefaults() };
+  for (const field of Object.keys(current) as Array<keyof CipherFields>) {
+    if (stored[field] !== undefined) Object.assign(current, { [field]: stored[field] });
+  }
   if (body.control_cipher_suites_tls_1_3 !== undefined && body.control_cipher_suites_tls_1_3 !== current.control_cipher_suites_tls_1_3) {
     throw new ApiError(400, 'invalid_schema', `'control_cipher_suites_tls_1_3' is read-only (${CONTROL_TLS_1_3_SUITES})`);
   }
@@ -53,8 +56,4 @@ function checkTls12List(field: string, value: string): void {
       `'${field}' selects no TLS 1.2 cipher suite with forward secrecy (ECDHE) and AEAD (GCM, CCM, ChaCha20-Poly1305): OpenSSL says ${(error as Error).message}`,
     );
   }
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
