@@ -68,7 +68,7 @@ export async function connectionFromEnv(env: NodeJS.ProcessEnv, options: Connect
   const clientCert = env.CERTPLANE_CERT === undefined || env.CERTPLANE_KEY === undefined
     ? undefined
     : { cert: await readLocalFile(env.CERTPLANE_CERT), key: await readLocalFile(env.CERTPLANE_KEY) };
-  const dataDir = options.dataDir ?? env.CERTPLANE_DATA_DIR;
+  const dataDir = options.dataDir ?? (env.CERTPLANE_DATA_DIR === '' ? undefined : env.CERTPLANE_DATA_DIR);
   const insecure = options.insecure === true;
   if (insecure) {
     (options.io ?? processIo).err(`certplane: warning: --insecure: the certificate of ${url.origin} is not verified; anyone who answers there gets the credentials\n`);
@@ -172,7 +172,8 @@ export async function sendRequest(connection: ApiConnection, method: string, pat
       headers['content-length'] = Buffer.byteLength(payload);
     }
     if (connection.auth !== undefined) headers.authorization = `Basic ${Buffer.from(connection.auth).toString('base64')}`;
-    const req = https.request(target, { method, headers, agent: false, createConnection: () => socket }, (res) => {
+    // No agent: the request goes over the socket checked above, never a connection of its own.
+    const req = https.request(target, { method, headers, createConnection: () => socket }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
