@@ -35,7 +35,8 @@ function certplane(args: string[], env: Record<string, string> = {}): Promise<Cl
       process.execPath,
       [CLI, ...args],
       {
-        timeout: 30_000,
+        // Generous: six of these run at once on a loaded 2-core machine.
+        timeout: 50_000,
         env: {
           ...process.env,
           CERTPLANE_URL: `https://127.0.0.1:${node.port}`,
