@@ -102,6 +102,8 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
   const apiRequestTimeoutMs = positive('api-request-timeout-ms');
   const apiHeadersTimeoutMs = positive('api-headers-timeout-ms');
   if (apiHeadersTimeoutMs > apiRequestTimeoutMs) throw new ConfigError('--api-headers-timeout-ms must not exceed --api-request-timeout-ms');
+  // A certificate change waits up to --apply-timeout-ms with a silent connection: the idle timeout must outlast it.
+  if (positive('api-idle-timeout-ms') <= positive('apply-timeout-ms')) throw new ConfigError('--api-idle-timeout-ms must exceed --apply-timeout-ms');
   const address = pick('address');
   if (isIP(address) === 0) throw new ConfigError('--address must be an IP address');
   const store = pick('store');
