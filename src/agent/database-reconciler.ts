@@ -17,6 +17,7 @@ import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import type { BdbAppliedStatus, BdbRecord } from '../domain/databases.js';
 import type { ClusterDocument } from '../domain/cluster-settings.js';
+import { dataTlsPolicy } from '../domain/tls-policy.js';
 import type { BdbActionRequest, BdbActionResult } from '../domain/database-actions.js';
 import { PREDEFINED_REDIS_ACLS, type RedisAclRecord } from '../domain/redis-acls.js';
 import { databaseAclUsers, type UserWithRedisPassword } from '../domain/database-users.js';
@@ -246,7 +247,8 @@ export class DatabaseReconciler {
         })),
     };
     if (record.tls_mode !== 'enabled') return config;
-    config.tls = { minVersion: cluster?.min_data_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2' };
+    // min_data_TLS_version, data_cipher_list and data_cipher_suites_tls_1_3 (a change rebuilds the endpoint's TLS front).
+    config.tls = dataTlsPolicy(cluster);
     if (record.enforce_client_authentication === 'enabled') {
       const uploaded = record.authentication_ssl_client_certs.map((c) => c.client_cert);
       const fingerprints: string[] = [];

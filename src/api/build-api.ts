@@ -19,13 +19,40 @@ export interface BuildApiOptions {
   /** The process logger (src/lib/logger.ts); none in unit tests. */
   logger?: FastifyBaseLogger;
   routes?: ApiRoute[];
+  /** Timeouts of the listener (README "Limits and timeouts"); Fastify's defaults when omitted (unit tests). */
+  limits?: ApiLimits;
+}
+
+export interface ApiLimits {
+  /** Whole request (headers and body) received within this time, else 408 and the connection closes. */
+  requestTimeoutMs: number;
+  /** TLS handshake and request headers done within this time after connecting. */
+  headersTimeoutMs: number;
+  /** Idle keep-alive connection closed after this time. */
+  keepAliveTimeoutMs: number;
+  /** A connection without any traffic for this long is closed. */
+  idleTimeoutMs: number;
+}
+
+/** Node's options for the limits: headersTimeout and the check interval go to the server's constructor. */
+function limitOptions(limits: ApiLimits | undefined, https: BuildApiOptions['https']): Record<string, unknown> {
+  if (limits === undefined) return https === undefined ? {} : { https };
+  // Node checks request and headers timeouts every connectionsCheckingInterval (30 s by default).
+  const interval = Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)));
+  const serverOptions = { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: interval, handshakeTimeout: limits.headersTimeoutMs };
+  return {
+    ...(https === undefined ? { http: serverOptions } : { https: { ...https, ...serverOptions } }),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+  };
 }
 
 const callers = new WeakMap<FastifyRequest, Caller>();
 
-export function buildApi({ deps, https, logger, routes = allRoutes }: BuildApiOptions): FastifyInstance {
+export function buildApi({ deps, https, logger, routes = allRoutes, limits }: BuildApiOptions): FastifyInstance {
   const app = Fastify({
-    ...(https === undefined ? {} : { https }),
+    ...limitOptions(limits, https),
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
     bodyLimit: deps.bodyLimitBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },

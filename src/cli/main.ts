@@ -9,6 +9,9 @@ import { runOperatorCommand, OPERATOR_USAGE } from './operator-commands.js';
 const USAGE = `usage:
   certplane start [--data-dir DIR] [--address IP] [--api-port N] [--cm-port N] [--metrics-port N]
                   [--store sqlite|etcd://HOST:PORT[,HOST:PORT]] [--cluster-name FQDN] [--node-name NAME]
+                  [--api-request-timeout-ms N] [--api-headers-timeout-ms N] [--api-keep-alive-timeout-ms N]
+                  [--api-idle-timeout-ms N] [--api-max-connections N] [--metrics-max-connections N]
+                  [--db-max-connections N] [--db-idle-timeout-seconds N]   (README "Configuration")
 ${OPERATOR_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,9 @@
 //   certplane node remove <uid>                        (node-commands.ts)
 //   certplane status
 // Connection from CERTPLANE_URL (default https://127.0.0.1:9443), CERTPLANE_USER / CERTPLANE_PASSWORD, and
-// CERTPLANE_CACERT (PEM file to trust; without it the self-signed api certificate is accepted, like curl -k).
+// CERTPLANE_CACERT (PEM file to trust instead of the system store), --data-dir/CERTPLANE_DATA_DIR (trust this
+// node's own api certificate), --insecure (no verification, with a warning), CERTPLANE_CERT/CERTPLANE_KEY
+// (client-certificate login). An untrusted server gets no request at all, so never the password.
 // Exit codes: 0 success; 1 the request failed (API error printed as `HTTP <status> <error_code>: <description>`,
 // server unreachable, unreadable file); 2 usage error (nothing was sent).
 import { CERTIFICATE_USAGE, runCertificateCommand } from './certificate-commands.js';
@@ -27,15 +29,19 @@ export const OPERATOR_USAGE = `${CERTIFICATE_USAGE}
 ${OCSP_USAGE}
 ${NODE_USAGE}
   certplane status
-  (environment: CERTPLANE_URL, CERTPLANE_USER, CERTPLANE_PASSWORD, CERTPLANE_CACERT)
+  global options: --data-dir DIR (trust this node's api certificate; or CERTPLANE_DATA_DIR),
+                  --insecure (do not verify the server's certificate; prints a warning)
+  (environment: CERTPLANE_URL, CERTPLANE_USER, CERTPLANE_PASSWORD, CERTPLANE_CACERT, CERTPLANE_DATA_DIR,
+   CERTPLANE_CERT + CERTPLANE_KEY for client-certificate login without a password)
   exit status: 0 success, 1 request failed (API error, unreachable, unreadable file), 2 usage error`;
 
 export async function runOperatorCommand(argv: string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
   // Connected lazily: a usage error is reported without reading CERTPLANE_CACERT or touching the network.
   let connection: Promise<ApiConnection> | undefined;
-  const connect = (): Promise<ApiConnection> => (connection ??= connectionFromEnv(env));
   try {
-    const [first, second, ...rest] = argv;
+    const { args, insecure, dataDir } = globalOptions(argv);
+    const connect = (): Promise<ApiConnection> => (connection ??= connectionFromEnv(env, { insecure, dataDir, io }));
+    const [first, second, ...rest] = args;
     if (first === 'status' && second === undefined) {
       await showStatus(await connect(), io);
     } else if (first === 'cluster' && second === 'certificate') {
@@ -59,6 +65,23 @@ export async function runOperatorCommand(argv: string[], env: NodeJS.ProcessEnv,
     }
     throw error;
   }
+}
+
+/** `--insecure` and `--data-dir DIR`, anywhere on the line; the rest is the command. */
+function globalOptions(argv: string[]): { args: string[]; insecure: boolean; dataDir: string | undefined } {
+  const args: string[] = [];
+  let insecure = false;
+  let dataDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--insecure') insecure = true;
+    else if (arg === '--data-dir') {
+      dataDir = argv[++i];
+      if (dataDir === undefined) throw new CliUsageError('--data-dir needs a directory');
+    } else if (arg.startsWith('--data-dir=')) dataDir = arg.slice('--data-dir='.length);
+    else args.push(arg);
+  }
+  return { args, insecure, dataDir };
 }
 
 async function showStatus(connection: ApiConnection, io: CliIo): Promise<void> {

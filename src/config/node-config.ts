@@ -24,6 +24,22 @@ export interface NodeConfig {
   proxyHandshakeTimeoutMs: number;
   /** TTL of this node's lease in the store: a node that stops renewing it is down after this long. */
   leaseTtlSeconds: number;
+  /** REST API and metrics: a whole request (headers and body) must arrive within this time (a slow body is cut). */
+  apiRequestTimeoutMs: number;
+  /** REST API and metrics: TLS handshake and request headers must be done within this time after connecting. */
+  apiHeadersTimeoutMs: number;
+  /** REST API and metrics: an idle keep-alive connection between requests is closed after this time. */
+  apiKeepAliveTimeoutMs: number;
+  /** REST API: a connection with no traffic at all for this long is closed (also while a handler runs). */
+  apiIdleTimeoutMs: number;
+  /** REST API: open connections at most; more are refused (closed at once). */
+  apiMaxConnections: number;
+  /** Metrics exporter: open connections at most. */
+  metricsMaxConnections: number;
+  /** Each database endpoint: open client connections at most; more are refused. */
+  dbMaxConnections: number;
+  /** Database endpoints: an idle client connection is closed after this many seconds; 0 = never (redis `timeout 0`). */
+  dbIdleTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -44,6 +60,14 @@ const FLAGS = {
   'log-level': { env: 'CERTPLANE_LOG_LEVEL', default: 'info' },
   'proxy-handshake-timeout-ms': { env: 'CERTPLANE_PROXY_HANDSHAKE_TIMEOUT_MS', default: '10000' },
   'lease-ttl-seconds': { env: 'CERTPLANE_LEASE_TTL_SECONDS', default: '10' },
+  'api-request-timeout-ms': { env: 'CERTPLANE_API_REQUEST_TIMEOUT_MS', default: '30000' },
+  'api-headers-timeout-ms': { env: 'CERTPLANE_API_HEADERS_TIMEOUT_MS', default: '10000' },
+  'api-keep-alive-timeout-ms': { env: 'CERTPLANE_API_KEEP_ALIVE_TIMEOUT_MS', default: '5000' },
+  'api-idle-timeout-ms': { env: 'CERTPLANE_API_IDLE_TIMEOUT_MS', default: '120000' },
+  'api-max-connections': { env: 'CERTPLANE_API_MAX_CONNECTIONS', default: '1024' },
+  'metrics-max-connections': { env: 'CERTPLANE_METRICS_MAX_CONNECTIONS', default: '64' },
+  'db-max-connections': { env: 'CERTPLANE_DB_MAX_CONNECTIONS', default: '10000' },
+  'db-idle-timeout-seconds': { env: 'CERTPLANE_DB_IDLE_TIMEOUT_SECONDS', default: '0' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
@@ -70,6 +94,16 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`--${name} must be a positive integer`);
     return value;
   };
+  const nonNegative = (name: FlagName): number => {
+    const value = Number(pick(name));
+    if (!Number.isInteger(value) || value < 0) throw new ConfigError(`--${name} must be 0 or a positive integer`);
+    return value;
+  };
+  const apiRequestTimeoutMs = positive('api-request-timeout-ms');
+  const apiHeadersTimeoutMs = positive('api-headers-timeout-ms');
+  if (apiHeadersTimeoutMs > apiRequestTimeoutMs) throw new ConfigError('--api-headers-timeout-ms must not exceed --api-request-timeout-ms');
+  // A certificate change waits up to --apply-timeout-ms with a silent connection: the idle timeout must outlast it.
+  if (positive('api-idle-timeout-ms') <= positive('apply-timeout-ms')) throw new ConfigError('--api-idle-timeout-ms must exceed --apply-timeout-ms');
   const address = pick('address');
   if (isIP(address) === 0) throw new ConfigError('--address must be an IP address');
   const store = pick('store');
@@ -96,5 +130,13 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     logLevel: pick('log-level'),
     proxyHandshakeTimeoutMs: positive('proxy-handshake-timeout-ms'),
     leaseTtlSeconds: positive('lease-ttl-seconds'),
+    apiRequestTimeoutMs,
+    apiHeadersTimeoutMs,
+    apiKeepAliveTimeoutMs: positive('api-keep-alive-timeout-ms'),
+    apiIdleTimeoutMs: positive('api-idle-timeout-ms'),
+    apiMaxConnections: positive('api-max-connections'),
+    metricsMaxConnections: positive('metrics-max-connections'),
+    dbMaxConnections: positive('db-max-connections'),
+    dbIdleTimeoutSeconds: nonNegative('db-idle-timeout-seconds'),
   };
 }

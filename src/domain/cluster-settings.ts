@@ -1,5 +1,6 @@
 // The cluster document and the cluster policy: defaults as Redis Enterprise ships them (digest §5.2-5.4),
 // with the field names and types of fixtures/rs-responses/cluster.json.
+import { clusterCipherDefaults } from './tls-policy.js';
 
 export interface ThresholdAlert {
   enabled: boolean;
@@ -14,6 +15,14 @@ export interface ClusterDocument {
   min_control_TLS_version: '1.2' | '1.3';
   min_data_TLS_version: '1.2' | '1.3';
   min_sentinel_TLS_version: '1.2' | '1.3';
+  /** TLS ≤1.2 cipher list of the control listeners (API, metrics); optional: older documents lack it (domain/tls-policy). */
+  control_cipher_suites?: string;
+  /** TLS 1.3 suites of the control listeners: read-only. */
+  control_cipher_suites_tls_1_3?: string;
+  /** TLS ≤1.2 cipher list of the database endpoints. */
+  data_cipher_list?: string;
+  /** TLS 1.3 suites of the database endpoints; [] = the default ones. */
+  data_cipher_suites_tls_1_3?: string[];
   mtls_certificate_authentication: boolean;
   mtls_client_cert_subject_validation_type: 'disabled' | 'san_cn' | 'full_subject';
   mtls_authorized_subjects: Array<{ CN: string; O?: string; OU?: string[]; L?: string; ST?: string; C?: string }>;
@@ -50,6 +59,7 @@ export function defaultClusterDocument(name: string, createdTime: Date, apiPort:
     min_control_TLS_version: '1.2',
     min_data_TLS_version: '1.2',
     min_sentinel_TLS_version: '1.2',
+    ...clusterCipherDefaults(),
     mtls_certificate_authentication: false,
     mtls_client_cert_subject_validation_type: 'disabled',
     mtls_authorized_subjects: [],

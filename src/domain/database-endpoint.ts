@@ -18,6 +18,8 @@ export interface EndpointClientAuth {
 
 export interface EndpointTls {
   minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher string (TLS 1.3 suites and the TLS ≤1.2 list with certplane's floor, domain/tls-policy). */
+  ciphers?: string;
   /** Present when enforce_client_authentication is enabled. */
   clientAuth?: EndpointClientAuth;
 }

@@ -25,6 +25,17 @@ export interface MetricsExporterOptions {
   certificates: InstalledCertificateSource;
   clock: Clock;
   log: FastifyBaseLogger;
+  /** The cluster's control-plane TLS policy (min_control_TLS_version, control_cipher_suites), read on every reload. */
+  tlsPolicy?: () => Pick<SecureContextOptions, 'minVersion' | 'ciphers'>;
+  limits?: MetricsLimits;
+}
+
+/** Timeouts and the connection cap of the metrics listener (README "Limits and timeouts"). */
+export interface MetricsLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
 }
 
 export interface MetricsExporter {
@@ -67,7 +78,18 @@ export async function startMetricsExporter(options: MetricsExporterOptions): Pro
     options.log.error('the metrics_exporter certificate is not installed: metrics are not served');
     return undefined;
   }
-  const server = https.createServer({ cert: own.certificate, key: own.key, minVersion: 'TLSv1.2' }, (request, response) => {
+  const policy = (): SecureContextOptions => ({ minVersion: 'TLSv1.2', ...options.tlsPolicy?.() });
+  const limits = options.limits;
+  const serverOptions = limits === undefined
+    ? {}
+    : {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        handshakeTimeout: limits.headersTimeoutMs,
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+      };
+  const server = https.createServer({ ...serverOptions, ...policy(), cert: own.certificate, key: own.key }, (request, response) => {
     const url = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' || (url !== '/' && url !== '/v2')) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -75,7 +97,8 @@ export async function startMetricsExporter(options: MetricsExporterOptions): Pro
     }
     response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderCertificateMetrics(url, options));
   });
-  const unregister = options.certificates.register('metrics_exporter', server, () => ({ minVersion: 'TLSv1.2' }));
+  if (limits !== undefined) server.maxConnections = limits.maxConnections;
+  const unregister = options.certificates.register('metrics_exporter', server, policy);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

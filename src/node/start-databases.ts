@@ -39,7 +39,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
     log: log.child({ part: 'redis' }),
     onRestarted: () => reconciler?.requestReconcile(),
   });
-  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }), handshakeTimeoutMs: config.proxyHandshakeTimeoutMs, ...(ocspStaple === undefined ? {} : { ocspStaple }) });
+  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }), handshakeTimeoutMs: config.proxyHandshakeTimeoutMs, maxConnections: config.dbMaxConnections, idleTimeoutMs: config.dbIdleTimeoutSeconds * 1000, ...(ocspStaple === undefined ? {} : { ocspStaple }) });
   reconciler = new DatabaseReconciler({
     store,
     nodeId,

@@ -30,6 +30,7 @@ import { migrateStore } from './migrate-store.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 import { startMetricsExporter } from '../metrics/metrics-exporter.js';
 import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
+import { controlTlsPolicy } from '../domain/tls-policy.js';
 
 export interface RunningNode {
   nodeId: string;
@@ -90,8 +91,15 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
       certificates: tls,
       clock,
       log: log.child({ part: 'metrics' }),
+      tlsPolicy: () => controlTlsPolicy(settings.current()),
+      limits: { requestTimeoutMs: config.apiRequestTimeoutMs, headersTimeoutMs: config.apiHeadersTimeoutMs, keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs, maxConnections: config.metricsMaxConnections },
     });
     if (metrics !== undefined) closers.push(() => metrics.close());
+    // min_control_TLS_version and control_cipher_suites apply to the metrics port too, hot.
+    const unwatchMetricsTls = settings.onChange(() => tls.refresh('metrics_exporter'));
+    closers.push(async () => {
+      unwatchMetricsTls();
+    });
 
     // Every node staples the cached OCSP response; only the leader polls (below).
     const ocsp = await startOcsp({ store, clock, log });
@@ -137,7 +145,7 @@ async function startApi(
     const trustedCa = tls.get('mtls_trusted_ca')?.certificate;
     const mtls = cluster.mtls_certificate_authentication && trustedCa !== undefined;
     return {
-      minVersion: cluster.min_control_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+      ...controlTlsPolicy(cluster),
       requestCert: mtls,
       ...(mtls ? { ca: trustedCa } : {}),
     };
@@ -164,7 +172,10 @@ async function startApi(
     },
     https: { ...initialOptions, cert: apiCertificate.certificate, key: apiCertificate.key, requestCert, rejectUnauthorized: false },
     logger: log.child({ part: 'api' }),
+    limits: { requestTimeoutMs: config.apiRequestTimeoutMs, headersTimeoutMs: config.apiHeadersTimeoutMs, keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs, idleTimeoutMs: config.apiIdleTimeoutMs },
   });
+  // More connections than this are closed as soon as they are accepted.
+  app.server.maxConnections = config.apiMaxConnections;
   const server = app.server as unknown as ReloadableTlsServer;
   const unregister = tls.register('api', server, listenerOptions, ['mtls_trusted_ca']);
   const unwatch = settings.onChange(() => tls.refresh('api'));

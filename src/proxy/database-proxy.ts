@@ -29,6 +29,10 @@ export interface DatabaseProxyDeps {
   log: FastifyBaseLogger;
   /** A TLS handshake not done by then is dropped (slowloris). */
   handshakeTimeoutMs?: number;
+  /** Open client connections per endpoint at most; more are refused (closed at once). */
+  maxConnections?: number;
+  /** A client connection without traffic for this long is closed; 0 or absent = never (redis `timeout 0`). */
+  idleTimeoutMs?: number;
   /** A certificate user's backend login not done by then is dropped. */
   loginTimeoutMs?: number;
   /**
@@ -61,6 +65,7 @@ class Endpoint {
   ) {
     this.config = config;
     this.listener = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    if (deps.maxConnections !== undefined) this.listener.maxConnections = deps.maxConnections;
     this.configure(config);
   }
 
@@ -91,6 +96,7 @@ class Endpoint {
     if (certificate?.key === undefined) throw new Error('the proxy certificate is not installed on this node');
     const base = (): SecureContextOptions => ({
       minVersion: settings.minVersion,
+      ...(settings.ciphers === undefined ? {} : { ciphers: settings.ciphers }),
       ...(settings.clientAuth === undefined ? {} : { ca: settings.clientAuth.ca }),
     });
     const server = new tls.Server({
@@ -127,6 +133,14 @@ class Endpoint {
 
   private onConnection(socket: net.Socket): void {
     this.track(socket);
+    const idle = this.deps.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      // Counts bytes either way on the client's TCP socket (TLS records included): idle pools are closed too.
+      socket.setTimeout(idle, () => {
+        this.deps.log.info({ bdb: this.config.uid, port: this.config.port, remote: socket.remoteAddress }, 'idle database connection closed');
+        socket.destroy();
+      });
+    }
     const front = this.front;
     if (front === undefined) {
       this.connectBackend(socket, undefined);

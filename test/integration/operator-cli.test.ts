@@ -1,9 +1,10 @@
 // The rladmin-style operator commands of the built CLI (`node dist/src/cli/main.js …`, connection from
-// CERTPLANE_URL/USER/PASSWORD/CACERT) against a real node and a real `openssl ocsp` responder: certificate
+// CERTPLANE_URL/USER/PASSWORD/CACERT/DATA_DIR) against a real node and a real `openssl ocsp` responder: certificate
 // set from files (a fresh handshake then presents the new certificate), list, delete; ocsp config show/set,
 // certificate_compatible, status, test_certificate; exit 1 with `HTTP <status> <error_code>: …` for a value the
 // API refuses (nothing changes) and exit 2 for usage errors (nothing is sent).
 import { execFile } from 'node:child_process';
+import tls from 'node:tls';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest, peerCertificate } from '../helpers/api-client.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
-import { createCa, selfSigned, type TestCertificate } from '../helpers/pki.js';
+import { createCa, issueCertificate, selfSigned, type TestCertificate } from '../helpers/pki.js';
 import { startOcspResponder, type OcspResponder } from '../helpers/ocsp-responder.js';
 import { waitFor } from '../helpers/redis-cli.js';
 
@@ -34,12 +35,15 @@ function certplane(args: string[], env: Record<string, string> = {}): Promise<Cl
       process.execPath,
       [CLI, ...args],
       {
-        timeout: 30_000,
+        // Generous: six of these run at once on a loaded 2-core machine.
+        timeout: 50_000,
         env: {
           ...process.env,
           CERTPLANE_URL: `https://127.0.0.1:${node.port}`,
           CERTPLANE_USER: node.admin.email,
           CERTPLANE_PASSWORD: node.admin.password,
+          // Run as on the node: its own api certificate (data dir) is trusted without -k.
+          CERTPLANE_DATA_DIR: node.dataDir,
           ...env,
         },
       },
@@ -221,5 +225,96 @@ describe('certplane operator commands', () => {
     const run = await certplane(['cluster', 'ocsp', 'test_certificate']);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^HTTP 500 invalid_ocsp_response: .*cannot be reached/);
+  });
+});
+
+/** A TLS server that is not the cluster: records every byte a client sends after the handshake. */
+async function fakeServer(): Promise<{ port: number; received: () => string; close: () => Promise<void> }> {
+  const cert = await selfSigned({ cn: '127.0.0.1', sans: ['IP:127.0.0.1'], curve: 'P-256', freshKey: true });
+  let received = '';
+  const server = tls.createServer({ cert: cert.certificate, key: cert.key }, (socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.includes('\r\n\r\n')) {
+        const body = JSON.stringify({ bootstrap_status: { state: 'completed' }, local_node_info: { uid: 'fake' } });
+        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    received: () => received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('the CLI checks who it talks to', () => {
+  it('refuses a server whose certificate it does not trust and never sends it the password, even with the node’s data dir', async () => {
+    const fake = await fakeServer();
+    try {
+      for (const env of [{ CERTPLANE_DATA_DIR: '' }, {}] as Array<Record<string, string>>) {
+        const run = await certplane(['status'], { CERTPLANE_URL: `https://127.0.0.1:${fake.port}`, ...env });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain('certificate is not trusted');
+        expect(run.stderr).toContain('--insecure');
+      }
+      expect(fake.received()).toBe('');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('without CERTPLANE_CACERT or a data dir the node’s own self-signed certificate is refused too', async () => {
+    const run = await certplane(['status'], { CERTPLANE_DATA_DIR: '' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('certificate is not trusted');
+  });
+
+  it('--insecure skips the check only when asked, with a warning on stderr', async () => {
+    const fake = await fakeServer();
+    try {
+      const run = await certplane(['--insecure', 'status'], { CERTPLANE_URL: `https://127.0.0.1:${fake.port}`, CERTPLANE_DATA_DIR: '' });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/warning: --insecure: the certificate of https:\/\/127\.0\.0\.1:\d+ is not verified/);
+      expect(run.stdout).toContain('ready');
+      expect(fake.received()).toContain('GET /v1/bootstrap');
+    } finally {
+      await fake.close();
+    }
+    const trailing = await certplane(['status', '--insecure'], { CERTPLANE_DATA_DIR: '' });
+    expect(trailing.code, trailing.stderr).toBe(0);
+    expect(trailing.stderr).toContain('warning');
+    const verified = await certplane(['status']);
+    expect(verified.stderr).toBe('');
+  });
+
+  it('--data-dir on the command line trusts that node’s api certificate', async () => {
+    const run = await certplane(['--data-dir', node.dataDir, 'status'], { CERTPLANE_DATA_DIR: '' });
+    expect(run.code, run.stderr).toBe(0);
+  });
+
+  it('logs in with a client certificate (CERTPLANE_CERT / CERTPLANE_KEY) and no password', async () => {
+    const ca = await createCa({ cn: 'CLI Client CA', curve: 'P-256' });
+    const operator = await issueCertificate(ca, { subject: 'CN=cli-operator,O=Acme', eku: ['clientAuth'], curve: 'P-256' });
+    const admin = { email: node.admin.email, password: node.admin.password };
+    const put = async (method: string, p: string, body: unknown): Promise<void> => {
+      const response = await apiRequest(node.port, { method, path: p, body, auth: admin });
+      expect(response.status, response.text).toBe(200);
+    };
+    await put('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: ca.certificate }] });
+    await put('PUT', '/v1/cluster', { mtls_certificate_authentication: true, mtls_client_cert_subject_validation_type: 'disabled' });
+    await put('POST', '/v1/users', { name: 'cli-operator', auth_method: 'certificate', certificate_subject_line: 'CN=cli-operator,O=Acme', role: 'cluster_viewer' });
+    const env = { CERTPLANE_CERT: await file('operator.pem', operator.certificate), CERTPLANE_KEY: await file('operator.key', operator.key), CERTPLANE_USER: '', CERTPLANE_PASSWORD: '' };
+    const list = await certplane(['cluster', 'certificate', 'list'], env);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('api');
+    // Without the certificate and without a password: 401.
+    const none = await certplane(['cluster', 'certificate', 'list'], { CERTPLANE_USER: '', CERTPLANE_PASSWORD: '' });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('HTTP 401');
+    const half = await certplane(['status'], { CERTPLANE_CERT: env.CERTPLANE_CERT });
+    expect(half.code).toBe(2);
   });
 });

@@ -10,6 +10,7 @@ import { noLoginMethodReason } from '../../../domain/login-methods.js';
 import type { TxnOp } from '../../../store/cluster-store.js';
 import { clusterChangeEvents } from '../../state/entity-events.js';
 import { confirmApplied } from '../cluster-certificates/certificate-changes.js';
+import { mergeCipherFields } from './cipher-settings.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
 
@@ -46,7 +47,10 @@ export const getCluster = defineRoute({
   url: '/v1/cluster',
   permission: 'view_cluster_info',
   schema: {},
-  handler: async ({ deps }) => ({ ...(await readDocument<ClusterDocument>(deps, keys.cluster)).doc, ...(await readCertificateViews(deps)) }),
+  handler: async ({ deps }) => {
+    const { doc } = await readDocument<ClusterDocument>(deps, keys.cluster);
+    return { ...doc, ...mergeCipherFields(doc, {}), ...(await readCertificateViews(deps)) };
+  },
 });
 
 export const putCluster = defineRoute({
@@ -81,6 +85,7 @@ export const putCluster = defineRoute({
         ),
       },
     };
+    Object.assign(next, mergeCipherFields(doc, body));
     const lockedOut = noLoginMethodReason(next);
     if (lockedOut !== undefined) throw new ApiError(406, 'no_login_method', lockedOut);
     await checkMtlsPrerequisites(deps, next);
