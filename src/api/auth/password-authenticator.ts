@@ -1,6 +1,13 @@
 // Basic auth (email + password) with the cluster's lockout policy. Verified credentials are cached for a
 // short time under an HMAC of the credentials, so keep-alive clients do not pay the slow hash per request;
 // a password change invalidates the entry (the cached hash must still be the user's current hash).
+//
+// Lockout: an attempt that needs the slow hash first reserves a slot in the user's failure counter with
+// compare-and-swap (reserveAttempt); the reservation is the failure unless the password turns out right, which
+// clears the counter. So parallel guesses are counted before any hash runs and can never exceed the
+// threshold, and the attempt that reaches it locks the account before its own hash. The database proxy logs
+// password users in through checkUserPassword: the same counter and lock, so a locked user cannot log in
+// anywhere and guesses through a database count toward the same lockout.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ClusterStore } from '../../store/cluster-store.js';
 import { getJson } from '../../store/cluster-store.js';
@@ -25,6 +32,8 @@ interface CacheEntry {
   passwordHash: string;
   expiresAt: number;
 }
+
+export type PasswordVerdict = 'ok' | 'wrong' | 'locked';
 
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
@@ -53,14 +62,9 @@ export class PasswordAuthenticator {
       throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
     }
     const now = this.clock.now();
-    const failures = await getJson<LoginFailures>(this.store, keys.loginFailures(user.uid));
-    if (isLocked(failures, now)) throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
-
-    if (!(await this.verifyCached(user, email, password))) {
-      await this.recordFailure(user, now);
-      throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
-    }
-    if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key: keys.loginFailures(user.uid) }] });
+    const verdict = await this.checkPassword(user, password, now);
+    if (verdict === 'locked') throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
+    if (verdict === 'wrong') throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
     if (!options.allowExpired && isPasswordExpired(user.password_issue_date, cluster?.password_expiration_duration ?? 0, now)) {
       throw new ApiError(401, 'password_expired', 'The password has expired; change it with PUT /v1/users/password');
     }
@@ -72,35 +76,57 @@ export class PasswordAuthenticator {
     return isLocked(await getJson<LoginFailures>(this.store, keys.loginFailures(uid)), this.clock.now());
   }
 
-  private async verifyCached(user: UserRecord, email: string, password: string): Promise<boolean> {
-    const cacheKey = createHmac('sha256', this.cacheSecret).update(`${email}\0${password}`).digest('base64');
+  /**
+   * The database proxy's password check for user uid (a regular user): 'ok', 'wrong', 'locked', or 'expired'
+   * (right password, expired by the cluster's password_expiration_duration: refused on databases too).
+   */
+  async checkUserPassword(uid: number, password: string): Promise<PasswordVerdict | 'expired'> {
+    const user = await this.users.get(uid);
+    if (user === undefined || user.auth_method !== 'regular' || user.password_hash === undefined) return 'wrong';
+    const now = this.clock.now();
+    const verdict = await this.checkPassword(user, password, now);
+    if (verdict !== 'ok') return verdict;
+    const cluster = await getJson<ClusterDocument>(this.store, keys.cluster);
+    return isPasswordExpired(user.password_issue_date, cluster?.password_expiration_duration ?? 0, now) ? 'expired' : 'ok';
+  }
+
+  /** The lockout policy around one password check (see the module comment). */
+  private async checkPassword(user: UserRecord, password: string, now: Date): Promise<PasswordVerdict> {
+    const key = keys.loginFailures(user.uid);
+    const failures = await getJson<LoginFailures>(this.store, key);
+    if (isLocked(failures, now)) return 'locked';
+    const cacheKey = createHmac('sha256', this.cacheSecret).update(`${user.uid}\0${password}`).digest('base64');
     const entry = this.cache.get(cacheKey);
     if (entry !== undefined && entry.uid === user.uid && entry.passwordHash === user.password_hash && entry.expiresAt > Date.now()) {
-      return true;
+      // A cached right password costs no hash and so needs no slot.
+      if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key }] });
+      return 'ok';
     }
-    const ok = await verifyPassword(password, user.password_hash!);
-    if (ok) {
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(cacheKey, { uid: user.uid, passwordHash: user.password_hash!, expiresAt: Date.now() + CACHE_TTL_MS });
-    }
-    return ok;
+    if (!(await this.reserveAttempt(user, now))) return 'locked';
+    if (!(await verifyPassword(password, user.password_hash!))) return 'wrong';
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(cacheKey, { uid: user.uid, passwordHash: user.password_hash!, expiresAt: Date.now() + CACHE_TTL_MS });
+    await this.store.txn({ success: [{ type: 'delete', key }] });
+    return 'ok';
   }
 
   /**
-   * Counts a failed login with compare-and-swap on the counter, so parallel guesses cannot overwrite each
-   * other's increments and slip past the lockout threshold.
+   * Counts the attempt as a failure before its hash runs, with compare-and-swap on the counter so parallel
+   * attempts cannot overwrite each other's increments. False (and nothing counted) when the user is locked,
+   * including by a parallel attempt that took the last slot.
    */
-  private async recordFailure(user: UserRecord, now: Date): Promise<void> {
+  private async reserveAttempt(user: UserRecord, now: Date): Promise<boolean> {
     const policy = (await getJson<ClusterPolicy>(this.store, keys.policy)) ?? DEFAULT_CLUSTER_POLICY;
     const key = keys.loginFailures(user.uid);
-    for (let attempt = 0; attempt < 20; attempt += 1) {
+    for (;;) {
       const current = await this.store.get(key);
       const previous = current === undefined ? undefined : (JSON.parse(current.value) as LoginFailures);
+      if (isLocked(previous, now)) return false;
       const windowExpired =
         previous === undefined || now.getTime() - Date.parse(previous.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
       const next: LoginFailures = windowExpired
         ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
-        : { ...previous, count: previous.count + 1 };
+        : { ...previous, count: previous.count + 1, locked_until: null };
       if (policy.login_lockout_threshold > 0 && next.count >= policy.login_lockout_threshold) {
         next.locked_until =
           policy.login_lockout_duration === 0 ? 'admin' : new Date(now.getTime() + policy.login_lockout_duration * 1000).toISOString();
@@ -109,7 +135,7 @@ export class PasswordAuthenticator {
         compare: [{ key, target: 'mod', op: '==', value: current?.modRevision ?? 0 }],
         success: [{ type: 'put', key, value: JSON.stringify(next) }],
       });
-      if (result.succeeded) return;
+      if (result.succeeded) return true;
     }
   }
 
