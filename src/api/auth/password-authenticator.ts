@@ -2,12 +2,15 @@
 // short time under an HMAC of the credentials, so keep-alive clients do not pay the slow hash per request;
 // a password change invalidates the entry (the cached hash must still be the user's current hash).
 //
-// Lockout: an attempt that needs the slow hash first reserves a slot in the user's failure counter with
-// compare-and-swap (reserveAttempt); the reservation is the failure unless the password turns out right, which
-// clears the counter. So parallel guesses are counted before any hash runs and can never exceed the
-// threshold, and the attempt that reaches it locks the account before its own hash. The database proxy logs
-// password users in through checkUserPassword: the same counter and lock, so a locked user cannot log in
-// anywhere and guesses through a database count toward the same lockout.
+// Lockout: an attempt that needs the slow hash first claims a slot (claimSlot): per user, one claim at a time
+// reads the stored failure counter and counts it plus the attempts still hashing on this node; at the threshold
+// the attempt is refused as locked without any hash. A failure is then recorded in the store with
+// compare-and-swap before its slot is released, so every attempt is always counted, in flight or stored, and
+// parallel guesses cannot exceed the threshold. A right password writes nothing (no store write per login);
+// the price is that on a cluster of N nodes, guesses sent to all nodes at once can reach N x threshold before
+// the stored counter locks the user. The database proxy logs password users in through checkUserPassword: the
+// same counter and lock, so a locked user cannot log in anywhere and guesses through a database count toward
+// the same lockout.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ClusterStore } from '../../store/cluster-store.js';
 import { getJson } from '../../store/cluster-store.js';
@@ -42,6 +45,9 @@ export class PasswordAuthenticator {
   private readonly cacheSecret = randomBytes(32);
   private readonly cache = new Map<string, CacheEntry>();
   private dummyHash: Promise<string> | undefined;
+  /** Per user: slow checks running on this node, and the tail of the claims being decided. */
+  private readonly inFlight = new Map<number, number>();
+  private readonly claims = new Map<number, Promise<undefined>>();
 
   constructor(
     private readonly store: ClusterStore,
@@ -102,31 +108,70 @@ export class PasswordAuthenticator {
       if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key }] });
       return 'ok';
     }
-    if (!(await this.reserveAttempt(user, now))) return 'locked';
-    if (!(await verifyPassword(password, user.password_hash!))) return 'wrong';
+    const slot = await this.claimSlot(user.uid, now);
+    if (slot === undefined) return 'locked';
+    try {
+      if (!(await verifyPassword(password, user.password_hash!))) {
+        await this.recordFailure(user, now, slot.policy);
+        return 'wrong';
+      }
+    } finally {
+      slot.release();
+    }
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(cacheKey, { uid: user.uid, passwordHash: user.password_hash!, expiresAt: Date.now() + CACHE_TTL_MS });
-    await this.store.txn({ success: [{ type: 'delete', key }] });
+    if ((await this.store.get(key)) !== undefined) await this.store.txn({ success: [{ type: 'delete', key }] });
     return 'ok';
   }
 
   /**
-   * Counts the attempt as a failure before its hash runs, with compare-and-swap on the counter so parallel
-   * attempts cannot overwrite each other's increments. False (and nothing counted) when the user is locked,
-   * including by a parallel attempt that took the last slot.
+   * A slot for one slow check of user uid's password, or undefined when the user is locked or the stored
+   * failures plus the attempts in flight on this node already reach the threshold. Claims of one user run one
+   * at a time, and the in-flight count is taken before the store is read (an attempt that records its failure
+   * meanwhile is counted twice: stricter, never looser).
    */
-  private async reserveAttempt(user: UserRecord, now: Date): Promise<boolean> {
-    const policy = (await getJson<ClusterPolicy>(this.store, keys.policy)) ?? DEFAULT_CLUSTER_POLICY;
+  private claimSlot(uid: number, now: Date): Promise<{ policy: ClusterPolicy; release: () => void } | undefined> {
+    const claim = (this.claims.get(uid) ?? Promise.resolve()).then(async () => {
+      const inFlight = this.inFlight.get(uid) ?? 0;
+      const [failures, policy] = await Promise.all([
+        getJson<LoginFailures>(this.store, keys.loginFailures(uid)),
+        getJson<ClusterPolicy>(this.store, keys.policy).then((p) => p ?? DEFAULT_CLUSTER_POLICY),
+      ]);
+      if (isLocked(failures, now)) return undefined;
+      const counted = failures === undefined || windowExpired(failures, policy, now) ? 0 : failures.count;
+      if (policy.login_lockout_threshold > 0 && counted + inFlight >= policy.login_lockout_threshold) return undefined;
+      this.inFlight.set(uid, (this.inFlight.get(uid) ?? 0) + 1);
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        const left = (this.inFlight.get(uid) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(uid, left);
+        else this.inFlight.delete(uid);
+      };
+      return { policy, release };
+    });
+    const tail = claim.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.claims.set(uid, tail);
+    void tail.then(() => {
+      if (this.claims.get(uid) === tail) this.claims.delete(uid);
+    });
+    return claim;
+  }
+
+  /** Counts a failed check with compare-and-swap, so parallel failures never overwrite each other's count. */
+  private async recordFailure(user: UserRecord, now: Date, policy: ClusterPolicy): Promise<void> {
     const key = keys.loginFailures(user.uid);
     for (;;) {
       const current = await this.store.get(key);
       const previous = current === undefined ? undefined : (JSON.parse(current.value) as LoginFailures);
-      if (isLocked(previous, now)) return false;
-      const windowExpired =
-        previous === undefined || now.getTime() - Date.parse(previous.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
-      const next: LoginFailures = windowExpired
-        ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
-        : { ...previous, count: previous.count + 1, locked_until: null };
+      const next: LoginFailures =
+        previous === undefined || windowExpired(previous, policy, now)
+          ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
+          : { ...previous, count: previous.count + 1 };
       if (policy.login_lockout_threshold > 0 && next.count >= policy.login_lockout_threshold) {
         next.locked_until =
           policy.login_lockout_duration === 0 ? 'admin' : new Date(now.getTime() + policy.login_lockout_duration * 1000).toISOString();
@@ -135,7 +180,7 @@ export class PasswordAuthenticator {
         compare: [{ key, target: 'mod', op: '==', value: current?.modRevision ?? 0 }],
         success: [{ type: 'put', key, value: JSON.stringify(next) }],
       });
-      if (result.succeeded) return true;
+      if (result.succeeded) return;
     }
   }
 
@@ -145,6 +190,12 @@ export class PasswordAuthenticator {
     this.dummyHash = hash;
     return hash;
   }
+}
+
+/** Whether stored failures no longer count: their window passed, or the lock they caused has run out. */
+function windowExpired(failures: LoginFailures, policy: ClusterPolicy, now: Date): boolean {
+  if (failures.locked_until !== null && failures.locked_until !== 'admin' && Date.parse(failures.locked_until) <= now.getTime()) return true;
+  return now.getTime() - Date.parse(failures.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
 }
 
 function isLocked(failures: LoginFailures | undefined, now: Date): boolean {
