@@ -38,6 +38,12 @@ interface CacheEntry {
 
 export type PasswordVerdict = 'ok' | 'wrong' | 'locked';
 
+/**
+ * Slots are per store, not per authenticator: the REST API and the database proxy of a node each hold an
+ * authenticator on the same store, and must see each other's checks in flight.
+ */
+const slotState = new WeakMap<ClusterStore, { inFlight: Map<number, number>; claims: Map<number, Promise<undefined>> }>();
+
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
 
@@ -45,15 +51,23 @@ export class PasswordAuthenticator {
   private readonly cacheSecret = randomBytes(32);
   private readonly cache = new Map<string, CacheEntry>();
   private dummyHash: Promise<string> | undefined;
-  /** Per user: slow checks running on this node, and the tail of the claims being decided. */
-  private readonly inFlight = new Map<number, number>();
-  private readonly claims = new Map<number, Promise<undefined>>();
+  /** Per user: slow checks running on this node, and the tail of the claims being decided (see slotState). */
+  private readonly inFlight: Map<number, number>;
+  private readonly claims: Map<number, Promise<undefined>>;
 
   constructor(
     private readonly store: ClusterStore,
     private readonly users: UsersRepository,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    let state = slotState.get(store);
+    if (state === undefined) {
+      state = { inFlight: new Map(), claims: new Map() };
+      slotState.set(store, state);
+    }
+    this.inFlight = state.inFlight;
+    this.claims = state.claims;
+  }
 
   /** Returns the user or throws 401 (unauthenticated, user_locked, password_expired). */
   async authenticate(email: string, password: string, options: { allowExpired: boolean; cluster: ClusterDocument | undefined }): Promise<UserRecord> {
@@ -183,7 +197,6 @@ export class PasswordAuthenticator {
       if (result.succeeded) return;
     }
   }
-
 
   private getDummyHash(): Promise<string> {
     const hash = this.dummyHash ?? hashPassword(randomBytes(16).toString('hex'));
