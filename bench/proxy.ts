@@ -12,6 +12,7 @@
 // depends less than ops/s on what else the shared machine is doing.
 // Environment: BENCH_REQUESTS (default 60000 without pipelining, 4x that with -P 16), BENCH_REPEATS (default 5).
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -69,10 +70,10 @@ function run(command: string, args: string[], timeoutMs = 300_000): Promise<stri
 }
 
 /** One redis-benchmark run; returns per-test samples keyed by test name (SET, GET). */
-async function benchmark(port: number, cacert: string, pipeline: number, pid: number): Promise<Record<string, Sample>> {
+async function benchmark(port: number, cacert: string, pipeline: number, pid: number, auth: string[] = []): Promise<Record<string, Sample>> {
   const n = pipeline > 1 ? REQUESTS * 4 : REQUESTS;
   const cpuBefore = await cpuMicros(pid);
-  const out = await run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '--tls', '--cacert', cacert, '-c', String(CLIENTS), '-n', String(n), '-P', String(pipeline), '-t', 'set,get', '--csv']);
+  const out = await run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '--tls', '--cacert', cacert, ...auth, '-c', String(CLIENTS), '-n', String(n), '-P', String(pipeline), '-t', 'set,get', '--csv']);
   const cpuUs = ((await cpuMicros(pid)) - cpuBefore) / (2 * n);
   const result: Record<string, Sample> = {};
   for (const line of out.split('\n').slice(1)) {
@@ -113,11 +114,17 @@ async function main(): Promise<void> {
     await writeFile(key, certs.proxy_key, { mode: 0o600 });
     await writeFile(pem, `${certs.proxy_cert}${certs.proxy_key}`, { mode: 0o600 });
     const socket = path.join(dir, 'data', 'redis', String(uid), 'redis.sock');
+    // redis-server's users hold the node's secrets (src/agent/redis-secrets.ts): (a) and (b) reach redis
+    // directly and log in as `default` with that secret; (c) goes through the proxy, which logs it in.
+    const master = Buffer.from((await readFile(path.join(dir, 'data', 'redis', 'secret'), 'utf8')).trim(), 'hex');
+    const secret = (label: string): string => createHmac('sha256', master).update(label).digest('hex');
+    const admin = ['--user', '__certplane_admin', '--pass', secret(`admin:${uid}`), '--no-auth-warning'];
+    const direct = ['--user', 'default', '-a', secret(`default:${uid}`)];
 
     // (a) redis-server's own TLS port, same certificate.
     const nativePort = await freeDbPort();
-    await run('redis-cli', ['-s', socket, 'CONFIG', 'SET', 'tls-cert-file', cert, 'tls-key-file', key, 'tls-auth-clients', 'no', 'tls-port', String(nativePort)]);
-    await run('redis-cli', ['-s', socket, 'CONFIG', 'SET', 'save', '']);
+    await run('redis-cli', ['-s', socket, ...admin, 'CONFIG', 'SET', 'tls-cert-file', cert, 'tls-key-file', key, 'tls-auth-clients', 'no', 'tls-port', String(nativePort)]);
+    await run('redis-cli', ['-s', socket, ...admin, 'CONFIG', 'SET', 'save', '']);
 
     // (b) HAProxy terminating TLS in front of the same redis-server.
     const haproxyPort = await freeDbPort();
@@ -143,16 +150,16 @@ async function main(): Promise<void> {
     );
     const haproxy = startChild('haproxy', 'haproxy', ['-db', '-f', haproxyCfg], { stderr: 'inherit' });
     children.push(haproxy);
-    await waitFor('haproxy', async () => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(haproxyPort), '--tls', '--cacert', cert, 'PING'])).trim() === 'PONG', { child: haproxy });
+    await waitFor('haproxy', async () => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(haproxyPort), '--tls', '--cacert', cert, ...direct, '--no-auth-warning', 'PING'])).trim() === 'PONG', { child: haproxy });
 
     const redisPid = Number((await readFile(path.join(dir, 'data', 'redis', String(uid), 'redis.pid'), 'utf8')).trim());
     const targets = {
-      a: { name: 'redis-server TLS', port: nativePort, pid: redisPid },
-      b: { name: 'HAProxy 2.6 TLS', port: haproxyPort, pid: haproxy.process.pid as number },
-      c: { name: 'certplane proxy', port: proxyPort, pid: node.process.pid as number },
+      a: { name: 'redis-server TLS', port: nativePort, pid: redisPid, auth: direct },
+      b: { name: 'HAProxy 2.6 TLS', port: haproxyPort, pid: haproxy.process.pid as number, auth: direct },
+      c: { name: 'certplane proxy', port: proxyPort, pid: node.process.pid as number, auth: [] as string[] },
     } as const;
     for (const target of Object.values(targets)) {
-      const pong = (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(target.port), '--tls', '--cacert', cert, 'PING'])).trim();
+      const pong = (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(target.port), '--tls', '--cacert', cert, ...target.auth, '--no-auth-warning', 'PING'])).trim();
       if (pong !== 'PONG') throw new Error(`${target.name} did not answer PING: ${pong}`);
     }
 
@@ -160,7 +167,7 @@ async function main(): Promise<void> {
     process.stdout.write(`proxy benchmark: redis-benchmark --tls, ${CLIENTS} clients, SET+GET, n=${REQUESTS} (x4 with -P 16), median of ${REPEATS}; ${cores} cores shared with the load generator\n`);
     process.stdout.write('cpu = CPU time of the TLS-terminating process per request ((a) redis-server, (b) haproxy, (c) the certplane node)\n');
     // Warm-up, not reported.
-    for (const target of Object.values(targets)) await benchmark(target.port, cert, 1, target.pid).catch(() => undefined);
+    for (const target of Object.values(targets)) await benchmark(target.port, cert, 1, target.pid, target.auth).catch(() => undefined);
 
     const rows: string[] = [];
     const summary: string[] = [];
@@ -168,7 +175,7 @@ async function main(): Promise<void> {
       const samples: Record<string, Record<string, Sample[]>> = { a: {}, b: {}, c: {} };
       for (let rep = 0; rep < REPEATS; rep++) {
         for (const [id, target] of Object.entries(targets)) {
-          const result = await benchmark(target.port, cert, pipeline, target.pid);
+          const result = await benchmark(target.port, cert, pipeline, target.pid, target.auth);
           for (const [test, sample] of Object.entries(result)) ((samples[id] as Record<string, Sample[]>)[test] ??= []).push(sample);
         }
       }

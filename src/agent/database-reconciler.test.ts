@@ -119,7 +119,9 @@ describe('DatabaseReconciler', () => {
 
     expect([...specs.keys()]).toEqual([1]);
     const spec = specs.get(1) as RedisDatabaseSpec;
-    expect(spec.users).toEqual([{ username: '__cert_5', passwordSha256: expect.stringMatching(/^[0-9a-f]{64}$/), rules: ['+@all ~* &*'] }]);
+    expect(spec.users).toEqual([{ username: 'writer', passwordSha256: expect.stringMatching(/^[0-9a-f]{64}$/), rules: ['+@all ~* &*'] }]);
+    // The default user holds the node's secret too, never a client's password and never nopass.
+    expect(spec.defaultUser.passwordSha256).toMatch(/^[0-9a-f]{64}$/);
     const endpoint = endpoints.get(1) as DatabaseEndpointConfig;
     expect(endpoint).toMatchObject({ port: 12001, backendSocketPath: '/sock/1', tls: { minVersion: 'TLSv1.2' } });
     expect(endpoint.tls?.clientAuth).toMatchObject({ ca: [], validationType: 'disabled' });

@@ -20,7 +20,8 @@ import type { ClusterDocument } from '../domain/cluster-settings.js';
 import { dataTlsPolicy } from '../domain/tls-policy.js';
 import type { BdbActionRequest, BdbActionResult } from '../domain/database-actions.js';
 import { PREDEFINED_REDIS_ACLS, type RedisAclRecord } from '../domain/redis-acls.js';
-import { databaseAclUsers, type UserWithRedisPassword } from '../domain/database-users.js';
+import { databaseAclUsers } from '../domain/database-users.js';
+import type { UserRecord } from '../domain/users.js';
 import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import type { RedisDatabaseSpec, RedisSupervisor } from './redis-supervisor.js';
@@ -121,7 +122,7 @@ export class DatabaseReconciler {
       store.list(keys.bdbActionPrefix),
     ]);
     const allAcls: RedisAclRecord[] = [...PREDEFINED_REDIS_ACLS, ...acls.kvs.map((kv) => JSON.parse(kv.value) as RedisAclRecord)];
-    const allUsers = users.kvs.map((kv) => JSON.parse(kv.value) as UserWithRedisPassword);
+    const allUsers = users.kvs.map((kv) => JSON.parse(kv.value) as UserRecord);
     const clusterDoc = cluster === undefined ? undefined : (JSON.parse(cluster.value) as ClusterDocument);
     const clusterCa = trustedCa === undefined ? undefined : (JSON.parse(trustedCa.value) as { certificate: string }).certificate;
 
@@ -162,13 +163,11 @@ export class DatabaseReconciler {
           uid: record.uid,
           maxmemory: record.memory_size,
           evictionPolicy: record.eviction_policy,
-          defaultUser: {
-            enabled: record.default_user,
-            passwordSha256: record.authentication_redis_pass === '' ? undefined : sha256Hex(record.authentication_redis_pass),
-          },
+          // Redis keeps only the node's secrets; authentication_redis_pass is checked by the proxy.
+          defaultUser: { enabled: record.default_user, passwordSha256: sha256Hex(this.deps.secrets.defaultUserPassword(record.uid)) },
           users: aclUsers.map((u) => ({
             username: u.username,
-            passwordSha256: u.kind === 'certificate' ? sha256Hex(this.deps.secrets.certificateUserPassword(record.uid, u.user_uid)) : (u.password_sha256 as string),
+            passwordSha256: sha256Hex(this.deps.secrets.userPassword(record.uid, u.user_uid)),
             rules: u.rules,
           })),
         };
@@ -243,8 +242,16 @@ export class DatabaseReconciler {
         .map((u) => ({
           subjectLine: u.subject_line as string,
           username: u.username,
-          password: this.deps.secrets.certificateUserPassword(record.uid, u.user_uid),
+          password: this.deps.secrets.userPassword(record.uid, u.user_uid),
         })),
+      passwordUsers: aclUsers
+        .filter((u) => u.kind === 'password')
+        .map((u) => ({ userUid: u.user_uid, name: u.name, username: u.username, password: this.deps.secrets.userPassword(record.uid, u.user_uid) })),
+      defaultUser: {
+        enabled: record.default_user,
+        ...(record.authentication_redis_pass === '' ? {} : { passwordSha256: sha256Hex(record.authentication_redis_pass) }),
+        password: this.deps.secrets.defaultUserPassword(record.uid),
+      },
     };
     if (record.tls_mode !== 'enabled') return config;
     // min_data_TLS_version, data_cipher_list and data_cipher_suites_tls_1_3 (a change rebuilds the endpoint's TLS front).

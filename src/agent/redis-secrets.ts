@@ -1,6 +1,8 @@
 // Secrets certplane uses inside its redis-servers: one random master secret per node (<data-dir>/redis/secret,
-// mode 0600), from which the password of each database's admin user and of each certificate user's internal
-// redis user are derived (HMAC-SHA256). Nothing here is ever logged or stored in the cluster store.
+// mode 0600), from which the redis passwords of each database's admin user, its `default` user and every
+// database user certplane provisions are derived (HMAC-SHA256). Clients never learn them: the proxy checks
+// the client's own credential and then logs the backend connection in with these. Nothing here is ever
+// logged or stored in the cluster store.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,9 +29,14 @@ export class RedisSecrets {
     return this.derive(`admin:${dbUid}`);
   }
 
-  /** Password of certificate user userUid's internal redis user on database dbUid. */
-  certificateUserPassword(dbUid: number, userUid: number): string {
-    return this.derive(`cert:${dbUid}:${userUid}`);
+  /** Redis password of certplane user userUid (password or certificate user) on database dbUid. */
+  userPassword(dbUid: number, userUid: number): string {
+    return this.derive(`user:${dbUid}:${userUid}`);
+  }
+
+  /** Redis password of the `default` user of database dbUid (the proxy checks authentication_redis_pass). */
+  defaultUserPassword(dbUid: number): string {
+    return this.derive(`default:${dbUid}`);
   }
 
   private derive(label: string): string {

@@ -10,7 +10,8 @@
 // running from the pidfile (checked against /proc/<pid>/cmdline), stops it and starts a fresh one on the same
 // data: none is left running without a supervisor, and the data survives (save points + save on SIGTERM).
 //
-// ACLs: the ACL file holds only `default` and certplane's admin user; every database user is applied at run
+// ACLs: the ACL file holds only `default` and certplane's admin user (the only user without the data-plane
+// deny, see domain/database-users.ts; its secret never leaves the node); every database user is applied at run
 // time with ACL SETUSER / ACL DELUSER over the admin connection (never CONFIG REWRITE, see STACK-NOTES), so a
 // user whose rules redis rejects is dropped and logged instead of keeping redis from starting.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,13 +23,13 @@ import { writeFileDurably } from './atomic-file.js';
 import { runRedisCommands, type RedisAuth } from './redis-admin.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
 import { RespError } from '../lib/resp.js';
-import { aclRuleArguments } from '../domain/database-users.js';
+import { aclRuleArguments, DATA_PLANE_DENY } from '../domain/database-users.js';
 
 export const ADMIN_USERNAME = '__certplane_admin';
 
 export interface RedisUserSpec {
   username: string;
-  /** SHA-256 hex of the user's password. */
+  /** SHA-256 hex of the user's redis password: the node's secret for the user, never the user's own password. */
   passwordSha256: string;
   /** One rule string per bound Redis ACL (root rules, then selectors). */
   rules: string[];
@@ -39,6 +40,7 @@ export interface RedisDatabaseSpec {
   /** Bytes; 0 = unlimited. */
   maxmemory: number;
   evictionPolicy: string;
+  /** passwordSha256: of the node's secret for this user (never a client's password); absent: no password. */
   defaultUser: { enabled: boolean; passwordSha256?: string | undefined };
   users: RedisUserSpec[];
 }
@@ -263,8 +265,9 @@ class RedisInstance {
 
   private defaultUserRules(): string {
     const user = this.spec.defaultUser;
-    const credential = user.passwordSha256 === undefined ? 'nopass' : `#${user.passwordSha256}`;
-    return `${user.enabled ? 'on' : 'off'} ${credential} ~* &* +@all`;
+    // Never `nopass`: without a secret the user has no password at all and nobody can log in as it.
+    const credential = user.passwordSha256 === undefined ? 'resetpass' : `#${user.passwordSha256}`;
+    return `${user.enabled ? 'on' : 'off'} ${credential} ~* &* +@all ${DATA_PLANE_DENY.join(' ')}`;
   }
 
   private bootstrapAcl(): string {

@@ -33,6 +33,26 @@ export interface EndpointCertificateUser {
   password: string;
 }
 
+/** A password user of the database: the proxy checks the password with certplane's own check (by uid). */
+export interface EndpointPasswordUser {
+  userUid: number;
+  /** The certplane name; a client may AUTH with it or with the redis username. */
+  name: string;
+  /** The redis username the proxy logs the backend connection in as. */
+  username: string;
+  /** The node's secret for that redis user. */
+  password: string;
+}
+
+/** The database's `default` redis user, as the proxy logs clients in to it. */
+export interface EndpointDefaultUser {
+  enabled: boolean;
+  /** SHA-256 (hex) of authentication_redis_pass; absent when the database has none (open). */
+  passwordSha256?: string;
+  /** The node's secret for the default redis user. */
+  password: string;
+}
+
 export interface DatabaseEndpointConfig {
   uid: number;
   address: string;
@@ -42,4 +62,8 @@ export interface DatabaseEndpointConfig {
   /** Absent for tls_mode "disabled" (and "replica_ssl": TLS there is for replication links only). */
   tls?: EndpointTls;
   certificateUsers: EndpointCertificateUser[];
+  /** Absent: no password user can log in (AUTH is refused by the proxy). */
+  passwordUsers?: EndpointPasswordUser[];
+  /** Absent: the proxy never logs anyone in as `default`. */
+  defaultUser?: EndpointDefaultUser;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCa, issueCertificate } from '../../test/helpers/pki.js';
 import { applyBdbUpdate, BDB_RESPONSE_FIELDS, isValidDbPort, parseBdbFields, pickFreePort, toBdbResponse, validateNewBdb, type BdbRecord, type NewBdbContext } from './databases.js';
-import { aclRuleArguments, databaseAclUsers } from './database-users.js';
+import { aclRuleArguments, databaseAclUsers, DATA_PLANE_DENY, redisUsernames } from './database-users.js';
 import { checkAclRule, PREDEFINED_REDIS_ACLS } from './redis-acls.js';
 import type { UserRecord } from './users.js';
 
@@ -75,17 +75,36 @@ describe('database users', () => {
   const base = { email: '', email_alerts: true, password_issue_date: '', status: 'active' as const, role: 'none' as const };
   const users: UserRecord[] = [
     { ...base, uid: 2, name: 'alice', role_uids: [8], auth_method: 'certificate', certificate_subject_line: 'CN=alice' },
-    { ...base, uid: 3, name: 'bob', role_uids: [8, 9], auth_method: 'regular', certificate_subject_line: '', redis_password_sha256: 'ab' },
-    { ...base, uid: 4, name: 'carol', role_uids: [1], auth_method: 'regular', certificate_subject_line: '', redis_password_sha256: 'cd' },
+    { ...base, uid: 3, name: 'bob', role_uids: [8, 9], auth_method: 'regular', certificate_subject_line: '', password_hash: 'scrypt$x' },
+    { ...base, uid: 4, name: 'carol', role_uids: [1], auth_method: 'regular', certificate_subject_line: '', password_hash: 'scrypt$x' },
   ];
-  it('gives each user of a bound role the ACLs of their roles on that database', () => {
+  it('gives each user of a bound role the ACLs of their roles on that database, named by their certplane name', () => {
     const acls = [...PREDEFINED_REDIS_ACLS, { uid: 100, name: 'w', acl: '+@write ~w:*' }];
     const result = databaseAclUsers({ roles_permissions: [{ role_uid: 8, redis_acl_uid: 2 }, { role_uid: 9, redis_acl_uid: 100 }] }, acls, users);
     expect(result).toEqual([
-      { kind: 'certificate', user_uid: 2, username: '__cert_2', subject_line: 'CN=alice', rules: ['+@read ~* &*'] },
-      { kind: 'password', user_uid: 3, username: 'bob', password_sha256: 'ab', rules: ['+@read ~* &*', '+@write ~w:*'] },
+      { kind: 'certificate', user_uid: 2, name: 'alice', username: 'alice', subject_line: 'CN=alice', rules: [PREDEFINED_REDIS_ACLS[2]?.acl] },
+      { kind: 'password', user_uid: 3, name: 'bob', username: 'bob', rules: [PREDEFINED_REDIS_ACLS[2]?.acl, '+@write ~w:*'] },
     ]);
-    expect(aclRuleArguments(['+@read ~*', '+@write ~w:*'])).toEqual(['+@read', '~*', '(+@write ~w:*)']);
+  });
+
+  it('appends the data-plane deny after the root rules and inside every selector', () => {
+    const deny = DATA_PLANE_DENY.join(' ');
+    expect(aclRuleArguments(['+@read ~*', '+@all ~w:*'])).toEqual(['+@read', '~*', ...DATA_PLANE_DENY, `(+@all ~w:* ${deny})`]);
+    expect(DATA_PLANE_DENY.slice(0, 3)).toEqual(['-acl', '+acl|whoami', '+acl|cat']);
+    for (const command of ['-config', '-debug', '-module', '-shutdown', '-replicaof', '-slaveof', '-migrate', '-sync', '-psync']) expect(DATA_PLANE_DENY).toContain(command);
+  });
+
+  it('gives names redis cannot take a stand-in that never collides with another name', () => {
+    const names = redisUsernames([
+      { uid: 1, name: 'John Smith' },
+      { uid: 2, name: 'a b' },
+      { uid: 3, name: 'a_b' },
+      { uid: 4, name: 'default' },
+      { uid: 5, name: '__certplane_admin' },
+      { uid: 6, name: 'x y_' },
+      { uid: 7, name: 'x_y ' },
+    ]);
+    expect(Object.fromEntries(names)).toEqual({ 1: 'John_Smith', 2: '__user_2', 3: 'a_b', 4: '__user_4', 5: '__user_5', 6: '__user_6', 7: '__user_7' });
   });
 
   it('refuses ACL rules that touch credentials or user state', () => {

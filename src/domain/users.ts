@@ -6,7 +6,6 @@
 // (`completeUserRecord(result)` does it) and a forgotten hash can only lock the user out, never keep an old
 // password. Uniqueness (email, name, subject line), the last-admin rule, self-service limits and
 // new_password_same_as_current need the store or the caller, and are checked there.
-import { createHash } from 'node:crypto';
 import type { ErrorCode } from '../lib/api-error.js';
 import { checkSubjectLine, SUBJECT_LINE_TEMPLATE, type SubjectLine } from './rfc2253.js';
 import { checkPasswordPolicy, hashPassword, isPasswordExpired, type PasswordPolicy } from './passwords.js';
@@ -30,7 +29,7 @@ export interface UserRecord {
   cluster_email_alerts?: boolean;
   /** scrypt hash (passwords.ts); absent for certificate users. */
   password_hash?: string;
-  /** SHA-256 (hex) of the password, the form redis ACLs use; provisioned on databases (digest §7.3). */
+  /** Written by older versions only (an unsalted SHA-256 of the password); never read, dropped on change. */
   redis_password_sha256?: string;
   /** When the password was last set (creation time for certificate users), `2025-10-14T00:01:06Z` form. */
   password_issue_date: string;
@@ -382,12 +381,10 @@ export function applyUserUpdate(existing: UserRecord, patch: UserInput, ctx: Use
 /** Hashes the accepted password (if any) into the record; the record to store. */
 export async function completeUserRecord(result: UserRuleSuccess): Promise<UserRecord> {
   if (result.passwordToHash === undefined) return result.record;
-  return {
-    ...result.record,
-    password_hash: await hashPassword(result.passwordToHash),
-    // What redis-server keeps for ACL passwords (`#<sha256>`): needed to provision the user on databases.
-    redis_password_sha256: createHash('sha256').update(result.passwordToHash).digest('hex'),
-  };
+  // No redis form of the password any more (databases get a node secret, the proxy checks the password):
+  // a record from an older version loses its unsalted SHA-256 at the next password change.
+  const { redis_password_sha256: _unused, ...record } = result.record;
+  return { ...record, password_hash: await hashPassword(result.passwordToHash) };
 }
 
 export interface UserResponseContext {

@@ -12,6 +12,8 @@ import { RedisSecrets } from '../agent/redis-secrets.js';
 import { RedisSupervisor } from '../agent/redis-supervisor.js';
 import { DatabaseReconciler } from '../agent/database-reconciler.js';
 import { DatabaseProxy } from '../proxy/database-proxy.js';
+import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
+import { UsersRepository } from '../api/state/users-repository.js';
 
 export interface RunningDatabases {
   close(): Promise<void>;
@@ -39,7 +41,18 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
     log: log.child({ part: 'redis' }),
     onRestarted: () => reconciler?.requestReconcile(),
   });
-  const proxy = new DatabaseProxy({ certificates: tls, log: log.child({ part: 'proxy' }), handshakeTimeoutMs: config.proxyHandshakeTimeoutMs, maxConnections: config.dbMaxConnections, idleTimeoutMs: config.dbIdleTimeoutSeconds * 1000, ...(ocspStaple === undefined ? {} : { ocspStaple }) });
+  // Password users logging in through a database are checked by the REST API's own password check (same
+  // lockout counter in the store), never by redis-server.
+  const passwordCheck = new PasswordAuthenticator(store, new UsersRepository(store), clock);
+  const proxy = new DatabaseProxy({
+    certificates: tls,
+    log: log.child({ part: 'proxy' }),
+    handshakeTimeoutMs: config.proxyHandshakeTimeoutMs,
+    maxConnections: config.dbMaxConnections,
+    idleTimeoutMs: config.dbIdleTimeoutSeconds * 1000,
+    ...(ocspStaple === undefined ? {} : { ocspStaple }),
+    passwords: { check: (uid, password) => passwordCheck.checkUserPassword(uid, password) },
+  });
   reconciler = new DatabaseReconciler({
     store,
     nodeId,

@@ -1,7 +1,12 @@
 // The database proxy: one listener per database endpoint in front of the database's redis-server (reached on
 // its Unix socket). Per connection: optional TLS with the cluster's `proxy` certificate, optional mutual TLS
-// with subject validation, certificate user → backend login (AUTH as the user's internal redis user), then a
-// plain byte pipe both ways: no per-command parsing after the login.
+// with subject validation, certificate user → backend login (AUTH as the user's redis user with the node's
+// secret for it), then a byte pipe both ways. Client → backend bytes go through a RESP command scanner that
+// holds AUTH and HELLO-with-AUTH (re-AUTH may come at any time): the proxy checks the password itself
+// (password users: certplane's password check with the REST API's lockout; `default`: the digest of
+// authentication_redis_pass) and sends redis the same command with the node's secret, or with a throwaway
+// password when the check fails, so redis answers in pipeline order and never sees a client's password. An
+// open database (default user on, no password) has its connections logged in as `default` by the proxy.
 //
 // Each endpoint is a plain TCP listener; a TLS connection is handed to a (non-listening) tls.Server built from
 // the endpoint's current settings. A settings change builds a new tls.Server for new connections and leaves
@@ -16,7 +21,19 @@ import { canonicalCertificateSubject, matchesAuthorizedSubjects, subjectToRfc225
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import { buildTrustAnchors, MAX_PRESENTED_CHAIN, verifyClientCertificate, type TrustAnchors } from '../domain/client-certificate.js';
 import { peerCertificateChain } from '../lib/peer-chain.js';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { encodeCommand } from '../lib/resp.js';
+import { forwardClientCommands } from './client-commands.js';
+import { parseLoginCommand } from './login-command.js';
+
+/**
+ * certplane's own password check, for password users logging in through a database (the node wires
+ * PasswordAuthenticator.checkUserPassword): same lockout policy and counter as the REST API. Async and by
+ * value only, so the proxy can move to its own process.
+ */
+export interface DatabasePasswordCheck {
+  check(userUid: number, password: string): Promise<'ok' | 'wrong' | 'locked' | 'expired'>;
+}
 
 /** Where the proxy gets the `proxy` certificate, and how it subscribes its TLS servers to rotations. */
 export interface ProxyCertificateSource {
@@ -40,7 +57,12 @@ export interface DatabaseProxyDeps {
    * src/node. Without it no staple is sent.
    */
   ocspStaple?: (certificate: Buffer) => Buffer | undefined;
+  /** Without it no password user can log in through a database. */
+  passwords?: DatabasePasswordCheck;
 }
+
+/** What a refused login sends redis as the password: random, never any user's secret (64 hex digits). */
+const REFUSED_PASSWORD = `refused-${randomBytes(24).toString('hex')}`;
 
 const PROXY_CERTIFICATE = 'proxy';
 
@@ -58,6 +80,8 @@ class Endpoint {
   private front: TlsFront | undefined;
   private users = new Map<string, { username: string; password: string }>();
   readonly connections = new Set<net.Socket>();
+  /** Refused logins per connection, to rate-limit their log lines. */
+  private readonly refusals = new WeakMap<net.Socket, number>();
 
   constructor(
     private readonly deps: DatabaseProxyDeps,
@@ -194,7 +218,10 @@ class Endpoint {
     this.connectBackend(socket, this.users.get(canonicalCertificateSubject(cert.subject)));
   }
 
-  /** Connects to redis-server, logs the certificate user in (if any), then pipes bytes both ways. */
+  /**
+   * Connects to redis-server, logs the connection in (the certificate user, or `default` on an open database),
+   * then forwards bytes both ways, client → backend through the login scanner.
+   */
   private connectBackend(client: net.Socket, user: { username: string; password: string } | undefined): void {
     const backend = net.connect(this.config.backendSocketPath);
     const closeBoth = (): void => {
@@ -208,16 +235,24 @@ class Endpoint {
     client.once('close', () => backend.destroy());
     backend.once('close', () => client.destroy());
     const pipe = (): void => {
-      client.pipe(backend);
       backend.pipe(client);
+      forwardClientCommands(client, backend, {
+        login: (args) => this.login(args, client),
+        abort: (reason) => {
+          this.deps.log.warn({ bdb: this.config.uid, remote: client.remoteAddress, reason }, 'database connection closed');
+          closeBoth();
+        },
+      });
     };
-    if (user === undefined) {
+    const defaultUser = this.config.defaultUser;
+    const initial = user ?? (defaultUser?.enabled === true && defaultUser.passwordSha256 === undefined ? { username: 'default', password: defaultUser.password } : undefined);
+    // The client's bytes wait (the socket stays paused) until the backend accepted the login.
+    client.pause();
+    if (initial === undefined) {
       pipe();
       return;
     }
-    // The client's bytes wait (the socket stays paused) until the backend accepted the login.
-    client.pause();
-    backend.write(encodeCommand(['AUTH', user.username, user.password]));
+    backend.write(encodeCommand(['AUTH', initial.username, initial.password]));
     const timer = setTimeout(() => {
       this.reject(client, 'backend login timed out', true);
       backend.destroy();
@@ -234,17 +269,52 @@ class Endpoint {
       backend.off('data', onData);
       const line = reply.toString('utf8', 0, end);
       if (line !== '+OK') {
-        this.deps.log.error({ bdb: this.config.uid, user: user.username, reply: line.slice(0, 200) }, 'certificate user login on the backend failed');
-        client.end('-ERR certificate user login failed\r\n');
+        this.deps.log.error({ bdb: this.config.uid, user: initial.username, reply: line.slice(0, 200) }, 'backend login failed');
+        client.end(user === undefined ? '-ERR database login failed\r\n' : '-ERR certificate user login failed\r\n');
         backend.destroy();
         return;
       }
       const rest = reply.subarray(end + 2);
       if (rest.length > 0) client.write(rest);
       pipe();
-      client.resume();
     };
     backend.on('data', onData);
+  }
+
+  /** The command redis gets for a client's AUTH / HELLO-with-AUTH (see login-command.ts). */
+  private async login(args: Buffer[], client: net.Socket): Promise<Buffer> {
+    const command = parseLoginCommand(args);
+    const granted = command.checked ? await this.checkLogin(command.username.toString('latin1'), command.password) : undefined;
+    if (granted !== undefined) return encodeCommand(command.rewrite(granted.username, granted.password));
+    // One line for the first refusal on a connection and one per 100 after it, not one per guess.
+    const refusals = (this.refusals.get(client) ?? 0) + 1;
+    this.refusals.set(client, refusals);
+    if (refusals % 100 === 1) {
+      this.deps.log.info({ bdb: this.config.uid, remote: client.remoteAddress, user: command.username.toString('latin1').slice(0, 100), refusals }, 'database login refused');
+    }
+    return encodeCommand(command.rewrite(command.username, REFUSED_PASSWORD));
+  }
+
+  /** The backend credentials for a right password; undefined when the login is refused. */
+  private async checkLogin(name: string, password: Buffer): Promise<{ username: string; password: string } | undefined> {
+    const config = this.config;
+    if (name === 'default') {
+      const user = config.defaultUser;
+      if (user?.enabled !== true) return undefined;
+      if (user.passwordSha256 !== undefined) {
+        const given = createHash('sha256').update(password).digest();
+        if (!timingSafeEqual(given, Buffer.from(user.passwordSha256, 'hex'))) return undefined;
+      }
+      return { username: 'default', password: user.password };
+    }
+    const user = config.passwordUsers?.find((u) => u.name === name || u.username === name);
+    const check = this.deps.passwords;
+    if (user === undefined || check === undefined) return undefined;
+    const verdict = await check.check(user.userUid, password.toString('utf8'));
+    if (verdict !== 'ok') {
+      return undefined;
+    }
+    return { username: user.username, password: user.password };
   }
 
   async close(): Promise<void> {

@@ -103,3 +103,19 @@ export function isProcessAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * redis-cli on database uid's Unix socket as certplane's internal admin (the node's secret, derived as
+ * src/agent/redis-secrets.ts does): for tests that read what clients may not (ACL LIST, CONFIG GET).
+ */
+export async function adminRedisCli(dataDir: string, uid: number, args: string[]): Promise<CliResult> {
+  const { createHmac } = await import('node:crypto');
+  const master = Buffer.from((await readFile(path.join(dataDir, 'redis', 'secret'), 'utf8')).trim(), 'hex');
+  const password = createHmac('sha256', master).update(`admin:${uid}`).digest('hex');
+  const socket = path.join(dataDir, 'redis', String(uid), 'redis.sock');
+  return new Promise((resolve) => {
+    execFile('redis-cli', ['-s', socket, '--user', '__certplane_admin', '--pass', password, '--no-auth-warning', ...args], { timeout: 10_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: stdout.trim(), stderr: stderr.trim() }),
+    );
+  });
+}

@@ -11,7 +11,7 @@ import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest } from '../helpers/api-client.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
 import { createCa } from '../helpers/pki.js';
-import { freeDbPort, isProcessAlive, redisCli, redisPid, waitFor, waitForActive } from '../helpers/redis-cli.js';
+import { adminRedisCli, freeDbPort, isProcessAlive, redisCli, redisPid, waitFor, waitForActive } from '../helpers/redis-cli.js';
 
 let node: TestNode;
 let dataDir: string;
@@ -42,10 +42,12 @@ describe('databases', () => {
 
     expect((await redisCli(dbPort, ['SET', 'greeting', 'hello'])).stdout).toBe('OK');
     expect((await redisCli(dbPort, ['GET', 'greeting'])).stdout).toBe('hello');
-    expect((await redisCli(dbPort, ['CONFIG', 'GET', 'maxmemory'])).stdout).toContain('100000000');
+    // CONFIG is denied to database clients (domain/database-users.ts DATA_PLANE_DENY); read it as the node.
+    expect((await redisCli(dbPort, ['CONFIG', 'GET', 'maxmemory'])).stdout).toContain('NOPERM');
+    expect((await adminRedisCli(dataDir, 1, ['CONFIG', 'GET', 'maxmemory'])).stdout).toContain('100000000');
 
     // redis-server listens on its Unix socket only, in a 0700 directory.
-    expect((await redisCli(dbPort, ['CONFIG', 'GET', 'port'])).stdout.split('\n')[1]).toBe('0');
+    expect((await adminRedisCli(dataDir, 1, ['CONFIG', 'GET', 'port'])).stdout.split('\n')[1]).toBe('0');
     const dir = path.join(dataDir, 'redis', '1');
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect((await stat(path.join(dir, 'redis.conf'))).mode & 0o777).toBe(0o600);

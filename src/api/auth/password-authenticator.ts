@@ -1,6 +1,16 @@
 // Basic auth (email + password) with the cluster's lockout policy. Verified credentials are cached for a
 // short time under an HMAC of the credentials, so keep-alive clients do not pay the slow hash per request;
 // a password change invalidates the entry (the cached hash must still be the user's current hash).
+//
+// Lockout: an attempt that needs the slow hash first claims a slot (claimSlot): per user, one claim at a time
+// reads the stored failure counter and counts it plus the attempts still hashing on this node; at the threshold
+// the attempt is refused as locked without any hash. A failure is then recorded in the store with
+// compare-and-swap before its slot is released, so every attempt is always counted, in flight or stored, and
+// parallel guesses cannot exceed the threshold. A right password writes nothing (no store write per login);
+// the price is that on a cluster of N nodes, guesses sent to all nodes at once can reach N x threshold before
+// the stored counter locks the user. The database proxy logs password users in through checkUserPassword: the
+// same counter and lock, so a locked user cannot log in anywhere and guesses through a database count toward
+// the same lockout.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ClusterStore } from '../../store/cluster-store.js';
 import { getJson } from '../../store/cluster-store.js';
@@ -26,6 +36,14 @@ interface CacheEntry {
   expiresAt: number;
 }
 
+export type PasswordVerdict = 'ok' | 'wrong' | 'locked';
+
+/**
+ * Slots are per store, not per authenticator: the REST API and the database proxy of a node each hold an
+ * authenticator on the same store, and must see each other's checks in flight.
+ */
+const slotState = new WeakMap<ClusterStore, { inFlight: Map<number, number>; claims: Map<number, Promise<undefined>> }>();
+
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
 
@@ -33,12 +51,23 @@ export class PasswordAuthenticator {
   private readonly cacheSecret = randomBytes(32);
   private readonly cache = new Map<string, CacheEntry>();
   private dummyHash: Promise<string> | undefined;
+  /** Per user: slow checks running on this node, and the tail of the claims being decided (see slotState). */
+  private readonly inFlight: Map<number, number>;
+  private readonly claims: Map<number, Promise<undefined>>;
 
   constructor(
     private readonly store: ClusterStore,
     private readonly users: UsersRepository,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    let state = slotState.get(store);
+    if (state === undefined) {
+      state = { inFlight: new Map(), claims: new Map() };
+      slotState.set(store, state);
+    }
+    this.inFlight = state.inFlight;
+    this.claims = state.claims;
+  }
 
   /** Returns the user or throws 401 (unauthenticated, user_locked, password_expired). */
   async authenticate(email: string, password: string, options: { allowExpired: boolean; cluster: ClusterDocument | undefined }): Promise<UserRecord> {
@@ -53,14 +82,9 @@ export class PasswordAuthenticator {
       throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
     }
     const now = this.clock.now();
-    const failures = await getJson<LoginFailures>(this.store, keys.loginFailures(user.uid));
-    if (isLocked(failures, now)) throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
-
-    if (!(await this.verifyCached(user, email, password))) {
-      await this.recordFailure(user, now);
-      throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
-    }
-    if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key: keys.loginFailures(user.uid) }] });
+    const verdict = await this.checkPassword(user, password, now);
+    if (verdict === 'locked') throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
+    if (verdict === 'wrong') throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
     if (!options.allowExpired && isPasswordExpired(user.password_issue_date, cluster?.password_expiration_duration ?? 0, now)) {
       throw new ApiError(401, 'password_expired', 'The password has expired; change it with PUT /v1/users/password');
     }
@@ -72,35 +96,96 @@ export class PasswordAuthenticator {
     return isLocked(await getJson<LoginFailures>(this.store, keys.loginFailures(uid)), this.clock.now());
   }
 
-  private async verifyCached(user: UserRecord, email: string, password: string): Promise<boolean> {
-    const cacheKey = createHmac('sha256', this.cacheSecret).update(`${email}\0${password}`).digest('base64');
+  /**
+   * The database proxy's password check for user uid (a regular user): 'ok', 'wrong', 'locked', or 'expired'
+   * (right password, expired by the cluster's password_expiration_duration: refused on databases too).
+   */
+  async checkUserPassword(uid: number, password: string): Promise<PasswordVerdict | 'expired'> {
+    const user = await this.users.get(uid);
+    if (user === undefined || user.auth_method !== 'regular' || user.password_hash === undefined) return 'wrong';
+    const now = this.clock.now();
+    const verdict = await this.checkPassword(user, password, now);
+    if (verdict !== 'ok') return verdict;
+    const cluster = await getJson<ClusterDocument>(this.store, keys.cluster);
+    return isPasswordExpired(user.password_issue_date, cluster?.password_expiration_duration ?? 0, now) ? 'expired' : 'ok';
+  }
+
+  /** The lockout policy around one password check (see the module comment). */
+  private async checkPassword(user: UserRecord, password: string, now: Date): Promise<PasswordVerdict> {
+    const key = keys.loginFailures(user.uid);
+    const failures = await getJson<LoginFailures>(this.store, key);
+    if (isLocked(failures, now)) return 'locked';
+    const cacheKey = createHmac('sha256', this.cacheSecret).update(`${user.uid}\0${password}`).digest('base64');
     const entry = this.cache.get(cacheKey);
     if (entry !== undefined && entry.uid === user.uid && entry.passwordHash === user.password_hash && entry.expiresAt > Date.now()) {
-      return true;
+      // A cached right password costs no hash and so needs no slot.
+      if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key }] });
+      return 'ok';
     }
-    const ok = await verifyPassword(password, user.password_hash!);
-    if (ok) {
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(cacheKey, { uid: user.uid, passwordHash: user.password_hash!, expiresAt: Date.now() + CACHE_TTL_MS });
+    const slot = await this.claimSlot(user.uid, now);
+    if (slot === undefined) return 'locked';
+    try {
+      if (!(await verifyPassword(password, user.password_hash!))) {
+        await this.recordFailure(user, now, slot.policy);
+        return 'wrong';
+      }
+    } finally {
+      slot.release();
     }
-    return ok;
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(cacheKey, { uid: user.uid, passwordHash: user.password_hash!, expiresAt: Date.now() + CACHE_TTL_MS });
+    if ((await this.store.get(key)) !== undefined) await this.store.txn({ success: [{ type: 'delete', key }] });
+    return 'ok';
   }
 
   /**
-   * Counts a failed login with compare-and-swap on the counter, so parallel guesses cannot overwrite each
-   * other's increments and slip past the lockout threshold.
+   * A slot for one slow check of user uid's password, or undefined when the user is locked or the stored
+   * failures plus the attempts in flight on this node already reach the threshold. Claims of one user run one
+   * at a time, and the in-flight count is taken before the store is read (an attempt that records its failure
+   * meanwhile is counted twice: stricter, never looser).
    */
-  private async recordFailure(user: UserRecord, now: Date): Promise<void> {
-    const policy = (await getJson<ClusterPolicy>(this.store, keys.policy)) ?? DEFAULT_CLUSTER_POLICY;
+  private claimSlot(uid: number, now: Date): Promise<{ policy: ClusterPolicy; release: () => void } | undefined> {
+    const claim = (this.claims.get(uid) ?? Promise.resolve()).then(async () => {
+      const inFlight = this.inFlight.get(uid) ?? 0;
+      const [failures, policy] = await Promise.all([
+        getJson<LoginFailures>(this.store, keys.loginFailures(uid)),
+        getJson<ClusterPolicy>(this.store, keys.policy).then((p) => p ?? DEFAULT_CLUSTER_POLICY),
+      ]);
+      if (isLocked(failures, now)) return undefined;
+      const counted = failures === undefined || windowExpired(failures, policy, now) ? 0 : failures.count;
+      if (policy.login_lockout_threshold > 0 && counted + inFlight >= policy.login_lockout_threshold) return undefined;
+      this.inFlight.set(uid, (this.inFlight.get(uid) ?? 0) + 1);
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        const left = (this.inFlight.get(uid) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(uid, left);
+        else this.inFlight.delete(uid);
+      };
+      return { policy, release };
+    });
+    const tail = claim.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.claims.set(uid, tail);
+    void tail.then(() => {
+      if (this.claims.get(uid) === tail) this.claims.delete(uid);
+    });
+    return claim;
+  }
+
+  /** Counts a failed check with compare-and-swap, so parallel failures never overwrite each other's count. */
+  private async recordFailure(user: UserRecord, now: Date, policy: ClusterPolicy): Promise<void> {
     const key = keys.loginFailures(user.uid);
-    for (let attempt = 0; attempt < 20; attempt += 1) {
+    for (;;) {
       const current = await this.store.get(key);
       const previous = current === undefined ? undefined : (JSON.parse(current.value) as LoginFailures);
-      const windowExpired =
-        previous === undefined || now.getTime() - Date.parse(previous.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
-      const next: LoginFailures = windowExpired
-        ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
-        : { ...previous, count: previous.count + 1 };
+      const next: LoginFailures =
+        previous === undefined || windowExpired(previous, policy, now)
+          ? { count: 1, first_failure_at: now.toISOString(), locked_until: null }
+          : { ...previous, count: previous.count + 1 };
       if (policy.login_lockout_threshold > 0 && next.count >= policy.login_lockout_threshold) {
         next.locked_until =
           policy.login_lockout_duration === 0 ? 'admin' : new Date(now.getTime() + policy.login_lockout_duration * 1000).toISOString();
@@ -113,12 +198,17 @@ export class PasswordAuthenticator {
     }
   }
 
-
   private getDummyHash(): Promise<string> {
     const hash = this.dummyHash ?? hashPassword(randomBytes(16).toString('hex'));
     this.dummyHash = hash;
     return hash;
   }
+}
+
+/** Whether stored failures no longer count: their window passed, or the lock they caused has run out. */
+function windowExpired(failures: LoginFailures, policy: ClusterPolicy, now: Date): boolean {
+  if (failures.locked_until !== null && failures.locked_until !== 'admin' && Date.parse(failures.locked_until) <= now.getTime()) return true;
+  return now.getTime() - Date.parse(failures.first_failure_at) > policy.login_lockout_counter_reset_after * 1000;
 }
 
 function isLocked(failures: LoginFailures | undefined, now: Date): boolean {
