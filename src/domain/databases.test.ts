@@ -80,7 +80,8 @@ describe('database users', () => {
   ];
   it('gives each user of a bound role the ACLs of their roles on that database, named by their certplane name', () => {
     const acls = [...PREDEFINED_REDIS_ACLS, { uid: 100, name: 'w', acl: '+@write ~w:*' }];
-    const result = databaseAclUsers({ roles_permissions: [{ role_uid: 8, redis_acl_uid: 2 }, { role_uid: 9, redis_acl_uid: 100 }] }, acls, users);
+    // uid 3 is Not Dangerous (the reference's uids: 1 Full Access, 2 Read Only, 3 Not Dangerous).
+    const result = databaseAclUsers({ roles_permissions: [{ role_uid: 8, redis_acl_uid: 3 }, { role_uid: 9, redis_acl_uid: 100 }] }, acls, users);
     expect(result).toEqual([
       { kind: 'certificate', user_uid: 2, name: 'alice', username: 'alice', subject_line: 'CN=alice', rules: [PREDEFINED_REDIS_ACLS[2]?.acl] },
       { kind: 'password', user_uid: 3, name: 'bob', username: 'bob', rules: [PREDEFINED_REDIS_ACLS[2]?.acl, '+@write ~w:*'] },

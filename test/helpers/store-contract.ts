@@ -1,7 +1,7 @@
 // The contract every ClusterStore backend must pass (SQLite now, etcd next): revisions, transactions with
 // compares, prefix listing, ordered watches that resume from a revision, leases.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreUnavailableError, type ClusterStore, type Watch, type WatchEvent } from '../../src/store/cluster-store.js';
+import { WatchCompactedError, type ClusterStore, type Watch, type WatchEvent } from '../../src/store/cluster-store.js';
 
 export function storeContract(name: string, open: () => Promise<{ store: ClusterStore; prefix: string; cleanup: () => Promise<void> }>): void {
   describe(`${name} store contract`, () => {
@@ -114,7 +114,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Cluster
       const replayed: WatchEvent[] = [];
       const fromStart = await store.watchPrefix(`${p}h/`, first.revision - 1, (events) => replayed.push(...events)).catch((error: unknown) => error);
       if (fromStart instanceof Error) {
-        expect(fromStart).toBeInstanceOf(StoreUnavailableError);
+        expect(fromStart).toBeInstanceOf(WatchCompactedError);
       } else {
         await waitFor(() => replayed.some((e) => e.value === 'new-secret'), 1500).catch(() => undefined);
         await (fromStart as Watch).close();
