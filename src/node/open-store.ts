@@ -6,9 +6,10 @@ import type { ClusterStore } from '../store/cluster-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { EtcdStore, parseEtcdUrl } from '../store/etcd/etcd-store.js';
 
-export async function openStore(config: NodeConfig): Promise<ClusterStore> {
+/** `onDroppedWatchResponse`: told when the etcd client's watch bug was caught (store/etcd/etcd3-watch-patch.ts). */
+export async function openStore(config: NodeConfig, onDroppedWatchResponse?: (error: Error) => void): Promise<ClusterStore> {
   if (config.store === 'sqlite') return new SqliteStore(path.join(config.dataDir, 'ccs.sqlite'));
-  if (isSharedStore(config)) return new EtcdStore({ hosts: parseEtcdUrl(config.store) });
+  if (isSharedStore(config)) return new EtcdStore({ hosts: parseEtcdUrl(config.store), ...(onDroppedWatchResponse === undefined ? {} : { onDroppedWatchResponse }) });
   throw new Error(`unsupported store '${config.store}': use sqlite or etcd://host:port[,host:port]`);
 }
 

@@ -49,7 +49,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
   };
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    const store = await openStore(config);
+    const store = await openStore(config, (error) => log.warn({ err: error }, 'etcd client: dropped a watch response for a watcher it no longer knows; the watch re-reads its state'));
     closers.push(() => store.close());
     // A node started while etcd is down waits for it instead of exiting.
     if (isSharedStore(config)) await waitForStore(store, log);

@@ -299,10 +299,15 @@ describe('callers', () => {
   });
 
   it('checks credentials before the body: no credentials and an oversized body gets 401 or 413, never a change', async () => {
-    const response = await expectNoChange(node.dataDir, () =>
-      apiRequest(node.port, { method: 'PUT', path: PUT, auth: null, body: { certificates: [{ name: 'api', certificate: 'A'.repeat(2 * 1024 * 1024) }] } }),
+    // The server may answer and close while the 2 MiB body is still being sent: the client then sees EPIPE or
+    // ECONNRESET instead of the status, which is also a refusal.
+    const outcome = await expectNoChange(node.dataDir, () =>
+      apiRequest(node.port, { method: 'PUT', path: PUT, auth: null, body: { certificates: [{ name: 'api', certificate: 'A'.repeat(2 * 1024 * 1024) }] } }).then(
+        (response) => response.status,
+        (error: NodeJS.ErrnoException) => error.code,
+      ),
     );
-    expect([401, 413]).toContain(response.status);
+    expect([401, 413, 'EPIPE', 'ECONNRESET']).toContain(outcome);
   });
 });
 

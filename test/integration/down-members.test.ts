@@ -109,7 +109,7 @@ function certplane(args: string[], node: TestNode): Promise<{ code: number; stdo
     execFile(
       process.execPath,
       [CLI, ...args],
-      { timeout: 60_000, env: { ...process.env, CERTPLANE_URL: `https://${node.address}:${node.port}`, CERTPLANE_USER: admin.email, CERTPLANE_PASSWORD: admin.password } },
+      { timeout: 60_000, env: { ...process.env, CERTPLANE_URL: `https://${node.address}:${node.port}`, CERTPLANE_USER: admin.email, CERTPLANE_PASSWORD: admin.password, CERTPLANE_DATA_DIR: node.dataDir } },
       (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
     );
   });

@@ -165,7 +165,10 @@ describe('JSON Web Tokens', () => {
 
   it('keeps Bearer working when Basic authentication is off, and refuses password logins then', async () => {
     const token = await authorize(node.admin, 600);
-    const off = await api('PUT', '/v1/cluster', { control_plane_basic_authentication: false });
+    // Basic off needs another way to log in (no_login_method): certificate login with a trusted CA.
+    const ca = await createCa({ cn: 'JWT basic-off CA' });
+    expect((await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: ca.certificate }] })).status).toBe(200);
+    const off = await api('PUT', '/v1/cluster', { control_plane_basic_authentication: false, mtls_certificate_authentication: true, mtls_client_cert_subject_validation_type: 'disabled' });
     expect(off.status, off.text).toBe(200);
     try {
       expect((await api('GET', '/v1/cluster')).status).toBe(401);
@@ -176,7 +179,7 @@ describe('JSON Web Tokens', () => {
       expect(refreshed.status, refreshed.text).toBe(200);
       expect((await bearer(refreshed.json.access_token as string, 'GET', '/v1/bdbs')).status).toBe(200);
     } finally {
-      const on = await bearer(token, 'PUT', '/v1/cluster', { control_plane_basic_authentication: true });
+      const on = await bearer(token, 'PUT', '/v1/cluster', { control_plane_basic_authentication: true, mtls_certificate_authentication: false });
       expect(on.status, on.text).toBe(200);
     }
     expect((await api('GET', '/v1/cluster')).status).toBe(200);

@@ -12,6 +12,7 @@
 // (re)connect to the last revision we delivered + 1, and drop events at or below it, so nothing is missed
 // or delivered twice.
 import { Etcd3, GRPCDeadlineExceededError, isRecoverableError, Range, type IOptions, type IKeyValue, type ICompare, type IRequestOp, type IEvent, type IWatchResponse } from 'etcd3';
+import { guardEtcd3WatchManager } from './etcd3-watch-patch.js';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
 import {
   type ClusterStore,
@@ -37,6 +38,8 @@ export interface EtcdStoreOptions {
   requestTimeoutMs?: number;
   /** Longest wait between watch reconnect attempts (default 2000 ms). */
   maxWatchBackoffMs?: number;
+  /** Told when a watch response for a watcher the etcd3 client no longer knows was dropped (etcd3-watch-patch.ts). */
+  onDroppedWatchResponse?: (error: Error) => void;
 }
 
 /** Parses `etcd://host:port[,host:port]` (the --store flag) into client URLs. */
@@ -57,6 +60,7 @@ export class EtcdStore implements ClusterStore {
   private closed = false;
 
   constructor(options: EtcdStoreOptions) {
+    guardEtcd3WatchManager((error) => options.onDroppedWatchResponse?.(error));
     this.prefix = options.keyPrefix ?? '';
     this.timeoutMs = options.requestTimeoutMs ?? 3000;
     const single = options.hosts.length === 1;
