@@ -13,9 +13,10 @@ const DAY = 86_400_000;
 const now = new Date('2026-03-01T10:00:00Z');
 const inDays = (days: number): Date => new Date(now.getTime() + days * DAY);
 const cert = (name: InstalledCertificateExpiry['name'], days: number, fingerprint = `${name}-fp`): InstalledCertificateExpiry => ({ name, fingerprint, notAfter: inDays(days) });
-const settings = (cluster: Partial<ExpiryAlertSettings> = {}, internal: Partial<ExpiryAlertSettings> = {}): Record<ExpiryAlertName, ExpiryAlertSettings> => ({
+const settings = (cluster: Partial<ExpiryAlertSettings> = {}, internal: Partial<ExpiryAlertSettings> = {}, ca: Partial<ExpiryAlertSettings> = {}): Record<ExpiryAlertName, ExpiryAlertSettings> => ({
   cluster_certs_about_to_expire: { enabled: true, thresholdDays: 45, ...cluster },
   node_internal_certs_about_to_expire: { enabled: true, thresholdDays: 45, ...internal },
+  cluster_ca_cert_about_to_expire: { enabled: true, thresholdDays: 90, ...ca },
 });
 
 describe('expiry alert settings', () => {
@@ -35,6 +36,13 @@ describe('expiry alert settings', () => {
         },
       }),
     ).toEqual(settings({ enabled: false, thresholdDays: 7 }, { thresholdDays: 30 }));
+  });
+
+  it('reads the CA alert on its own, falling back to 90 days (its RS default), enabled', () => {
+    const only = (setting: { enabled: boolean; threshold: string }) =>
+      expiryAlertSettings({ alert_settings: { cluster_ca_cert_about_to_expire: setting } as never }).cluster_ca_cert_about_to_expire;
+    expect(only({ enabled: false, threshold: '120' })).toEqual({ enabled: false, thresholdDays: 120 });
+    expect(only({ enabled: true, threshold: 'x' })).toEqual({ enabled: true, thresholdDays: 90 });
   });
 
   it('counts a certificate exactly at the threshold, and an expired one, as about to expire', () => {

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { getJson, listJson, putValue, type ClusterStore } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
-import { selfSigned, type TestCertificate } from '../../test/helpers/pki.js';
+import { createCa, selfSigned, type TestCertificate } from '../../test/helpers/pki.js';
 import type { CertificateExpiryAlertEvent, RaisedExpiryAlerts } from '../domain/certificate-expiry.js';
 import { ExpiryChecker, HOUR_MS, type ExpiryLog } from './expiry-checker.js';
 import { FakeTime } from '../../test/helpers/fake-time.js';
@@ -21,10 +21,15 @@ let proxy10: TestCertificate;
 let proxy365: TestCertificate;
 let internode60: TestCertificate;
 let api365: TestCertificate;
+let ca80: TestCertificate;
+let ca100: TestCertificate;
+let ca3650: TestCertificate;
 
 beforeAll(async () => {
   const at = (days: number) => ({ notBefore: new Date(START - DAY), notAfter: new Date(START + days * DAY), curve: 'P-256' as const, freshKey: true });
   [proxy10, proxy365, internode60, api365] = await Promise.all([selfSigned(at(10)), selfSigned(at(365)), selfSigned(at(60)), selfSigned(at(365))]);
+  const caAt = (days: number) => ({ notBefore: new Date(START - DAY), notAfter: new Date(START + days * DAY) });
+  [ca80, ca100, ca3650] = await Promise.all([createCa(caAt(80)), createCa(caAt(100)), createCa(caAt(3650))]);
 });
 
 let dir: string;
@@ -35,6 +40,13 @@ let checkers: ExpiryChecker[];
 async function install(name: string, cert: TestCertificate): Promise<void> {
   await time.advanceMs(1000);
   await putValue(store, keys.certificate(name), JSON.stringify({ certificate: cert.chain, key: cert.key }));
+  await time.settle();
+}
+
+/** The internal CA as create-cluster.ts stores it ({certificate, key} under keys.internalCa). */
+async function installCa(cert: TestCertificate): Promise<void> {
+  await time.advanceMs(1000);
+  await putValue(store, keys.internalCa, JSON.stringify({ certificate: cert.chain, key: cert.key }));
   await time.settle();
 }
 
@@ -172,5 +184,63 @@ describe('ExpiryChecker', () => {
     expect(time.pending()).toBe(0);
     await install('proxy', proxy10);
     expect(await events()).toEqual([]);
+  });
+
+  describe('the internal CA (cluster_ca_cert_about_to_expire)', () => {
+    async function setCaAlert(setting: { enabled: boolean; threshold: string }): Promise<void> {
+      await time.advanceMs(1000);
+      const cluster = (await getJson<{ alert_settings: Record<string, unknown> }>(store, keys.cluster))!;
+      await putValue(store, keys.cluster, JSON.stringify({ ...cluster, alert_settings: { ...cluster.alert_settings, cluster_ca_cert_about_to_expire: setting } }));
+      await time.settle();
+    }
+
+    it('raises once for a CA inside the default 90 days, keeps it in the raised set, and names no key', async () => {
+      await installCa(ca80);
+      const checker = await startChecker();
+      const list = await events();
+      expect(summary(list)).toEqual([['cluster_ca_cert_about_to_expire', 'internal_ca', true]]);
+      expect(list[0]).toMatchObject({ severity: 'WARNING', not_after: new Date(START + 80 * DAY).toISOString() });
+      expect(list[0]!.description).toContain("cluster's internal CA");
+      expect(JSON.stringify(list)).not.toContain('PRIVATE KEY');
+      expect((await getJson<RaisedExpiryAlerts>(store, keys.expiryAlerts))?.internal_ca).toMatchObject({ alert: 'cluster_ca_cert_about_to_expire' });
+      await time.advanceMs(3 * HOUR_MS);
+      expect(checker.checks).toBe(4);
+      expect(await events()).toHaveLength(1);
+    });
+
+    it('raises on the hourly check once the CA enters the threshold with the passing of time, not before', async () => {
+      await installCa(ca100);
+      await startChecker();
+      await time.advanceMs(9 * DAY);
+      expect(await events()).toEqual([]);
+      await time.advanceMs(DAY + HOUR_MS);
+      expect(summary(await events())).toEqual([['cluster_ca_cert_about_to_expire', 'internal_ca', true]]);
+    });
+
+    it('follows its own setting: a lower threshold clears, disabling stops new events, a replaced CA clears', async () => {
+      await installCa(ca80);
+      await startChecker();
+      await setCaAlert({ enabled: true, threshold: '30' });
+      expect((await events()).map((e) => [e.type, e.state])).toEqual([
+        ['cluster_ca_cert_about_to_expire', true],
+        ['cluster_ca_cert_about_to_expire', false],
+      ]);
+      await setCaAlert({ enabled: false, threshold: '90' });
+      await time.advanceMs(2 * HOUR_MS);
+      expect(await events()).toHaveLength(2);
+      await setCaAlert({ enabled: true, threshold: '90' });
+      expect(await events()).toHaveLength(3);
+      await installCa(ca3650);
+      expect(summary(await events()).slice(3)).toEqual([['cluster_ca_cert_about_to_expire', 'internal_ca', false]]);
+      expect(await getJson(store, keys.expiryAlerts)).toEqual({});
+    });
+
+    it('is independent of the cluster certificates alert: disabling that one still raises for the CA', async () => {
+      await setAlerts({ enabled: false });
+      await installCa(ca80);
+      await install('proxy', proxy10);
+      await startChecker();
+      expect(summary(await events())).toEqual([['cluster_ca_cert_about_to_expire', 'internal_ca', true]]);
+    });
   });
 });

@@ -1,5 +1,6 @@
-// The certificate-expiry checker: raises and clears `cluster_certs_about_to_expire` and
-// `node_internal_certs_about_to_expire` (digest §5.4) as events in the cluster event log (GET /v1/logs). Runs on
+// The certificate-expiry checker: raises and clears `cluster_certs_about_to_expire`,
+// `node_internal_certs_about_to_expire` and, for the cluster's internal CA (keys.internalCa, written at cluster
+// creation), `cluster_ca_cert_about_to_expire` (digest §5.4) as events in the cluster event log (GET /v1/logs). Runs on
 // one node (the leader: start()/close() are called by the composition root as leadership comes and goes); its
 // writes carry the leader fence.
 //
@@ -88,7 +89,11 @@ export class ExpiryChecker {
   async start(): Promise<void> {
     const { revision } = await this.deps.store.list(keys.certificatePrefix);
     const wake = (): void => this.loop.wake();
-    this.watches = [await followPrefixWaking(this.deps.store, keys.certificatePrefix, revision, wake), await followPrefixWaking(this.deps.store, keys.cluster, revision, wake)];
+    this.watches = [
+      await followPrefixWaking(this.deps.store, keys.certificatePrefix, revision, wake),
+      await followPrefixWaking(this.deps.store, keys.cluster, revision, wake),
+      await followPrefixWaking(this.deps.store, keys.internalCa, revision, wake),
+    ];
     if (this.isClosed()) {
       await this.closeWatches();
       return;
@@ -129,7 +134,12 @@ export class ExpiryChecker {
     this.loop.cancelSchedule();
     this.checks += 1;
     const { store, clock } = this.deps;
-    const [certificatesRange, clusterKv, raisedKv] = await Promise.all([store.list(keys.certificatePrefix), store.get(keys.cluster), store.get(keys.expiryAlerts)]);
+    const [certificatesRange, clusterKv, raisedKv, internalCaKv] = await Promise.all([
+      store.list(keys.certificatePrefix),
+      store.get(keys.cluster),
+      store.get(keys.expiryAlerts),
+      store.get(keys.internalCa),
+    ]);
     if (this.isClosed()) return;
     const revisions = new Map<string, number>();
     const certificates: InstalledCertificateExpiry[] = [];
@@ -143,6 +153,12 @@ export class ExpiryChecker {
         continue;
       }
       certificates.push({ name, fingerprint: certificateFingerprint(leaf), notAfter: certificateNotAfter(leaf) });
+    }
+    if (internalCaKv !== undefined) {
+      // The CA certificate alone (the key is never read here).
+      const ca = leafOf((JSON.parse(internalCaKv.value) as StoredCertificate).certificate);
+      if (ca === undefined) this.deps.log.warn({ certificate: 'internal_ca' }, 'certificate expiry check: the internal CA cannot be parsed; skipped');
+      else certificates.push({ name: 'internal_ca', fingerprint: certificateFingerprint(ca), notAfter: certificateNotAfter(ca) });
     }
     const cluster = clusterKv === undefined ? undefined : (JSON.parse(clusterKv.value) as Partial<ClusterDocument>);
     const previous = raisedKv === undefined ? {} : (JSON.parse(raisedKv.value) as RaisedExpiryAlerts);
@@ -158,6 +174,7 @@ export class ExpiryChecker {
           return revision === undefined ? { key: keys.certificate(name), target: 'version', op: '==', value: 0 } : { key: keys.certificate(name), target: 'mod', op: '==', value: revision };
         }),
         { key: keys.cluster, target: 'mod', op: '==', value: clusterKv?.modRevision ?? 0 },
+        { key: keys.internalCa, target: 'mod', op: '==', value: internalCaKv?.modRevision ?? 0 },
         { key: keys.expiryAlerts, target: 'mod', op: '==', value: raisedKv?.modRevision ?? 0 },
       ];
       const fence = this.deps.fence?.();

@@ -14,6 +14,8 @@ import { DatabaseReconciler } from '../agent/database-reconciler.js';
 import { DatabaseProxy } from '../proxy/database-proxy.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { UsersRepository } from '../api/state/users-repository.js';
+import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
+import type { DatabaseLoginRefusal } from '../proxy/database-proxy.js';
 
 export interface RunningDatabases {
   close(): Promise<void>;
@@ -28,9 +30,11 @@ export interface StartDatabasesOptions {
   log: Logger;
   /** The OCSP staple for the proxy certificate presented in a handshake (src/ocsp createStapleLookup). */
   ocspStaple?: (certificate: Buffer) => Buffer | undefined;
+  /** Where refused database logins and lockouts go (/v1/logs): the node's one limiter, shared with the REST API. */
+  loginRefusals?: LoginRefusalLog;
 }
 
-export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple }: StartDatabasesOptions): Promise<RunningDatabases> {
+export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, loginRefusals }: StartDatabasesOptions): Promise<RunningDatabases> {
   const redisDir = path.join(config.dataDir, 'redis');
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
   const secrets = await RedisSecrets.open(redisDir);
@@ -43,7 +47,18 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   });
   // Password users logging in through a database are checked by the REST API's own password check (same
   // lockout counter in the store), never by redis-server.
-  const passwordCheck = new PasswordAuthenticator(store, new UsersRepository(store), clock);
+  const users = new UsersRepository(store);
+  const passwordCheck = new PasswordAuthenticator(store, users, clock);
+  const refusals = loginRefusals ?? new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
+  // A refused login through a database is an event in /v1/logs (rate-limited by the shared limiter), and a
+  // user it leaves locked is a lockout event, as on the REST API. The proxy only reports; the store is touched here.
+  const recordRefusal = async (refusal: DatabaseLoginRefusal): Promise<void> => {
+    await refusals.databaseLoginRefused({ bdbUid: refusal.bdbUid, userName: refusal.user, userUid: refusal.userUid, remoteAddress: refusal.remoteAddress, reason: refusal.reason });
+    if (refusal.userUid === undefined || (refusal.reason !== 'wrong_password' && refusal.reason !== 'locked')) return;
+    if (!(await passwordCheck.isLocked(refusal.userUid))) return;
+    const user = await users.get(refusal.userUid);
+    if (user !== undefined) await refusals.userLocked(user, refusal.remoteAddress, refusal.reason === 'locked' ? 'user_locked' : 'unauthenticated');
+  };
   const proxy = new DatabaseProxy({
     certificates: tls,
     log: log.child({ part: 'proxy' }),
@@ -52,6 +67,9 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
     idleTimeoutMs: config.dbIdleTimeoutSeconds * 1000,
     ...(ocspStaple === undefined ? {} : { ocspStaple }),
     passwords: { check: (uid, password) => passwordCheck.checkUserPassword(uid, password) },
+    onLoginRefused: (refusal) => {
+      recordRefusal(refusal).catch((error: unknown) => log.warn({ err: error, bdb: refusal.bdbUid }, 'could not record a refused database login'));
+    },
   });
   reconciler = new DatabaseReconciler({
     store,

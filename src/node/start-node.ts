@@ -105,10 +105,11 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const ocsp = await startOcsp({ store, clock, log });
     closers.push(() => ocsp.close());
 
-    const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor });
+    const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
+    const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals });
     closers.push(() => databases.close());
 
-    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret);
+    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -136,6 +137,7 @@ async function startApi(
   nodeId: string,
   ocsp: OcspOperations,
   jwtSecret: Buffer,
+  loginRefusals: LoginRefusalLog,
 ): Promise<FastifyInstance> {
   // Rebuilt on every change of the api certificate, mtls_trusted_ca or the cluster settings: new
   // connections get them at once, open ones keep theirs. Verification of client certificates happens
@@ -168,7 +170,7 @@ async function startApi(
       localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
       bodyLimitBytes: config.bodyLimitBytes,
       ocsp,
-      loginRefusals: new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') }),
+      loginRefusals,
     },
     https: { ...initialOptions, cert: apiCertificate.certificate, key: apiCertificate.key, requestCert, rejectUnauthorized: false },
     logger: log.child({ part: 'api' }),

@@ -35,6 +35,20 @@ export interface DatabasePasswordCheck {
   check(userUid: number, password: string): Promise<'ok' | 'wrong' | 'locked' | 'expired'>;
 }
 
+/** Why a password login through a database was refused (what the node records in /v1/logs). */
+export type DatabaseLoginRefusalReason = 'unknown_user' | 'default_user_disabled' | 'wrong_password' | 'locked' | 'expired';
+
+/** One refused password login through a database: who claimed to log in, where, why. Never the password. */
+export interface DatabaseLoginRefusal {
+  bdbUid: number;
+  /** The user name the client sent (at most 100 characters). */
+  user: string;
+  /** The certplane user it names, when it names one. */
+  userUid?: number;
+  remoteAddress: string;
+  reason: DatabaseLoginRefusalReason;
+}
+
 /** Where the proxy gets the `proxy` certificate, and how it subscribes its TLS servers to rotations. */
 export interface ProxyCertificateSource {
   get(name: string): { certificate: string; key?: string | undefined } | undefined;
@@ -59,6 +73,8 @@ export interface DatabaseProxyDeps {
   ocspStaple?: (certificate: Buffer) => Buffer | undefined;
   /** Without it no password user can log in through a database. */
   passwords?: DatabasePasswordCheck;
+  /** Told of every refused password login (the node records them, rate-limited); must not throw. */
+  onLoginRefused?: (refusal: DatabaseLoginRefusal) => void;
 }
 
 /** What a refused login sends redis as the password: random, never any user's secret (64 hex digits). */
@@ -284,35 +300,45 @@ class Endpoint {
   /** The command redis gets for a client's AUTH / HELLO-with-AUTH (see login-command.ts). */
   private async login(args: Buffer[], client: net.Socket): Promise<Buffer> {
     const command = parseLoginCommand(args);
-    const granted = command.checked ? await this.checkLogin(command.username.toString('latin1'), command.password) : undefined;
-    if (granted !== undefined) return encodeCommand(command.rewrite(granted.username, granted.password));
+    const user = command.username.toString('latin1').slice(0, 100);
+    const verdict = command.checked ? await this.checkLogin(command.username.toString('latin1'), command.password) : undefined;
+    if (verdict !== undefined && 'username' in verdict) return encodeCommand(command.rewrite(verdict.username, verdict.password));
+    if (verdict !== undefined) {
+      const refusal: DatabaseLoginRefusal = { bdbUid: this.config.uid, user, remoteAddress: client.remoteAddress ?? '', reason: verdict.refused };
+      if (verdict.userUid !== undefined) refusal.userUid = verdict.userUid;
+      try {
+        this.deps.onLoginRefused?.(refusal);
+      } catch (error) {
+        this.deps.log.warn({ bdb: this.config.uid, err: error }, 'could not report a refused database login');
+      }
+    }
     // One line for the first refusal on a connection and one per 100 after it, not one per guess.
     const refusals = (this.refusals.get(client) ?? 0) + 1;
     this.refusals.set(client, refusals);
     if (refusals % 100 === 1) {
-      this.deps.log.info({ bdb: this.config.uid, remote: client.remoteAddress, user: command.username.toString('latin1').slice(0, 100), refusals }, 'database login refused');
+      this.deps.log.info({ bdb: this.config.uid, remote: client.remoteAddress, user, refusals }, 'database login refused');
     }
     return encodeCommand(command.rewrite(command.username, REFUSED_PASSWORD));
   }
 
-  /** The backend credentials for a right password; undefined when the login is refused. */
-  private async checkLogin(name: string, password: Buffer): Promise<{ username: string; password: string } | undefined> {
+  /** The backend credentials for a right password; why not when the login is refused. */
+  private async checkLogin(name: string, password: Buffer): Promise<{ username: string; password: string } | { refused: DatabaseLoginRefusalReason; userUid?: number }> {
     const config = this.config;
     if (name === 'default') {
       const user = config.defaultUser;
-      if (user?.enabled !== true) return undefined;
+      if (user?.enabled !== true) return { refused: 'default_user_disabled' };
       if (user.passwordSha256 !== undefined) {
         const given = createHash('sha256').update(password).digest();
-        if (!timingSafeEqual(given, Buffer.from(user.passwordSha256, 'hex'))) return undefined;
+        if (!timingSafeEqual(given, Buffer.from(user.passwordSha256, 'hex'))) return { refused: 'wrong_password' };
       }
       return { username: 'default', password: user.password };
     }
     const user = config.passwordUsers?.find((u) => u.name === name || u.username === name);
     const check = this.deps.passwords;
-    if (user === undefined || check === undefined) return undefined;
+    if (user === undefined || check === undefined) return { refused: 'unknown_user' };
     const verdict = await check.check(user.userUid, password.toString('utf8'));
     if (verdict !== 'ok') {
-      return undefined;
+      return { refused: verdict === 'wrong' ? 'wrong_password' : verdict, userUid: user.userUid };
     }
     return { username: user.username, password: user.password };
   }

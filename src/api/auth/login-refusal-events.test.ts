@@ -54,4 +54,20 @@ describe('LoginRefusalLog', () => {
     await new LoginRefusalLog(failing, fakeClock(), { onError: (e) => errors.push(e) }).certificateRefused('CN=x', '127.0.0.1', new Error('x'));
     expect(errors).toHaveLength(1);
   });
+
+  it('records refused database logins once per database and claimed user per window, never a password', async () => {
+    const { store, events } = recordingStore();
+    const clock = fakeClock();
+    const log = new LoginRefusalLog(store, clock, { windowMs: 60_000 });
+    for (let i = 0; i < 5; i++) await log.databaseLoginRefused({ bdbUid: 3, userName: 'alice', userUid: 9, remoteAddress: '127.0.0.1', reason: 'wrong_password' });
+    await log.databaseLoginRefused({ bdbUid: 4, userName: 'alice', remoteAddress: '127.0.0.1', reason: 'unknown_user' });
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'database_login_refused', target_type: 'bdb', target_uid: 3, user_name: 'alice', user_uid: 9, error_code: 'wrong_password', refused_attempts: 1 }),
+      expect.objectContaining({ type: 'database_login_refused', target_uid: 4, user_name: 'alice', error_code: 'unknown_user' }),
+    ]);
+    expect(events[1]).not.toHaveProperty('user_uid');
+    clock.advance(60_000);
+    await log.databaseLoginRefused({ bdbUid: 3, userName: `alice${'x'.repeat(500)}`, remoteAddress: '127.0.0.1', reason: 'wrong_password' });
+    expect(events[2]!.user_name).toHaveLength(100);
+  });
 });

@@ -1,4 +1,5 @@
-// Lockouts and refused certificate logins as WARNING events in /v1/logs (issue 17.8). Rate-limited so that a
+// Lockouts, refused certificate logins and refused password logins through a database as WARNING events in
+// /v1/logs (issue 17.8). Rate-limited so that a
 // flood of attempts cannot flood the store: at most one event per subject (a locked user, a certificate
 // subject) per window, and at most maxPerWindow events in all per window (made-up certificate subjects are
 // free to an attacker). The next event of a subject counts the attempts that were not recorded.
@@ -12,16 +13,20 @@ import { eventPutOp } from '../state/entity-events.js';
 
 export interface LoginRefusalEvent {
   time: string;
-  type: 'user_locked' | 'certificate_login_refused';
+  type: 'user_locked' | 'certificate_login_refused' | 'database_login_refused';
   severity: 'WARNING';
   /** Where the attempts came from (the latest one). */
   remote_address: string;
-  /** user_locked: the locked user; certificate_login_refused: the REST API. */
-  target_type: 'user' | 'api';
+  /** user_locked: the locked user; certificate_login_refused: the REST API; database_login_refused: the database. */
+  target_type: 'user' | 'api' | 'bdb';
   target_uid?: number;
   target_name?: string;
   /** certificate_login_refused: the RFC 2253 subject of the presented certificate (truncated to 512 characters). */
   subject?: string;
+  /** database_login_refused: the user name the client claimed (at most 100 characters), and the certplane user
+   *  it names when it names one. */
+  user_name?: string;
+  user_uid?: number;
   /** Why the (latest) attempt was refused. */
   error_code: string;
   /** Refused attempts of this subject since its previous event, this one included. */
@@ -86,6 +91,24 @@ export class LoginRefusalLog {
       target_type: 'api',
       subject: shown,
       error_code: error instanceof ApiError ? error.errorCode : 'internal_error',
+      refused_attempts,
+    }));
+  }
+
+  /** A password login through database `bdbUid` as `userName` was refused (wrong password, locked, unknown user...). */
+  async databaseLoginRefused(refusal: { bdbUid: number; userName: string; userUid?: number | undefined; remoteAddress: string; reason: string }): Promise<void> {
+    const userName = refusal.userName.slice(0, 100);
+    const key = `bdb:${refusal.bdbUid}:${createHash('sha256').update(userName).digest('base64')}`;
+    await this.record(key, (refused_attempts, time) => ({
+      time,
+      type: 'database_login_refused',
+      severity: 'WARNING',
+      remote_address: refusal.remoteAddress,
+      target_type: 'bdb',
+      target_uid: refusal.bdbUid,
+      user_name: userName,
+      ...(refusal.userUid === undefined ? {} : { user_uid: refusal.userUid }),
+      error_code: refusal.reason,
       refused_attempts,
     }));
   }

@@ -7,10 +7,13 @@ import { keys } from '../../store/keys.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Caller } from '../auth/caller.js';
 
-export type EntityKindName = 'user' | 'role' | 'bdb' | 'redis_acl' | 'cluster';
+export type EntityKindName = 'user' | 'role' | 'bdb' | 'redis_acl' | 'cluster' | 'node';
 
 export type EntityChangeType =
-  | `${Exclude<EntityKindName, 'cluster'>}_${'created' | 'updated' | 'deleted'}`
+  | `${Exclude<EntityKindName, 'cluster' | 'node'>}_${'created' | 'updated' | 'deleted'}`
+  | 'node_removed'
+  | 'bdb_flush_requested'
+  | 'bdb_flush_withdrawn'
   | 'user_password_changed'
   | 'cluster_updated'
   | 'cluster_mtls_updated'

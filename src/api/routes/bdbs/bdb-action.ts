@@ -57,7 +57,11 @@ async function flush(deps: ApiDeps, caller: Caller, record: BdbRecord, modRevisi
   const requestKey = keys.bdbAction(record.uid);
   const queued = await deps.store.txn({
     compare: [{ key: requestKey, target: 'version', op: '==', value: 0 }],
-    success: [{ type: 'put', key: requestKey, value: JSON.stringify(request) }],
+    success: [
+      { type: 'put', key: requestKey, value: JSON.stringify(request) },
+      // Who asked, with the request it queued (the node runs it; a withdrawn one gets a bdb_flush_withdrawn event).
+      entityChangeOp(deps.clock, caller, { type: 'bdb_flush_requested', target_type: 'bdb', target_uid: record.uid, target_name: record.name }),
+    ],
   });
   if (!queued.succeeded) throw new ApiError(409, 'busy', `Another action is queued on database ${record.uid}; retry`);
 
@@ -74,7 +78,10 @@ async function flush(deps: ApiDeps, caller: Caller, record: BdbRecord, modRevisi
     // moment (then wait for it).
     const withdrawn = await deps.store.txn({
       compare: [{ key: requestKey, target: 'mod', op: '==', value: queued.revision }],
-      success: [{ type: 'delete', key: requestKey }],
+      success: [
+        { type: 'delete', key: requestKey },
+        entityChangeOp(deps.clock, caller, { type: 'bdb_flush_withdrawn', target_type: 'bdb', target_uid: record.uid, target_name: record.name }),
+      ],
     });
     if (withdrawn.succeeded) {
       const why = answer.state === 'down' ? 'is down (its lease lapsed)' : `did not take it within ${deps.applyTimeoutMs} ms`;

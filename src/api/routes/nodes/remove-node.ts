@@ -11,6 +11,7 @@ import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
 import type { NodeInfoRecord, RemovedNodeRecord } from '../../../domain/nodes.js';
+import { entityChangeOp } from '../../state/entity-events.js';
 
 export const removeNode = defineRoute({
   method: 'POST',
@@ -38,6 +39,7 @@ export const removeNode = defineRoute({
         { type: 'delete', key: keys.nodeInfo(nodeId) },
         { type: 'delete', key: keys.nodeApplied(nodeId) },
         { type: 'put', key: keys.removedNode(nodeId), value: JSON.stringify(tombstone) },
+        entityChangeOp(deps.clock, caller, { type: 'node_removed', target_type: 'node', target_uid: Number(nodeId), target_name: record.name }),
       ],
     });
     if (!result.succeeded) {
