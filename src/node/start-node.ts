@@ -118,7 +118,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => election.close());
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
-    log.info({ node: nodeId, address: config.address, api_port: apiPort }, 'certplane node ready');
+    log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
     return { nodeId, apiPort, close, removed };
   } catch (error) {
     await close();
