@@ -122,6 +122,7 @@ describe('post-quantum key exchange', () => {
     for (const value of ['false', 'no', 0, 1, null, [], {}]) {
       const response = await expectNoChange(node.dataDir, () => api('PUT', '/v1/cluster', { pq_key_exchange: value }));
       expect(response.status, `${JSON.stringify(value)}: ${response.text}`).toBe(400);
+      expect(response.json.error_code).toBe('invalid_schema');
     }
     expect((await api('GET', '/v1/cluster')).json.pq_key_exchange).toBe(true);
   });
