@@ -14,7 +14,7 @@ const unsafeAnyRules = [
 ];
 
 export default defineConfig(
-  { ignores: ['dist/', '**/node_modules/'] },
+  { ignores: ['dist/', '**/node_modules/', '.runtime/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

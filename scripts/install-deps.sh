@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what certplane needs on a fresh Debian machine, only when missing: Debian packages (redis-server,
-# redis-tools, etcd-server, haproxy, openssl, curl), npm dependencies, and the TypeScript build.
+# redis-tools, etcd-server, haproxy, openssl, curl), the Node.js runtime (scripts/node-runtime.sh), npm
+# dependencies (rebuilt when the runtime's ABI changed), and the TypeScript build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +21,18 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+. scripts/node-runtime.sh
+
+abi="$(node -p 'process.platform + "-" + process.arch + "-" + process.versions.modules')"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
    || [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
   echo "install-deps: npm ci"
   npm ci --no-audit --no-fund
+  echo "$abi" > node_modules/.certplane-node-abi
+elif [ "$(cat node_modules/.certplane-node-abi 2>/dev/null)" != "$abi" ]; then
+  echo "install-deps: rebuilding native modules for node $(node --version)"
+  npm rebuild better-sqlite3 --no-audit --no-fund
+  echo "$abi" > node_modules/.certplane-node-abi
 fi
 
 npm run --silent build

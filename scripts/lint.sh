@@ -4,6 +4,7 @@
 # Extra arguments go to eslint (npm run lint -- --fix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/node-runtime.sh
 tools=tools/lint
 if [ ! -f "$tools/node_modules/.package-lock.json" ] || [ "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
   echo "lint: npm ci --prefix $tools"

@@ -3,6 +3,7 @@
 # then one closing line with the totals of both test runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/node-runtime.sh
 bash scripts/install-deps.sh
 npx tsc -p tsconfig.json --noEmit
 npm run --silent lint

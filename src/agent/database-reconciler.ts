@@ -17,7 +17,8 @@ import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import type { BdbAppliedStatus, BdbRecord } from '../domain/databases.js';
 import type { ClusterDocument } from '../domain/cluster-settings.js';
-import { dataTlsPolicy } from '../domain/tls-policy.js';
+import { dataTlsPolicy, HYBRID_KEY_EXCHANGE_GROUP } from '../domain/tls-policy.js';
+import { opensslKnowsGroup } from '../lib/tls-groups.js';
 import type { BdbActionRequest, BdbActionResult } from '../domain/database-actions.js';
 import { PREDEFINED_REDIS_ACLS, type RedisAclRecord } from '../domain/redis-acls.js';
 import { databaseAclUsers } from '../domain/database-users.js';
@@ -254,8 +255,8 @@ export class DatabaseReconciler {
       },
     };
     if (record.tls_mode !== 'enabled') return config;
-    // min_data_TLS_version, data_cipher_list and data_cipher_suites_tls_1_3 (a change rebuilds the endpoint's TLS front).
-    config.tls = dataTlsPolicy(cluster);
+    // min_data_TLS_version, data_cipher_list, data_cipher_suites_tls_1_3 and pq_key_exchange (a change rebuilds the endpoint's TLS front).
+    config.tls = dataTlsPolicy(cluster, opensslKnowsGroup(HYBRID_KEY_EXCHANGE_GROUP));
     if (record.enforce_client_authentication === 'enabled') {
       const uploaded = record.authentication_ssl_client_certs.map((c) => c.client_cert);
       const fingerprints: string[] = [];

@@ -23,6 +23,8 @@ export interface ClusterDocument {
   data_cipher_list?: string;
   /** TLS 1.3 suites of the database endpoints; [] = the default ones. */
   data_cipher_suites_tls_1_3?: string[];
+  /** Offer the hybrid post-quantum group X25519MLKEM768 first on every listener (default true; domain/tls-policy). */
+  pq_key_exchange?: boolean;
   mtls_certificate_authentication: boolean;
   mtls_client_cert_subject_validation_type: 'disabled' | 'san_cn' | 'full_subject';
   mtls_authorized_subjects: Array<{ CN: string; O?: string; OU?: string[]; L?: string; ST?: string; C?: string }>;

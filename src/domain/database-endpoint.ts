@@ -20,6 +20,8 @@ export interface EndpointTls {
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   /** OpenSSL cipher string (TLS 1.3 suites and the TLS ≤1.2 list with certplane's floor, domain/tls-policy). */
   ciphers?: string;
+  /** Node's `ecdhCurve`: key-exchange groups, most preferred first (domain/tls-policy keyExchangeGroups). */
+  ecdhCurve?: string;
   /** Present when enforce_client_authentication is enabled. */
   clientAuth?: EndpointClientAuth;
 }

@@ -20,6 +20,21 @@ export const TLS_1_3_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_
  */
 export const TLS_1_2_FLOOR = '!aNULL:!eNULL:!kRSA:!PSK:!SRP:!kDHE:!DSS:!MD5:!SHA1:!SHA256:!SHA384';
 
+/** The hybrid post-quantum key-exchange group (ML-KEM-768 with X25519; OpenSSL 3.5 and later). */
+export const HYBRID_KEY_EXCHANGE_GROUP = 'X25519MLKEM768';
+
+/** The classical key-exchange groups of every listener, most preferred first. */
+export const CLASSICAL_KEY_EXCHANGE_GROUPS = 'X25519:P-256';
+
+/**
+ * The key-exchange groups (Node's `ecdhCurve`) of every listener, API, metrics and database endpoints alike:
+ * the hybrid group first while pq_key_exchange is on (the default) and the runtime's OpenSSL knows it, then
+ * the classical ones (TLS 1.2 handshakes and clients without ML-KEM use those).
+ */
+export function keyExchangeGroups(pqKeyExchange: boolean | undefined, runtimeHasHybrid: boolean): string {
+  return pqKeyExchange !== false && runtimeHasHybrid ? `${HYBRID_KEY_EXCHANGE_GROUP}:${CLASSICAL_KEY_EXCHANGE_GROUPS}` : CLASSICAL_KEY_EXCHANGE_GROUPS;
+}
+
 export interface ClusterTlsFields {
   min_control_TLS_version: '1.2' | '1.3';
   min_data_TLS_version: '1.2' | '1.3';
@@ -27,11 +42,14 @@ export interface ClusterTlsFields {
   control_cipher_suites_tls_1_3?: string;
   data_cipher_list?: string;
   data_cipher_suites_tls_1_3?: string[];
+  /** Offer the hybrid post-quantum group first (default true). */
+  pq_key_exchange?: boolean;
 }
 
 /** The cipher fields with their defaults (documents stored before they existed have none). */
-export function clusterCipherDefaults(): Required<Pick<ClusterTlsFields, 'control_cipher_suites' | 'control_cipher_suites_tls_1_3' | 'data_cipher_list' | 'data_cipher_suites_tls_1_3'>> {
+export function clusterCipherDefaults(): Required<Pick<ClusterTlsFields, 'control_cipher_suites' | 'control_cipher_suites_tls_1_3' | 'data_cipher_list' | 'data_cipher_suites_tls_1_3' | 'pq_key_exchange'>> {
   return {
+    pq_key_exchange: true,
     control_cipher_suites: DEFAULT_TLS_1_2_CIPHERS,
     control_cipher_suites_tls_1_3: CONTROL_TLS_1_3_SUITES,
     data_cipher_list: DEFAULT_TLS_1_2_CIPHERS,
@@ -43,6 +61,8 @@ export interface ListenerTlsPolicy {
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   /** Node's `ciphers` option: TLS 1.3 suites (TLS_*) first, then the TLS ≤1.2 list with the floor. */
   ciphers: string;
+  /** Node's `ecdhCurve`: the key-exchange groups, most preferred first (keyExchangeGroups). */
+  ecdhCurve: string;
 }
 
 /** The OpenSSL cipher string a listener uses: Node takes TLS 1.3 suites from the TLS_* names of the same list. */
@@ -50,18 +70,20 @@ export function listenerCiphers(tls12: string, tls13: string): string {
   return `${tls13}:${tls12}:${TLS_1_2_FLOOR}`;
 }
 
-/** API, metrics (and any other control-plane listener). */
-export function controlTlsPolicy(cluster: ClusterTlsFields): ListenerTlsPolicy {
+/** API, metrics (and any other control-plane listener). `runtimeHasHybrid`: the OpenSSL knows X25519MLKEM768. */
+export function controlTlsPolicy(cluster: ClusterTlsFields, runtimeHasHybrid: boolean): ListenerTlsPolicy {
   return {
+    ecdhCurve: keyExchangeGroups(cluster.pq_key_exchange, runtimeHasHybrid),
     minVersion: cluster.min_control_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
     ciphers: listenerCiphers(cluster.control_cipher_suites ?? DEFAULT_TLS_1_2_CIPHERS, cluster.control_cipher_suites_tls_1_3 ?? CONTROL_TLS_1_3_SUITES),
   };
 }
 
 /** Database endpoints (the proxy). An empty data_cipher_suites_tls_1_3 means the default TLS 1.3 suites. */
-export function dataTlsPolicy(cluster: Partial<ClusterTlsFields> | undefined): ListenerTlsPolicy {
+export function dataTlsPolicy(cluster: Partial<ClusterTlsFields> | undefined, runtimeHasHybrid: boolean): ListenerTlsPolicy {
   const tls13 = cluster?.data_cipher_suites_tls_1_3 ?? [];
   return {
+    ecdhCurve: keyExchangeGroups(cluster?.pq_key_exchange, runtimeHasHybrid),
     minVersion: cluster?.min_data_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
     ciphers: listenerCiphers(cluster?.data_cipher_list ?? DEFAULT_TLS_1_2_CIPHERS, tls13.length === 0 ? CONTROL_TLS_1_3_SUITES : tls13.join(':')),
   };

@@ -25,8 +25,8 @@ export interface MetricsExporterOptions {
   certificates: InstalledCertificateSource;
   clock: Clock;
   log: FastifyBaseLogger;
-  /** The cluster's control-plane TLS policy (min_control_TLS_version, control_cipher_suites), read on every reload. */
-  tlsPolicy?: () => Pick<SecureContextOptions, 'minVersion' | 'ciphers'>;
+  /** The cluster's control-plane TLS policy (min_control_TLS_version, control_cipher_suites, pq_key_exchange), read on every reload. */
+  tlsPolicy?: () => Pick<SecureContextOptions, 'minVersion' | 'ciphers' | 'ecdhCurve'>;
   limits?: MetricsLimits;
 }
 

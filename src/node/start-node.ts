@@ -30,7 +30,9 @@ import { migrateStore } from './migrate-store.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 import { startMetricsExporter } from '../metrics/metrics-exporter.js';
 import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
-import { controlTlsPolicy } from '../domain/tls-policy.js';
+import { controlTlsPolicy, HYBRID_KEY_EXCHANGE_GROUP } from '../domain/tls-policy.js';
+import { negotiatedGroup, opensslKnowsGroup } from '../lib/tls-groups.js';
+import type { TLSSocket } from 'node:tls';
 
 export interface RunningNode {
   nodeId: string;
@@ -73,6 +75,12 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     await settings.start();
     closers.push(() => settings.close());
 
+    // Asked once: an OpenSSL without ML-KEM (before 3.5) gets the classical groups only (README "Post-quantum key exchange").
+    const hybridKeyExchange = opensslKnowsGroup(HYBRID_KEY_EXCHANGE_GROUP);
+    if (!hybridKeyExchange) {
+      log.warn({ openssl: process.versions.openssl }, `this OpenSSL does not know ${HYBRID_KEY_EXCHANGE_GROUP}: listeners offer classical key exchange only`);
+    }
+
     const tls = new TlsContextRegistry();
     const agent = new NodeAgent({
       store, nodeId, files: new CertificateFiles(config.dataDir), tls, clock, log: log.child({ part: 'agent' }),
@@ -91,7 +99,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
       certificates: tls,
       clock,
       log: log.child({ part: 'metrics' }),
-      tlsPolicy: () => controlTlsPolicy(settings.current()),
+      tlsPolicy: () => controlTlsPolicy(settings.current(), hybridKeyExchange),
       limits: { requestTimeoutMs: config.apiRequestTimeoutMs, headersTimeoutMs: config.apiHeadersTimeoutMs, keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs, maxConnections: config.metricsMaxConnections },
     });
     if (metrics !== undefined) closers.push(() => metrics.close());
@@ -109,7 +117,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals });
     closers.push(() => databases.close());
 
-    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals);
+    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, hybridKeyExchange);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -119,7 +127,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => election.close());
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
-    log.info({ node: nodeId, address: config.address, api_port: apiPort }, 'certplane node ready');
+    log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
     return { nodeId, apiPort, close, removed };
   } catch (error) {
     await close();
@@ -138,6 +146,7 @@ async function startApi(
   ocsp: OcspOperations,
   jwtSecret: Buffer,
   loginRefusals: LoginRefusalLog,
+  hybridKeyExchange: boolean,
 ): Promise<FastifyInstance> {
   // Rebuilt on every change of the api certificate, mtls_trusted_ca or the cluster settings: new
   // connections get them at once, open ones keep theirs. Verification of client certificates happens
@@ -147,7 +156,7 @@ async function startApi(
     const trustedCa = tls.get('mtls_trusted_ca')?.certificate;
     const mtls = cluster.mtls_certificate_authentication && trustedCa !== undefined;
     return {
-      ...controlTlsPolicy(cluster),
+      ...controlTlsPolicy(cluster, hybridKeyExchange),
       requestCert: mtls,
       ...(mtls ? { ca: trustedCa } : {}),
     };
@@ -178,6 +187,12 @@ async function startApi(
   });
   // More connections than this are closed as soon as they are accepted.
   app.server.maxConnections = config.apiMaxConnections;
+  // The negotiated key-exchange group of each API connection, at debug level only (no listener otherwise).
+  if (log.isLevelEnabled('debug')) {
+    app.server.on('secureConnection', (socket: TLSSocket) => {
+      log.debug({ part: 'api', remote: socket.remoteAddress, protocol: socket.getProtocol(), group: negotiatedGroup(socket) }, 'API TLS handshake');
+    });
+  }
   const server = app.server as unknown as ReloadableTlsServer;
   const unregister = tls.register('api', server, listenerOptions, ['mtls_trusted_ca']);
   const unwatch = settings.onChange(() => tls.refresh('api'));

@@ -25,6 +25,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { encodeCommand } from '../lib/resp.js';
 import { forwardClientCommands } from './client-commands.js';
 import { parseLoginCommand } from './login-command.js';
+import { negotiatedGroup } from '../lib/tls-groups.js';
 
 /**
  * certplane's own password check, for password users logging in through a database (the node wires
@@ -137,6 +138,7 @@ class Endpoint {
     const base = (): SecureContextOptions => ({
       minVersion: settings.minVersion,
       ...(settings.ciphers === undefined ? {} : { ciphers: settings.ciphers }),
+      ...(settings.ecdhCurve === undefined ? {} : { ecdhCurve: settings.ecdhCurve }),
       ...(settings.clientAuth === undefined ? {} : { ca: settings.clientAuth.ca }),
     });
     const server = new tls.Server({
@@ -158,6 +160,13 @@ class Endpoint {
       }),
     );
     server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings, anchors));
+    // The negotiated key-exchange group (README "Post-quantum key exchange"), at debug level only: nothing is
+    // read per connection unless the logger was at debug when the front was built.
+    if (['debug', 'trace'].includes(this.deps.log.level)) {
+      server.on('secureConnection', (socket: tls.TLSSocket) => {
+        this.deps.log.debug({ bdb: this.config.uid, port: this.config.port, remote: socket.remoteAddress, protocol: socket.getProtocol(), group: negotiatedGroup(socket) }, 'database TLS handshake');
+      });
+    }
     const staple = this.deps.ocspStaple;
     if (staple !== undefined) {
       server.on('OCSPRequest', (cert: Buffer, _issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) => {

@@ -9,7 +9,10 @@ describe('mergeCipherFields', () => {
       control_cipher_suites_tls_1_3: 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256',
       data_cipher_list: 'ECDHE+AESGCM:ECDHE+CHACHA20',
       data_cipher_suites_tls_1_3: [],
+      pq_key_exchange: true,
     });
+    expect(mergeCipherFields({ pq_key_exchange: false }, {}).pq_key_exchange).toBe(false);
+    expect(mergeCipherFields({ pq_key_exchange: true }, { pq_key_exchange: false }).pq_key_exchange).toBe(false);
     expect(mergeCipherFields(stored, { data_cipher_list: 'DEFAULT:!3DES', data_cipher_suites_tls_1_3: 'TLS_AES_128_GCM_SHA256' })).toMatchObject({
       data_cipher_list: 'DEFAULT:!3DES',
       data_cipher_suites_tls_1_3: ['TLS_AES_128_GCM_SHA256'],

@@ -11,6 +11,7 @@ export interface CipherFieldsUpdate {
   control_cipher_suites_tls_1_3?: string | undefined;
   data_cipher_list?: string | undefined;
   data_cipher_suites_tls_1_3?: string | string[] | undefined;
+  pq_key_exchange?: boolean | undefined;
 }
 
 export interface CipherFields {
@@ -18,6 +19,8 @@ export interface CipherFields {
   control_cipher_suites_tls_1_3: string;
   data_cipher_list: string;
   data_cipher_suites_tls_1_3: string[];
+  /** Offer the hybrid post-quantum group X25519MLKEM768 first (README "Post-quantum key exchange"). */
+  pq_key_exchange: boolean;
 }
 
 /** The stored fields (defaults for documents written before they existed) with the body's changes, validated. */
@@ -41,6 +44,7 @@ export function mergeCipherFields(stored: Partial<CipherFields>, body: CipherFie
     if (!parsed.ok) throw new ApiError(400, 'invalid_param', parsed.reason);
     next.data_cipher_suites_tls_1_3 = parsed.value;
   }
+  if (body.pq_key_exchange !== undefined) next.pq_key_exchange = body.pq_key_exchange;
   return next;
 }
 

@@ -36,6 +36,8 @@ export const ClusterUpdate = Type.Object(
     control_cipher_suites_tls_1_3: Type.Optional(Type.String({ maxLength: 2048 })),
     data_cipher_list: Type.Optional(Type.String({ maxLength: 2048 })),
     data_cipher_suites_tls_1_3: Type.Optional(Type.Union([Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 }), Type.String({ maxLength: 2048 })])),
+    // Hybrid post-quantum key exchange (X25519MLKEM768) offered first on every listener; a boolean only.
+    pq_key_exchange: Type.Optional(Type.Boolean()),
     mtls_certificate_authentication: Type.Optional(Type.Boolean()),
     mtls_client_cert_subject_validation_type: Type.Optional(SubjectValidationType),
     mtls_authorized_subjects: Type.Optional(Type.Array(AuthorizedSubject, { maxItems: 1000 })),
