@@ -8,8 +8,8 @@
 import { createRequire } from 'node:module';
 
 interface WatchManagerPrototype {
-  handleResponse(this: unknown, res: unknown): void;
-  handleCreatedResponse(this: unknown, res: unknown): void;
+  handleResponse: (this: unknown, res: unknown) => void;
+  handleCreatedResponse: (this: unknown, res: unknown) => void;
   __certplaneGuarded?: boolean;
 }
 
