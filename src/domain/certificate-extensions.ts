@@ -3,6 +3,7 @@
 // a full ASN.1 parser (@peculiar/x509) costs ~1.4 ms a certificate here, work an unauthenticated client
 // could make us do for every certificate it presents. Pure; throws CertificateExtensionError on malformed DER.
 import type { X509Certificate } from 'node:crypto';
+import { children, decodeOid, readTlv, type Tlv } from './der.js';
 
 export interface CertificateExtensions {
   /** basicConstraints; undefined when the extension is absent (then the certificate is not a CA). */
@@ -11,6 +12,10 @@ export interface CertificateExtensions {
   keyUsage?: ReadonlySet<KeyUsage>;
   /** extendedKeyUsage OIDs; undefined when the extension is absent (no restriction). */
   extKeyUsage?: readonly string[];
+  /** Whether the certificate has a nameConstraints extension (critical or not); certplane does not enforce them. */
+  nameConstraints: boolean;
+  /** OIDs of the critical extensions certplane does not process (RFC 5280 §4.2: such a certificate is refused). */
+  unprocessedCritical: readonly string[];
 }
 
 export const KEY_USAGES = [
@@ -32,17 +37,36 @@ export const EKU_ANY = '2.5.29.37.0';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
 const OID_KEY_USAGE = '2.5.29.15';
 const OID_EXT_KEY_USAGE = '2.5.29.37';
+export const OID_NAME_CONSTRAINTS = '2.5.29.30';
+
+/**
+ * The extensions that may be critical: the three read here, and those whose content does not change whom the
+ * trust rule accepts (key identifiers only help to find issuers; subjectAltName and certificatePolicies are not
+ * used to decide anything, and accepting any policy is what RFC 5280 path validation does without an explicit
+ * policy requirement). Any other critical extension (nameConstraints, policyConstraints, ...) refuses the
+ * certificate.
+ */
+export const PROCESSED_EXTENSIONS: ReadonlySet<string> = new Set([
+  OID_BASIC_CONSTRAINTS,
+  OID_KEY_USAGE,
+  OID_EXT_KEY_USAGE,
+  '2.5.29.14', // subjectKeyIdentifier
+  '2.5.29.35', // authorityKeyIdentifier
+  '2.5.29.17', // subjectAltName
+  '2.5.29.32', // certificatePolicies
+]);
 
 export class CertificateExtensionError extends Error {
   override name = 'CertificateExtensionError';
 }
 
-/** Reads basicConstraints, keyUsage and extendedKeyUsage of a certificate. */
+/** Reads basicConstraints, keyUsage and extendedKeyUsage of a certificate, and which extensions it does not process. */
 export function readCertificateExtensions(cert: X509Certificate): CertificateExtensions {
   const der = cert.raw;
   const outer = readTlv(der, 0, der.length);
   const tbs = readTlv(der, outer.start, outer.end);
-  const out: CertificateExtensions = {};
+  const out: CertificateExtensions = { nameConstraints: false, unprocessedCritical: [] };
+  const unprocessedCritical: string[] = [];
   for (const field of children(der, tbs)) {
     if (field.tag !== 0xa3) continue; // [3] EXPLICIT Extensions
     const list = readTlv(der, field.start, field.end);
@@ -52,12 +76,23 @@ export function readCertificateExtensions(cert: X509Certificate): CertificateExt
       const value = parts[parts.length - 1];
       if (oidTlv?.tag !== 0x06 || value?.tag !== 0x04) throw new CertificateExtensionError('malformed extension');
       const oid = decodeOid(der.subarray(oidTlv.start, oidTlv.end));
+      if (parts.length > 3) throw new CertificateExtensionError('malformed extension');
+      const critical = parts.length === 3 ? readBoolean(der, parts[1]!) : false;
+      if (critical && !PROCESSED_EXTENSIONS.has(oid)) unprocessedCritical.push(oid);
+      if (oid === OID_NAME_CONSTRAINTS) out.nameConstraints = true;
       if (oid === OID_BASIC_CONSTRAINTS) out.basicConstraints = readBasicConstraints(der, value);
       else if (oid === OID_KEY_USAGE) out.keyUsage = readKeyUsage(der, value);
       else if (oid === OID_EXT_KEY_USAGE) out.extKeyUsage = readExtKeyUsage(der, value);
     }
   }
+  out.unprocessedCritical = unprocessedCritical;
   return out;
+}
+
+/** Extension.critical: a BOOLEAN; anything else there is malformed (fail closed). */
+function readBoolean(der: Buffer, tlv: Tlv): boolean {
+  if (tlv.tag !== 0x01 || tlv.end - tlv.start !== 1) throw new CertificateExtensionError('malformed extension');
+  return der[tlv.start] !== 0;
 }
 
 function readBasicConstraints(der: Buffer, value: Tlv): { ca: boolean; pathLen?: number } {
@@ -95,56 +130,4 @@ function readSmallInteger(der: Buffer, tlv: Tlv): number {
   for (let i = tlv.start; i < tlv.end; i++) n = n * 256 + (der[i] ?? 0);
   if ((der[tlv.start] ?? 0) & 0x80) throw new CertificateExtensionError('negative pathLenConstraint');
   return n;
-}
-
-interface Tlv {
-  tag: number;
-  start: number;
-  end: number;
-}
-
-function children(der: Buffer, parent: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  let at = parent.start;
-  while (at < parent.end) {
-    const tlv = readTlv(der, at, parent.end);
-    out.push(tlv);
-    at = tlv.end;
-  }
-  return out;
-}
-
-function readTlv(der: Buffer, offset: number, limit: number): Tlv {
-  const tag = byteAt(der, offset, limit);
-  let len = byteAt(der, offset + 1, limit);
-  let start = offset + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new CertificateExtensionError('unsupported DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + byteAt(der, start + i, limit);
-    start += n;
-  }
-  if (start + len > limit) throw new CertificateExtensionError('DER value runs past its container');
-  return { tag, start, end: start + len };
-}
-
-function byteAt(der: Buffer, i: number, limit: number): number {
-  const b = der[i];
-  if (b === undefined || i >= limit) throw new CertificateExtensionError('DER value runs past its container');
-  return b;
-}
-
-function decodeOid(bytes: Uint8Array): string {
-  const arcs: number[] = [];
-  let value = 0;
-  for (const b of bytes) {
-    value = value * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) {
-      if (arcs.length === 0) arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-      else arcs.push(value);
-      value = 0;
-    }
-  }
-  return arcs.join('.');
 }

@@ -108,6 +108,46 @@ describe('verifyClientCertificate (trust rule)', () => {
     expect(verify([noEku], [root])).toEqual({ ok: true });
   });
 
+  it('refuses a CA with nameConstraints as an issuer, critical or not (anchor or intermediate), naming the reason', async () => {
+    // The review's attack: a partner sub-CA limited to O=PartnerCo issues O=OurCorp, CN=admin.
+    for (const critical of [true, false]) {
+      const partner = await issueCertificate(root, { subject: 'CN=Partner CA,O=PartnerCo', isCa: true, pathLen: 0, extraExtensions: [partnerOnly(critical)] });
+      expect(readCertificateExtensions(partner.x509).nameConstraints).toBe(true);
+      const admin = await issueCertificate(partner, { subject: 'CN=admin,O=OurCorp', eku: ['clientAuth'] });
+      expect(admin.x509.verify(partner.x509.publicKey)).toBe(true);
+      expectRefused(verify([admin, partner], [root]), /CN=Partner CA.*nameConstraints, which certplane does not enforce/);
+      expectRefused(verify([admin], [partner]), /CN=Partner CA.*nameConstraints, which certplane does not enforce/);
+      expectRefused(verify([admin], [partner, root]), /nameConstraints/);
+    }
+  });
+
+  it('refuses a critical extension it does not process on the leaf, on an intermediate and on the issuing anchor', async () => {
+    const unknown = { oid: '1.3.6.1.4.1.55555.1', critical: true, value: new Uint8Array([0x05, 0x00]) };
+    const leaf = await issueCertificate(root, { subject: 'CN=alice,O=Acme', eku: ['clientAuth'], extraExtensions: [unknown] });
+    expect(readCertificateExtensions(leaf.x509).unprocessedCritical).toEqual(['1.3.6.1.4.1.55555.1']);
+    expectRefused(verify([leaf], [root]), /client certificate has a critical extension certplane does not process \(1\.3\.6\.1\.4\.1\.55555\.1\)/);
+    expectRefused(verify([leaf], [leaf]), /critical extension/); // a pin too
+    const middle = await issueCertificate(root, { cn: 'Middle with unknown critical', isCa: true, extraExtensions: [unknown] });
+    const below = await issueCertificate(middle, { subject: 'CN=alice,O=Acme', eku: ['clientAuth'] });
+    expectRefused(verify([below, middle], [root]), /CN=Middle with unknown critical has a critical extension certplane does not process/);
+    const anchor = await createCa({ cn: 'Anchor with unknown critical', extraExtensions: [unknown] });
+    expectRefused(verify([await issueCertificate(anchor, { subject: 'CN=alice,O=Acme', eku: ['clientAuth'] })], [anchor]), /critical extension certplane does not process/);
+    // policyConstraints (RFC 5280 requires it critical) is not processed either.
+    const policy = await createCa({ cn: 'Policy constrained', extraExtensions: [{ oid: '2.5.29.36', critical: true, value: new Uint8Array([0x30, 0x03, 0x80, 0x01, 0x00]) }] });
+    expectRefused(verify([await issueCertificate(policy, { subject: 'CN=alice,O=Acme', eku: ['clientAuth'] })], [policy]), /2\.5\.29\.36/);
+  });
+
+  it('accepts an unknown extension that is not critical, on the leaf and on the CAs', async () => {
+    const unknown = { oid: '1.3.6.1.4.1.55555.1', critical: false, value: new Uint8Array([0x05, 0x00]) };
+    const anchor = await createCa({ cn: 'Anchor with unknown', extraExtensions: [unknown] });
+    const middle = await issueCertificate(anchor, { cn: 'Middle with unknown', isCa: true, extraExtensions: [unknown] });
+    const leaf = await issueCertificate(middle, { subject: 'CN=alice,O=Acme', eku: ['clientAuth'], extraExtensions: [unknown] });
+    expect(readCertificateExtensions(leaf.x509)).toMatchObject({ nameConstraints: false, unprocessedCritical: [] });
+    expect(verify([leaf, middle], [anchor])).toEqual({ ok: true });
+    // Critical extensions it does process (basicConstraints, keyUsage here) are fine.
+    expect(readCertificateExtensions(root.x509).unprocessedCritical).toEqual([]);
+  });
+
   it('checks validity dates on the whole path', async () => {
     const expired = await issueCertificate(root, { subject: 'CN=alice,O=Acme', eku: ['clientAuth'], notBefore: new Date(Date.now() - 9e8), notAfter: new Date(Date.now() - 1e8) });
     expect(verify([expired], [root])).toMatchObject({ ok: false, error_code: 'certificate_expired' });
@@ -150,3 +190,13 @@ describe('bounded work per presented chain', () => {
     expect(verdict.ok).toBe(false);
   });
 });
+
+/** nameConstraints permitted;dirName:O=PartnerCo, DER built by hand (@peculiar/x509 has no class for it). */
+function partnerOnly(critical: boolean): { oid: string; critical: boolean; value: Uint8Array } {
+  const tlv = (tag: number, ...parts: Buffer[]): Buffer => {
+    const body = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from([tag, body.length]), body]);
+  };
+  const name = tlv(0x30, tlv(0x31, tlv(0x30, Buffer.from([0x06, 0x03, 0x55, 0x04, 0x0a]), tlv(0x0c, Buffer.from('PartnerCo')))));
+  return { oid: '2.5.29.30', critical, value: tlv(0x30, tlv(0xa0, tlv(0x30, tlv(0xa4, name)))) };
+}

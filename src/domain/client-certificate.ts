@@ -3,7 +3,10 @@
 //
 // - Only a CA certificate issues: basicConstraints CA:TRUE, keyCertSign where keyUsage is present, and its
 //   pathLenConstraint honoured (RFC 5280 §4.2.1.9: self-issued intermediates do not count). This holds for
-//   anchors and presented intermediates alike. A non-CA anchor (a pinned client certificate) only matches the
+//   anchors and presented intermediates alike. A CA with nameConstraints (critical or not) never issues, as
+//   certplane does not enforce them.
+// - No certificate on the path (leaf, intermediates, issuing anchor) may carry a critical extension certplane
+//   does not process (RFC 5280 §4.2; PROCESSED_EXTENSIONS). A non-CA anchor (a pinned client certificate) only matches the
 //   identical presented certificate; it never issues.
 // - The leaf must be usable for client authentication: an extendedKeyUsage without clientAuth (or
 //   anyExtendedKeyUsage) refuses it.
@@ -40,31 +43,41 @@ export interface TrustAnchors {
   readonly fingerprints: ReadonlySet<string>;
   /** The anchors that may issue, by subject (node:crypto's rendering, as `issuer` of the certificates they sign). */
   readonly issuersBySubject: ReadonlyMap<string, readonly Issuer[]>;
+  /** CA anchors refused as issuers for a constraint certplane does not enforce, by subject: why (for descriptions). */
+  readonly refusedIssuers: ReadonlyMap<string, string>;
 }
+
+type IssuerCapability = { ok: true; pathLen: number | undefined } | { ok: false; reason: string; unenforced?: true };
 
 /** Indexes anchors; anchors that may not issue (no CA:TRUE, no keyCertSign, unreadable, out-of-bounds key) stay pins only. */
 export function buildTrustAnchors(certs: readonly X509Certificate[]): TrustAnchors {
   const fingerprints = new Set<string>();
   const issuersBySubject = new Map<string, Issuer[]>();
+  const refusedIssuers = new Map<string, string>();
   for (const cert of certs) {
     const fingerprint = certificateFingerprint(cert);
     if (fingerprints.has(fingerprint)) continue;
     fingerprints.add(fingerprint);
-    const issuer = asIssuer(cert);
+    const issuer = asIssuer(cert, refusedIssuers);
     if (issuer === undefined || keyBoundsViolation(cert) !== undefined) continue;
     const list = issuersBySubject.get(cert.subject) ?? [];
     list.push(issuer);
     issuersBySubject.set(cert.subject, list);
   }
-  return { size: fingerprints.size, fingerprints, issuersBySubject };
+  return { size: fingerprints.size, fingerprints, issuersBySubject, refusedIssuers };
 }
 
 /** Whether a certificate may issue under the trust rule, and with which path length. */
-export function issuerCapability(extensions: CertificateExtensions): { ok: true; pathLen: number | undefined } | { ok: false; reason: string } {
+export function issuerCapability(extensions: CertificateExtensions): IssuerCapability {
   if (extensions.basicConstraints?.ca !== true) return { ok: false, reason: 'is not a CA certificate (no basicConstraints CA:TRUE)' };
   if (extensions.keyUsage !== undefined && !extensions.keyUsage.has('keyCertSign')) {
     return { ok: false, reason: 'has a keyUsage without keyCertSign' };
   }
+  if (extensions.nameConstraints) {
+    return { ok: false, unenforced: true, reason: 'has nameConstraints, which certplane does not enforce, so it is never accepted as an issuer' };
+  }
+  const critical = unprocessedCriticalReason(extensions);
+  if (critical !== undefined) return { ok: false, unenforced: true, reason: critical };
   return { ok: true, pathLen: extensions.basicConstraints.pathLen };
 }
 
@@ -76,6 +89,12 @@ export function whyNotIssuer(cert: X509Certificate): string | undefined {
   } catch {
     return 'has malformed extensions';
   }
+}
+
+/** Why a certificate is refused for its critical extensions, or undefined when it has none certplane does not process. */
+function unprocessedCriticalReason(extensions: CertificateExtensions): string | undefined {
+  if (extensions.unprocessedCritical.length === 0) return undefined;
+  return `has a critical extension certplane does not process (${extensions.unprocessedCritical.join(', ')})`;
 }
 
 /** What a non-issuing trust-bundle entry is good for, for warnings: a pin, or (without clientAuth) nothing. */
@@ -119,13 +138,16 @@ export function verifyClientChain(chain: readonly X509Certificate[], anchors: Tr
   if (eku !== undefined && !eku.includes(EKU_CLIENT_AUTH) && !eku.includes(EKU_ANY)) {
     return notTrusted('The client certificate is not for client authentication (its extendedKeyUsage lacks clientAuth)');
   }
+  const leafCritical = unprocessedCriticalReason(leafExtensions);
+  if (leafCritical !== undefined) return notTrusted(`The client certificate ${leafCritical}`);
   if (anchors.fingerprints.has(certificateFingerprint(leaf))) return { ok: true, path: [leaf] };
 
   const presented = new Map<string, Issuer[]>();
+  const refused = new Map(anchors.refusedIssuers);
   for (const cert of chain.slice(1)) {
     let issuer: Issuer | undefined;
     try {
-      issuer = asIssuer(cert);
+      issuer = asIssuer(cert, refused);
     } catch {
       issuer = undefined;
     }
@@ -137,11 +159,15 @@ export function verifyClientChain(chain: readonly X509Certificate[], anchors: Tr
   const search = new PathSearch(anchors, presented);
   const path = search.find([leaf]);
   if (path !== undefined) return { ok: true, path };
-  return notTrusted(
-    search.exhausted
-      ? `The client certificate chain needs more than ${MAX_SIGNATURE_CHECKS} signature checks; it is not accepted`
-      : 'The client certificate does not chain to a trusted CA',
-  );
+  if (search.exhausted) return notTrusted(`The client certificate chain needs more than ${MAX_SIGNATURE_CHECKS} signature checks; it is not accepted`);
+  // Name the CA that would have issued, had certplane accepted its constraints.
+  for (const cert of chain) {
+    const reason = refused.get(cert.issuer);
+    if (reason !== undefined) {
+      return notTrusted(`The client certificate does not chain to a trusted CA: the CA ${cert.issuer.replaceAll('\n', ', ')} ${reason}`);
+    }
+  }
+  return notTrusted('The client certificate does not chain to a trusted CA');
 }
 
 /** Every certificate on the path must be within its validity period at `now` (cheap: no signatures). */
@@ -206,7 +232,8 @@ class PathSearch {
   }
 }
 
-function asIssuer(cert: X509Certificate): Issuer | undefined {
+/** The certificate as an issuer, or undefined; a CA refused for a constraint certplane does not enforce goes into `refused`. */
+function asIssuer(cert: X509Certificate, refused?: Map<string, string>): Issuer | undefined {
   let extensions: CertificateExtensions;
   try {
     extensions = readCertificateExtensions(cert);
@@ -214,7 +241,10 @@ function asIssuer(cert: X509Certificate): Issuer | undefined {
     return undefined;
   }
   const capability = issuerCapability(extensions);
-  if (!capability.ok) return undefined;
+  if (!capability.ok) {
+    if (capability.unenforced === true && refused !== undefined && !refused.has(cert.subject)) refused.set(cert.subject, capability.reason);
+    return undefined;
+  }
   return { cert, pathLen: capability.pathLen };
 }
 

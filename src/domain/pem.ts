@@ -1,6 +1,7 @@
 // Pure PEM / X.509 helpers on node:crypto: split PEM text into blocks, parse certificate chains and private
 // keys (with descriptions that never echo key material), fingerprints, validity dates, signature algorithm.
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { decodeOid, readTlv } from './der.js';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -235,45 +236,4 @@ export function certificateSignatureAlgorithm(cert: X509Certificate): SignatureA
   const hashAlg = readTlv(der, first.start);
   const hashOid = readTlv(der, hashAlg.start);
   return { oid, hash: DIGEST_HASH[decodeOid(der.subarray(hashOid.start, hashOid.end))] ?? 'unknown' };
-}
-
-interface Tlv {
-  tag: number;
-  start: number;
-  end: number;
-}
-
-function readTlv(buf: Buffer, offset: number): Tlv {
-  const tag = byteAt(buf, offset);
-  let len = byteAt(buf, offset + 1);
-  let start = offset + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new Error('unsupported DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + byteAt(buf, start + i);
-    start += n;
-  }
-  if (start + len > buf.length) throw new Error('DER value runs past the end');
-  return { tag, start, end: start + len };
-}
-
-function byteAt(buf: Buffer, i: number): number {
-  const b = buf[i];
-  if (b === undefined) throw new Error('DER value runs past the end');
-  return b;
-}
-
-function decodeOid(bytes: Uint8Array): string {
-  const arcs: number[] = [];
-  let value = 0;
-  for (const b of bytes) {
-    value = value * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) {
-      if (arcs.length === 0) arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-      else arcs.push(value);
-      value = 0;
-    }
-  }
-  return arcs.join('.');
 }

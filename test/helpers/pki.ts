@@ -45,6 +45,8 @@ export interface CertificateOptions {
   publicExponent?: number;
   /** Use this key pair (e.g. from hugeExponentKeyPair) instead of a generated one. */
   keyPair?: { privateKey: KeyObject; publicKey: KeyObject };
+  /** More extensions, as given: OID, criticality and the DER of the extension value. */
+  extraExtensions?: Array<{ oid: string; critical: boolean; value: Uint8Array }>;
 }
 
 export interface TestCertificate {
@@ -168,6 +170,7 @@ async function build(opts: CertificateOptions, issuer: TestCertificate | undefin
   if (eku.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(eku.map(ekuOid)));
   if (opts.sans?.length) extensions.push(new x509.SubjectAlternativeNameExtension(opts.sans.map(generalName)));
   if (opts.ocspUrl) extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: opts.ocspUrl }));
+  for (const extra of opts.extraExtensions ?? []) extensions.push(new x509.Extension(extra.oid, extra.critical, extra.value));
 
   const subject = opts.subject ? rfc2253ToJsonName(opts.subject) : [{ CN: [opts.cn ?? 'test'] }];
   const signingHash = hash === 'MD5' ? 'SHA-256' : hash;

@@ -24,6 +24,18 @@ distinguished_name = dn
 basicConstraints = critical,CA:FALSE
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
+[partner_ca]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+nameConstraints = critical,permitted;dirName:partner_dir
+[partner_dir]
+O = PartnerCo
+[odd_critical]
+extendedKeyUsage = clientAuth
+1.3.6.1.4.1.55555.1 = critical,ASN1:NULL
+[odd_plain]
+extendedKeyUsage = clientAuth
+1.3.6.1.4.1.55555.1 = ASN1:NULL
 `;
 
 let node: TestNode;
@@ -87,6 +99,21 @@ beforeAll(async () => {
   await save('via-sub-ca', viaSubCa, viaSubCa.certificate + subCa.certificate);
   await save('server-only', await issueCertificate(root, { ...boss, eku: ['serverAuth'] }));
 
+  // Review H1, as an enterprise sets it up: a partner sub-CA under the trusted root, limited by nameConstraints
+  // to O=PartnerCo, issues boss's subject (O=Acme) anyway; and leaves with an unknown extension, critical or not.
+  await writeFile(path.join(dir, 'root.crt'), root.certificate);
+  await writeFile(path.join(dir, 'root.key'), root.key, { mode: 0o600 });
+  const signedByRoot = async (name: string, subject: string, extensions: string): Promise<void> => {
+    await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject, '-config', 'openssl.cnf']);
+    await openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'root.crt', '-CAkey', 'root.key', '-set_serial', String(100 + name.length), '-days', '30', '-out', `${name}.crt`, '-extfile', 'openssl.cnf', '-extensions', extensions]);
+  };
+  await signedByRoot('partner-ca', '/O=PartnerCo/CN=Partner CA', 'partner_ca');
+  await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'via-partner-ca.key', '-out', 'via-partner-ca.csr', '-subj', '/O=Acme/CN=boss', '-config', 'openssl.cnf']);
+  await openssl(['x509', '-req', '-in', 'via-partner-ca.csr', '-CA', 'partner-ca.crt', '-CAkey', 'partner-ca.key', '-set_serial', '9', '-days', '30', '-out', 'partner-leaf.crt', '-extfile', 'openssl.cnf', '-extensions', 'leaf']);
+  await writeFile(path.join(dir, 'via-partner-ca.crt'), (await readFile(path.join(dir, 'partner-leaf.crt'), 'utf8')) + (await readFile(path.join(dir, 'partner-ca.crt'), 'utf8')));
+  await signedByRoot('odd-critical', '/O=Acme/CN=boss', 'odd_critical');
+  await signedByRoot('odd-plain', '/O=Acme/CN=boss', 'odd_plain');
+
   files = await writePems(dir, { 'proxy.pem': (await asAdmin('GET', '/v1/cluster/certificates')).json.proxy_cert });
 
   const acl = await asAdmin('POST', '/v1/redis_acls', { name: 'boss-rw', acl: '+@all ~*' });
@@ -145,7 +172,7 @@ describe('only CA certificates issue, on databases and on the REST API', () => {
     const db = await dbPing(name);
     expect(db).not.toContain('PONG');
     expect(db).toMatch(/not trusted: certificate_not_trusted/);
-    const rest = await expectNoChange(node.dataDir, () => restStatus(name), { exceptEvents: true });
+    const rest = await expectNoChange(node.dataDir, () => restStatus(name), { exceptEvents: true }); // refused logins are logged
     expect(rest).toBe('401');
     const body = await apiRequest(node.port, { path: '/v1/users/role', cert: await readFile(path.join(dir, `${name}.crt`), 'utf8'), key: await readFile(path.join(dir, `${name}.key`), 'utf8') });
     expect(body.json.error_code).toBe('certificate_not_trusted');
@@ -180,5 +207,34 @@ describe('trust bundles as operators build them', () => {
     const response = await expectNoChange(node.dataDir, () => asAdmin('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: text }] }));
     expect(response.status, response.text).toBe(status);
     expect(response.json.error_code).toBe(code);
+  });
+});
+
+describe('constraints certplane does not enforce (review H1), on databases and on the REST API', () => {
+  it('openssl itself refuses the partner CA’s certificate for boss (permitted subtree violation)', async () => {
+    const result = await run('openssl', ['verify', '-CAfile', 'root.crt', '-untrusted', 'partner-ca.crt', '-purpose', 'sslclient', 'partner-leaf.crt'], { cwd: dir }).catch((error: { stdout: string; stderr: string }) => error);
+    expect(`${result.stdout} ${result.stderr}`).toMatch(/permitted subtree violation/);
+  });
+
+  it.each([
+    ['boss’s subject from a sub-CA limited by nameConstraints to O=PartnerCo', 'via-partner-ca', /CN=Partner CA.*nameConstraints, which certplane does not enforce/],
+    ['a leaf with an unknown critical extension', 'odd-critical', /critical extension certplane does not process \(1\.3\.6\.1\.4\.1\.55555\.1\)/],
+  ])('refuses %s, saying why, changing nothing', async (_what, name, why) => {
+    const db = await dbPing(name);
+    expect(db).not.toContain('PONG');
+    expect(db).toMatch(/not trusted: certificate_not_trusted/);
+    expect(await expectNoChange(node.dataDir, () => restStatus(name), { exceptEvents: true })).toBe('401');
+    const body = await expectNoChange(node.dataDir, async () =>
+      apiRequest(node.port, { path: '/v1/users/role', cert: await readFile(path.join(dir, `${name}.crt`), 'utf8'), key: await readFile(path.join(dir, `${name}.key`), 'utf8') }),
+      { exceptEvents: true },
+    );
+    expect(body.status).toBe(401);
+    expect(body.json.error_code).toBe('certificate_not_trusted');
+    expect(body.json.description).toMatch(why);
+  });
+
+  it('accepts a leaf whose unknown extension is not critical', async () => {
+    expect(await dbPing('odd-plain')).toBe('PONG');
+    expect(await restStatus('odd-plain')).toBe('200');
   });
 });
