@@ -61,6 +61,12 @@ function buildCases(): Case[] {
       add(`rename a role with management ${target}`, caller, { op: 'update_role', from: target, to: target }, gate(may(caller, target)));
       add(`bind a role with management ${target} to a database`, caller, { op: 'bind_roles', managements: [target] }, may(caller, target) ? 'allow' : 'insufficient_permissions');
       add(
+        `change a Redis ACL bound with a role with management ${target}`,
+        caller,
+        { op: 'change_bound_redis_acl', boundManagements: [target] },
+        ROLE_PERMISSIONS[caller].has('update_bdb') && may(caller, target) ? 'allow' : 'insufficient_permissions',
+      );
+      add(
         `give itself role ${target}`,
         caller,
         { op: 'update_user', target: { uid: CALLER_UID, rights: caller }, fields: ['role'], grants: [target], changesCredentials: false },
@@ -95,8 +101,8 @@ describe('grant rules: the full matrix', () => {
   const cases = buildCases();
 
   it('covers every role × operation × target role', () => {
-    // 7 callers × (7 targets × 11 single-target cases + 49 × 2 two-role cases + 4 self cases)
-    expect(cases).toHaveLength(7 * (7 * 11 + 49 * 2 + 4));
+    // 7 callers × (7 targets × 12 single-target cases + 49 × 2 two-role cases + 4 self cases)
+    expect(cases).toHaveLength(7 * (7 * 12 + 49 * 2 + 4));
   });
 
   it('decides every case as the written-out table says', () => {
@@ -122,6 +128,14 @@ describe('grant rules: the full matrix', () => {
     expect(decideGrant(actor, { op: 'create_user', grants: ['db_viewer', 'admin'] }).ok).toBe(false);
     expect(decideGrant(actor, { op: 'create_user', grants: ['db_viewer', 'cluster_member'] }).ok).toBe(true);
     expect(decideGrant(actor, { op: 'bind_roles', managements: ['none', 'admin'] }).ok).toBe(false);
+  });
+
+  it('lets only someone who could bind its roles change a bound Redis ACL (a user_manager changes only unbound ones)', () => {
+    const manager = { uid: CALLER_UID, role: 'user_manager' as const };
+    expect(decideGrant(manager, { op: 'change_bound_redis_acl', boundManagements: [] }).ok).toBe(true);
+    expect(decideGrant(manager, { op: 'change_bound_redis_acl', boundManagements: ['db_viewer'] })).toMatchObject({ ok: false, error_code: 'insufficient_permissions' });
+    expect(decideGrant({ uid: CALLER_UID, role: 'admin' }, { op: 'change_bound_redis_acl', boundManagements: ['admin', 'none'] }).ok).toBe(true);
+    expect(decideGrant({ uid: CALLER_UID, role: 'cluster_member' }, { op: 'change_bound_redis_acl', boundManagements: ['db_viewer', 'admin'] }).ok).toBe(false);
   });
 
   it('refuses a foreign target before it is looked up, for callers without update_user', () => {

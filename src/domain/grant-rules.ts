@@ -7,6 +7,9 @@
 // - Only admins set another user's credentials (password, auth_method, certificate_subject_line).
 // - Changing your own password always needs the old one, whatever the route.
 // - A role is bound to a database (roles_permissions) only by someone holding at least that role's rights.
+// - A Redis ACL that a database binds is changed or deleted only by someone who could bind every role bound
+//   with it (update_bdb and at least each role's rights): otherwise rewriting the ACL would grant those roles
+//   data access without a binding check (a user_manager could turn a Read Only binding into `+@all ~*`).
 //
 // Management rights are ranked, lowest first. The digest's matrix (§6.4) orders the predefined roles only
 // partially by permission inclusion: none ⊂ db_viewer ⊂ cluster_viewer ⊂ cluster_member ⊂ admin and
@@ -84,7 +87,9 @@ export type GrantRequest =
   | { op: 'update_role'; from: RoleName; to: RoleName }
   | { op: 'delete_role'; management: RoleName }
   /** POST/PUT /v1/bdbs roles_permissions: the management of each role newly bound. */
-  | { op: 'bind_roles'; managements: readonly RoleName[] };
+  | { op: 'bind_roles'; managements: readonly RoleName[] }
+  /** PUT/DELETE /v1/redis_acls/{uid}: the management of every role some database binds with this ACL. */
+  | { op: 'change_bound_redis_acl'; boundManagements: readonly RoleName[] };
 
 export type GrantDenialCode = 'insufficient_permissions' | 'unauthorized_action';
 
@@ -169,5 +174,14 @@ export function decideGrant(actor: GrantActor, request: GrantRequest): GrantDeci
       return lacks(actor, 'delete_role') ?? grantsBeyond(actor, [request.management], 'delete') ?? ALLOWED;
     case 'bind_roles':
       return grantsBeyond(actor, request.managements, 'bind to a database') ?? ALLOWED;
+    case 'change_bound_redis_acl':
+      if (request.boundManagements.length === 0) return ALLOWED;
+      if (!hasPermission(actor.role, 'update_bdb')) {
+        return deny(
+          'insufficient_permissions',
+          `A ${actor.role} cannot change a Redis ACL that a database binds: that needs the rights to bind its roles ('update_bdb')`,
+        );
+      }
+      return grantsBeyond(actor, request.boundManagements, 'change the Redis ACL bound with') ?? ALLOWED;
   }
 }

@@ -310,3 +310,68 @@ describe('binding a role to a database needs that role’s rights (issue 17.2)',
     expect(kept.status, kept.text).toBe(200);
   });
 });
+
+describe('data access granted through an existing binding needs the same rights as binding (review M4)', () => {
+  let member: TestUser;
+  let manager: TestUser;
+  let aclUid: number;
+  let bdbUid: number;
+
+  beforeAll(async () => {
+    member = await createTestUser(node, 'db_member', 'acl-member');
+    manager = await createTestUser(node, 'user_manager', 'acl-manager');
+    const acl = await call('POST', '/v1/redis_acls', node.admin, { name: 'Viewer Reads', acl: '+@read ~*' });
+    expect(acl.status, acl.text).toBe(200);
+    aclUid = acl.json.uid as number;
+    // An admin binds Admin with Read Only (2) and DB Viewer with the custom read-only ACL.
+    const created = await call('POST', '/v1/bdbs', node.admin, {
+      name: 'acl-bound',
+      memory_size: 1_048_576,
+      roles_permissions: [
+        { role_uid: ROLE_UID.admin, redis_acl_uid: 2 },
+        { role_uid: ROLE_UID.db_viewer, redis_acl_uid: aclUid },
+      ],
+    });
+    expect(created.status, created.text).toBe(200);
+    bdbUid = created.json.uid as number;
+    await waitForActive(node.port, node.admin, bdbUid);
+  }, 120_000);
+
+  it('refuses a db_member re-pointing the Admin binding from Read Only to Full Access (403), changing nothing', async () => {
+    const bindings = [
+      { role_uid: ROLE_UID.admin, redis_acl_uid: 1 },
+      { role_uid: ROLE_UID.db_viewer, redis_acl_uid: aclUid },
+    ];
+    const response = await expectNoChange(node.dataDir, () => call('PUT', `/v1/bdbs/${bdbUid}`, member, { roles_permissions: bindings }));
+    expectError(response, 403, 'insufficient_permissions');
+    expect(response.json.description).toContain("'admin'");
+    const stored = await call('GET', `/v1/bdbs/${bdbUid}`, node.admin);
+    expect(stored.json.roles_permissions).toContainEqual({ role_uid: ROLE_UID.admin, redis_acl_uid: 2 });
+    // Sent back unchanged (same role, same ACL), the binding is no new grant.
+    const unchanged = await call('PUT', `/v1/bdbs/${bdbUid}?dry_run`, member, {
+      memory_size: 2_097_152,
+      roles_permissions: [
+        { role_uid: ROLE_UID.admin, redis_acl_uid: 2 },
+        { role_uid: ROLE_UID.db_viewer, redis_acl_uid: aclUid },
+      ],
+    });
+    expect(unchanged.status, unchanged.text).toBe(200);
+  });
+
+  it('refuses a user_manager rewriting or deleting a Redis ACL a database binds (403), changing nothing', async () => {
+    const rewrite = await expectNoChange(node.dataDir, () => call('PUT', `/v1/redis_acls/${aclUid}`, manager, { acl: '+@all ~*' }));
+    expectError(rewrite, 403, 'insufficient_permissions');
+    const removal = await expectNoChange(node.dataDir, () => call('DELETE', `/v1/redis_acls/${aclUid}`, manager));
+    expectError(removal, 403, 'insufficient_permissions');
+    expect((await call('GET', `/v1/redis_acls/${aclUid}`, node.admin)).json.acl).toBe('+@read ~*');
+  });
+
+  it('still lets a user_manager change an ACL no database binds, and an admin a bound one', async () => {
+    const free = await call('POST', '/v1/redis_acls', manager, { name: 'Unbound', acl: '+@read ~*' });
+    expect(free.status, free.text).toBe(200);
+    const changed = await call('PUT', `/v1/redis_acls/${free.json.uid}`, manager, { acl: '+@all ~*' });
+    expect(changed.status, changed.text).toBe(200);
+    const byAdmin = await call('PUT', `/v1/redis_acls/${aclUid}?dry_run`, node.admin, { acl: '+@read +@write ~*' });
+    expect(byAdmin.status, byAdmin.text).toBe(200);
+  });
+});

@@ -5,6 +5,7 @@ import { decideGrant, type GrantActor, type GrantDecision } from '../../domain/g
 import type { RoleDefinition, RoleName } from '../../domain/rbac.js';
 import { listJson } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
+import type { BdbRecord } from '../../domain/databases.js';
 import type { ApiDeps } from '../api-deps.js';
 import type { Caller } from '../auth/caller.js';
 
@@ -27,4 +28,16 @@ export async function assertMayBindRoles(deps: ApiDeps, caller: Caller, roleUids
   const roles = await listJson<RoleDefinition>(deps.store, keys.rolePrefix);
   const managements = roleUids.map((uid) => roles.find((r) => r.uid === uid)?.management).filter((m): m is RoleName => m !== undefined);
   assertGranted(decideGrant(grantActor(caller), { op: 'bind_roles', managements }));
+}
+
+/**
+ * A Redis ACL that a database binds is changed or deleted only by someone who could bind every role bound with
+ * it (grant-rules.ts 'change_bound_redis_acl'); an ACL no database binds grants nothing yet.
+ */
+export async function assertMayChangeRedisAcl(deps: ApiDeps, caller: Caller, aclUid: number): Promise<void> {
+  const [bdbs, roles] = await Promise.all([listJson<BdbRecord>(deps.store, keys.bdbPrefix), listJson<RoleDefinition>(deps.store, keys.rolePrefix)]);
+  const roleUids = new Set(bdbs.flatMap((b) => b.roles_permissions.filter((p) => p.redis_acl_uid === aclUid).map((p) => p.role_uid)));
+  // A bound role uid that no longer resolves counts as admin: nothing below admin may guess what it grants.
+  const boundManagements = [...roleUids].map((uid): RoleName => roles.find((r) => r.uid === uid)?.management ?? 'admin');
+  assertGranted(decideGrant(grantActor(caller), { op: 'change_bound_redis_acl', boundManagements }));
 }

@@ -83,6 +83,8 @@ export interface EntityUpdate<R> {
   next: R;
   /** More ops for the same transaction (e.g. the audit event of the change). */
   alsoWrite?: TxnOp[];
+  /** More compares the write needs (e.g. the revisions of records a check relied on). */
+  alsoCompare?: Compare[];
 }
 
 /**
@@ -96,7 +98,7 @@ export function updateEntity<R>(store: ClusterStore, kind: EntityKind<R>, update
   const removed = before.filter((key) => !after.includes(key));
   const key = kind.key(update.uid);
   return store.txn({
-    compare: [{ key, target: 'mod', op: '==', value: update.modRevision }, ...added.map(isAbsent)],
+    compare: [{ key, target: 'mod', op: '==', value: update.modRevision }, ...added.map(isAbsent), ...(update.alsoCompare ?? [])],
     success: [
       { type: 'put', key, value: JSON.stringify(update.next) },
       ...removed.map((k): TxnOp => ({ type: 'delete', key: k })),

@@ -1,11 +1,18 @@
 // Users in the store. Uniqueness of email, name and certificate subject line is guarded by index keys
-// compared inside the same transaction, so two concurrent creates cannot both win.
-import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
+// compared inside the same transaction, so two concurrent creates cannot both win. Updates and deletes compare
+// the mod revision of the read the route decided on (StoredUser), so nothing is written over a newer version.
+import type { ClusterStore, Compare, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { UserRecord } from '../../domain/users.js';
 import { ApiError } from '../../lib/api-error.js';
 import { canonicalSubjectLine } from '../../domain/rfc2253.js';
 import { createEntity, updateEntity, type EntityKind } from './entity-writes.js';
+
+/** A user as read, with the mod revision an update or delete of it compares against. */
+export interface StoredUser {
+  record: UserRecord;
+  modRevision: number;
+}
 
 export type UserWriteConflict = 'email_already_exists' | 'name_already_exists' | 'subject_line_already_exists';
 
@@ -29,8 +36,25 @@ export class UsersRepository {
     return kv === undefined ? undefined : (JSON.parse(kv.value) as UserRecord);
   }
 
+  /** The user with the mod revision of this read: what update() and delete() compare against. */
+  async getWithRevision(uid: number): Promise<StoredUser | undefined> {
+    const kv = await this.store.get(keys.user(uid));
+    return kv === undefined ? undefined : { record: JSON.parse(kv.value) as UserRecord, modRevision: kv.modRevision };
+  }
+
+  /** Every user with its mod revision (e.g. the remaining admins a last-admin check relies on). */
+  async listWithRevisions(): Promise<StoredUser[]> {
+    const { kvs } = await this.store.list(keys.userPrefix);
+    return kvs.map((kv) => ({ record: JSON.parse(kv.value) as UserRecord, modRevision: kv.modRevision }));
+  }
+
   async findByEmail(email: string): Promise<UserRecord | undefined> {
     return this.findByIndex(keys.userEmailIndex(email));
+  }
+
+  async findByEmailWithRevision(email: string): Promise<StoredUser | undefined> {
+    const index = await this.store.get(keys.userEmailIndex(email));
+    return index === undefined ? undefined : this.getWithRevision(Number(index.value));
   }
 
   /** The user whose subject line has this canonical form (canonicalSubject / canonicalCertificateSubject). */
@@ -55,19 +79,26 @@ export class UsersRepository {
     return created.record;
   }
 
-  /** Replaces a user, moving its index keys; fails if another writer changed it meanwhile. */
-  async update(previous: UserRecord, next: UserRecord, alsoWrite: TxnOp[] = []): Promise<void> {
-    const current = await this.store.get(keys.user(previous.uid));
-    if (current === undefined) throw new ApiError(404, 'not_found', `User ${previous.uid} does not exist`);
-    const result = await updateEntity(this.store, this.entity, { uid: previous.uid, modRevision: current.modRevision, previous, next, alsoWrite });
+  /**
+   * Replaces a user, moving its index keys, only if it is still the version `read` (the route's grant decision
+   * was made on it) and every `guards` compare holds; otherwise 409 (config_edit_conflict, or the index taken).
+   */
+  async update(read: StoredUser, next: UserRecord, alsoWrite: TxnOp[] = [], guards: Compare[] = []): Promise<void> {
+    const previous = read.record;
+    const result = await updateEntity(this.store, this.entity, { uid: previous.uid, modRevision: read.modRevision, previous, next, alsoWrite, alsoCompare: guards });
     if (!result.succeeded) {
-      await this.throwIfConflict(next, previous);
-      throw new ApiError(409, 'name_already_exists', 'The user was changed concurrently; retry');
+      const current = await this.store.get(keys.user(previous.uid));
+      if (current === undefined) throw new ApiError(404, 'not_found', `User ${previous.uid} does not exist`);
+      if (current.modRevision === read.modRevision) await this.throwIfConflict(next, previous);
+      throw concurrentChange(previous.uid);
     }
   }
 
-  async delete(user: UserRecord, alsoWrite: TxnOp[] = []): Promise<void> {
-    await this.store.txn({
+  /** Deletes a user only if it is still the version `read` and every `guards` compare holds; otherwise 409. */
+  async delete(read: StoredUser, alsoWrite: TxnOp[] = [], guards: Compare[] = []): Promise<void> {
+    const user = read.record;
+    const result = await this.store.txn({
+      compare: [{ key: keys.user(user.uid), target: 'mod', op: '==', value: read.modRevision }, ...guards],
       success: [
         { type: 'delete', key: keys.user(user.uid) },
         { type: 'delete', key: keys.loginFailures(user.uid) },
@@ -75,6 +106,7 @@ export class UsersRepository {
         ...alsoWrite,
       ],
     });
+    if (!result.succeeded) throw concurrentChange(user.uid);
   }
 
   private async findByIndex(indexKey: string): Promise<UserRecord | undefined> {
@@ -111,6 +143,10 @@ export class UsersRepository {
       throw new ApiError(409, 'name_already_exists', 'A user with this name already exists');
     }
   }
+}
+
+function concurrentChange(uid: number): ApiError {
+  return new ApiError(409, 'config_edit_conflict', `User ${uid} (or the admins it relies on) was changed concurrently; retry`);
 }
 
 /**

@@ -22,8 +22,14 @@ export const updateBdb = defineRoute({
   schema: { params: UidParams, body: BdbUpdateBody, querystring: DryRunQuery },
   handler: async ({ deps, caller, params, body, query }) => {
     const { record: existing, modRevision } = await readBdb(deps, parseUidParam(params.uid));
-    const bound = new Set(existing.roles_permissions.map((p) => p.role_uid));
-    await assertMayBindRoles(deps, caller, (body.roles_permissions ?? []).map((p) => p.role_uid).filter((uid) => !bound.has(uid)));
+    // Only a binding sent back unchanged (same role and same ACL) is exempt: re-pointing a bound role's ACL
+    // is a new grant.
+    const bound = new Set(existing.roles_permissions.map((p) => `${p.role_uid}/${p.redis_acl_uid}`));
+    await assertMayBindRoles(
+      deps,
+      caller,
+      (body.roles_permissions ?? []).filter((p) => !bound.has(`${p.role_uid}/${p.redis_acl_uid}`)).map((p) => p.role_uid),
+    );
     const next = unwrapBdbRule(applyBdbUpdate(existing, body, await bdbRulesContext(deps)));
     if (next.port !== existing.port) {
       const taken = await takenPorts(deps);

@@ -1,5 +1,6 @@
 // PUT /v1/redis_acls/{uid} (digest §6.3): predefined ACLs cannot be changed. Databases binding the ACL pick
-// up the new rules (existing connections of its users get them too, as ACL SETUSER does).
+// up the new rules (existing connections of its users get them too, as ACL SETUSER does). Changing an ACL a
+// database binds needs the rights to bind each role bound with it (grant-rules.ts), so it grants nobody more.
 import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { isPredefinedRedisAcl, type RedisAclRecord } from '../../../domain/redis-acls.js';
@@ -7,6 +8,7 @@ import { updateEntity } from '../../state/entity-writes.js';
 import { changedFields, entityChangeOp } from '../../state/entity-events.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
 import { checkRedisAcl, readRedisAcl, redisAclEntity, RedisAclUpdateBody } from './redis-acl-context.js';
+import { assertMayChangeRedisAcl } from '../grants.js';
 import { assertUidUnchanged, parseUidParam, UidParams } from '../uid-param.js';
 
 export const updateRedisAcl = defineRoute({
@@ -19,6 +21,7 @@ export const updateRedisAcl = defineRoute({
     const { record: existing, modRevision } = await readRedisAcl(deps, uid);
     if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${existing.name}' cannot be changed`);
     assertUidUnchanged(body.uid, uid);
+    await assertMayChangeRedisAcl(deps, caller, uid);
     const next: RedisAclRecord = { uid, name: body.name ?? existing.name, acl: body.acl?.trim() ?? existing.acl };
     await checkRedisAcl(deps, next, existing.name);
     if (isDryRun(query)) return next;

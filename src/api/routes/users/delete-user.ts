@@ -15,12 +15,15 @@ export const deleteUser = defineRoute({
   schema: { params: UidParams },
   handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);
-    const user = await deps.users.get(uid);
-    if (user === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    // The delete compares this read's revision and the remaining admins': a user promoted meanwhile is not deleted.
+    const read = await deps.users.getWithRevision(uid);
+    if (read === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    const user = read.record;
     const { roles } = await userRulesContext(deps);
     assertGranted(decideGrant(grantActor(caller), { op: 'delete_user', target: grantTarget(user, roles) }));
-    await assertAdminRemains(deps, user, undefined);
-    await deps.users.delete(user, [entityChangeOp(deps.clock, caller, { type: 'user_deleted', target_type: 'user', target_uid: user.uid, target_name: user.name })]);
+    const adminGuards = await assertAdminRemains(deps, user, undefined);
+    const event = entityChangeOp(deps.clock, caller, { type: 'user_deleted', target_type: 'user', target_uid: user.uid, target_name: user.name });
+    await deps.users.delete(read, [event], adminGuards);
     return {};
   },
 });

@@ -29,8 +29,10 @@ export const updateUser = defineRoute({
     // Before the lookup: a caller without update_user learns nothing about other uids.
     assertGranted(checkSelfService(grantActor(caller), uid, fields));
     assertUidUnchanged(body.uid, uid);
-    const existing = await deps.users.get(uid);
-    if (existing === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    // The write compares this read's revision: what is decided on below is what gets replaced.
+    const read = await deps.users.getWithRevision(uid);
+    if (read === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    const existing = read.record;
     const ctx = await userRulesContext(deps);
     const { old_password: oldPassword, ...patch } = body;
     const accepted = unwrapRule(applyUserUpdate(existing, patch, ctx));
@@ -47,10 +49,10 @@ export const updateUser = defineRoute({
       }),
     );
     if (needsOldPassword) await assertOldPassword(existing, oldPassword);
-    await assertAdminRemains(deps, existing, accepted.record);
+    const adminGuards = await assertAdminRemains(deps, existing, accepted.record);
     if (isDryRun(query)) return userResponse(deps, accepted.record, ctx.cluster);
     const next = accepted.passwordToHash === undefined ? accepted.record : await completeUserRecord(accepted);
-    await deps.users.update(existing, next, userUpdateEvents(deps.clock, caller, existing, next));
+    await deps.users.update(read, next, userUpdateEvents(deps.clock, caller, existing, next), adminGuards);
     if (accepted.passwordToHash !== undefined) {
       await deps.store.txn({ success: [{ type: 'delete', key: keys.loginFailures(uid) }] });
     }

@@ -1,7 +1,7 @@
 // What the user routes share: the rule context (roles, password policy, clock), the wire form of a user,
 // and the last-admin guard.
 import type { ApiDeps } from '../../api-deps.js';
-import { getJson, listJson } from '../../../store/cluster-store.js';
+import { getJson, listJson, type Compare } from '../../../store/cluster-store.js';
 import { keys } from '../../../store/keys.js';
 import { ApiError } from '../../../lib/api-error.js';
 import type { ClusterDocument } from '../../../domain/cluster-settings.js';
@@ -34,13 +34,17 @@ export function unwrapRule(result: UserRuleResult): UserRuleSuccess {
   return result;
 }
 
-/** At least one admin must remain (digest §6.1 change_last_admin_role_not_allowed). */
-export async function assertAdminRemains(deps: ApiDeps, changing: UserRecord, next: UserRecord | undefined): Promise<void> {
-  if (changing.role !== 'admin' || next?.role === 'admin') return;
-  const admins = (await deps.users.list()).filter((u) => u.role === 'admin' && u.uid !== changing.uid);
+/**
+ * At least one admin must remain (digest §6.1 change_last_admin_role_not_allowed). Returns the compares the
+ * write must carry: every remaining admin unchanged, so two admins removing each other at once cannot both win.
+ */
+export async function assertAdminRemains(deps: ApiDeps, changing: UserRecord, next: UserRecord | undefined): Promise<Compare[]> {
+  if (changing.role !== 'admin' || next?.role === 'admin') return [];
+  const admins = (await deps.users.listWithRevisions()).filter((u) => u.record.role === 'admin' && u.record.uid !== changing.uid);
   if (admins.length === 0) {
     throw new ApiError(406, 'change_last_admin_role_not_allowed', 'At least one admin user must remain');
   }
+  return admins.map((u): Compare => ({ key: keys.user(u.record.uid), target: 'mod', op: '==', value: u.modRevision }));
 }
 
 /** Management of every role a user record holds (its role and each of its role_uids), for the grant rules. */

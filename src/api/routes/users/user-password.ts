@@ -26,8 +26,10 @@ const PasswordChange = Type.Object(
 type PasswordSchema = { body: typeof PasswordChange };
 
 async function changePassword({ deps, body, caller }: RouteContext<PasswordSchema>): Promise<unknown> {
-  const target = body.username === undefined || body.username === caller.email ? await deps.users.get(caller.uid) : await deps.users.findByEmail(body.username);
-  if (target === undefined) throw new ApiError(404, 'not_found', 'No such user');
+  const read =
+    body.username === undefined || body.username === caller.email ? await deps.users.getWithRevision(caller.uid) : await deps.users.findByEmailWithRevision(body.username);
+  if (read === undefined) throw new ApiError(404, 'not_found', 'No such user');
+  const target = read.record;
   const ctx = await userRulesContext(deps);
   const { needsOldPassword } = assertGranted(decideGrant(grantActor(caller), { op: 'set_password', target: grantTarget(target, ctx.roles) }));
   if (target.auth_method !== 'regular') throw new ApiError(400, 'invalid_schema', 'Certificate users have no password');
@@ -37,7 +39,7 @@ async function changePassword({ deps, body, caller }: RouteContext<PasswordSchem
   }
   const accepted = unwrapRule(applyUserUpdate(target, { password: body.new_password }, ctx));
   const event = entityChangeOp(deps.clock, caller, { type: 'user_password_changed', target_type: 'user', target_uid: target.uid, target_name: target.name });
-  await deps.users.update(target, await completeUserRecord(accepted), [event]);
+  await deps.users.update(read, await completeUserRecord(accepted), [event]);
   await deps.store.txn({ success: [{ type: 'delete', key: keys.loginFailures(target.uid) }] });
   return {};
 }
