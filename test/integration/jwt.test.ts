@@ -165,6 +165,10 @@ describe('JSON Web Tokens', () => {
 
   it('keeps Bearer working when Basic authentication is off, and refuses password logins then', async () => {
     const token = await authorize(node.admin, 600);
+    // Basic may be turned off only while certificate login is on (no_login_method otherwise).
+    const ca = await createCa({ cn: 'JWT basic-off CA' });
+    expect((await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: ca.certificate }] })).status).toBe(200);
+    expect((await api('PUT', '/v1/cluster', { mtls_certificate_authentication: true, mtls_client_cert_subject_validation_type: 'disabled' })).status).toBe(200);
     const off = await api('PUT', '/v1/cluster', { control_plane_basic_authentication: false });
     expect(off.status, off.text).toBe(200);
     try {
@@ -180,6 +184,7 @@ describe('JSON Web Tokens', () => {
       expect(on.status, on.text).toBe(200);
     }
     expect((await api('GET', '/v1/cluster')).status).toBe(200);
+    expect((await api('PUT', '/v1/cluster', { mtls_certificate_authentication: false })).status).toBe(200);
   });
 
   it('gives a token to a caller logged in by client certificate', async () => {
