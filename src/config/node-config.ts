@@ -40,6 +40,8 @@ export interface NodeConfig {
   dbMaxConnections: number;
   /** Database endpoints: an idle client connection is closed after this many seconds; 0 = never (redis `timeout 0`). */
   dbIdleTimeoutSeconds: number;
+  /** Maximum age of a JWT session (auth_time to exp, across refresh_jwt), seconds. */
+  jwtMaxSessionSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +70,7 @@ const FLAGS = {
   'metrics-max-connections': { env: 'CERTPLANE_METRICS_MAX_CONNECTIONS', default: '64' },
   'db-max-connections': { env: 'CERTPLANE_DB_MAX_CONNECTIONS', default: '10000' },
   'db-idle-timeout-seconds': { env: 'CERTPLANE_DB_IDLE_TIMEOUT_SECONDS', default: '0' },
+  'jwt-max-session-seconds': { env: 'CERTPLANE_JWT_MAX_SESSION_SECONDS', default: '86400' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
@@ -138,5 +141,6 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     metricsMaxConnections: positive('metrics-max-connections'),
     dbMaxConnections: positive('db-max-connections'),
     dbIdleTimeoutSeconds: nonNegative('db-idle-timeout-seconds'),
+    jwtMaxSessionSeconds: positive('jwt-max-session-seconds'),
   };
 }

@@ -47,4 +47,21 @@ describe('JSON Web Tokens (HS256)', () => {
     expect(fingerprintMatches(secret, { ...user, password_issue_date: '2026-02-01T00:00:00Z' }, fpr)).toBe(false);
     expect(fingerprintMatches(secret, user, 'short')).toBe(false);
   });
+
+  it('caps exp at auth_time + the maximum session age and keeps a refresh\'s auth_time (review M1)', () => {
+    const login = newClaims(secret, user, now, 3600, 'j1', { maxSessionSeconds: 100 });
+    const t0 = now.getTime() / 1000;
+    expect([login.auth_time, login.iat, login.exp]).toEqual([t0, t0, t0 + 100]);
+    const later = new Date(now.getTime() + 60_000);
+    const refresh = newClaims(secret, user, later, 3600, 'j2', { authTime: login.auth_time, maxSessionSeconds: 100 });
+    expect([refresh.auth_time, refresh.iat, refresh.exp]).toEqual([t0, t0 + 60, t0 + 100]);
+    const short = newClaims(secret, user, later, 10, 'j3', { authTime: login.auth_time, maxSessionSeconds: 100 });
+    expect(short.exp).toBe(t0 + 70);
+    // A token without auth_time (or one later than iat) is incomplete.
+    const { auth_time: _dropped, ...legacy } = login;
+    expect(verifyJwt(secret, signJwt(secret, legacy as typeof login), now)).toMatchObject({ ok: false, reason: 'the token claims are incomplete' });
+    expect(verifyJwt(secret, signJwt(secret, { ...login, auth_time: login.iat + 1 }), now)).toMatchObject({ ok: false });
+    expect(verifyJwt(secret, signJwt(secret, login), now).ok).toBe(true);
+  });
 });
+

@@ -10,6 +10,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const JWT_DEFAULT_TTL_SECONDS = 300;
 export const JWT_MAX_TTL_SECONDS = 86_400;
+/** Default maximum session age: refresh_jwt never extends a token past auth_time + this (seconds). */
+export const JWT_MAX_SESSION_SECONDS = 86_400;
 /** Tokens longer than this are refused before any parsing (ours are ~250 characters). */
 export const JWT_MAX_LENGTH = 2048;
 
@@ -26,6 +28,9 @@ export interface JwtClaims {
   fpr: string;
   /** Unique token id. */
   jti: string;
+  /** When the user last proved their credentials (password or certificate login), Unix seconds; refresh_jwt
+   *  carries it over unchanged, and no token lives past auth_time + the maximum session age. */
+  auth_time: number;
 }
 
 /** What a token's validity depends on besides time: it changes when the password (or auth method) does. */
@@ -72,7 +77,8 @@ export function verifyJwt(secret: Buffer, token: string, now: Date): JwtVerdict 
     claims === undefined ||
     typeof claims.sub !== 'string' || !/^[1-9][0-9]{0,9}$/.test(claims.sub) ||
     typeof claims.exp !== 'number' || typeof claims.iat !== 'number' ||
-    typeof claims.fpr !== 'string' || typeof claims.jti !== 'string'
+    typeof claims.fpr !== 'string' || typeof claims.jti !== 'string' ||
+    typeof claims.auth_time !== 'number' || claims.auth_time > claims.iat
   ) {
     return { ok: false, reason: 'the token claims are incomplete' };
   }
@@ -80,13 +86,25 @@ export function verifyJwt(secret: Buffer, token: string, now: Date): JwtVerdict 
   return { ok: true, claims: claims as unknown as JwtClaims };
 }
 
-/** The claims of a new token for a user: issued now, valid for ttlSeconds. */
-export function newClaims(secret: Buffer, user: FingerprintSource, now: Date, ttlSeconds: number, jti: string): JwtClaims {
+/**
+ * The claims of a new token for a user: issued now, valid for ttlSeconds but never past
+ * authTime + maxSessionSeconds. authTime (Unix seconds) is when the user logged in: now for a login, the
+ * presented token's auth_time for refresh_jwt.
+ */
+export function newClaims(
+  secret: Buffer,
+  user: FingerprintSource,
+  now: Date,
+  ttlSeconds: number,
+  jti: string,
+  session: { authTime?: number; maxSessionSeconds: number } = { maxSessionSeconds: JWT_MAX_SESSION_SECONDS },
+): JwtClaims {
   // Whole seconds rounded up, so a token lives at least ttlSeconds (a ttl of 1 issued at .9 s still gets a full
-  // second) and exp - iat is exactly the ttl asked for.
+  // second) and exp - iat is exactly the ttl asked for (unless the session's maximum age comes first).
   const iat = Math.ceil(now.getTime() / 1000);
-  const exp = iat + ttlSeconds;
-  return { sub: String(user.uid), iat, exp, fpr: userFingerprint(secret, user), jti };
+  const authTime = Math.min(session.authTime ?? iat, iat);
+  const exp = Math.min(iat + ttlSeconds, authTime + session.maxSessionSeconds);
+  return { sub: String(user.uid), iat, exp, fpr: userFingerprint(secret, user), jti, auth_time: authTime };
 }
 
 /** Fingerprints compared in constant time. */

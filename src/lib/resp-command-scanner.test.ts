@@ -94,4 +94,25 @@ describe('RespCommandScanner', () => {
       expect(passed).toBe(Math.min(i + 4096, big.length));
     }
   });
+
+  it('reads command names as redis does, up to the first NUL: AUTH\\0x and HELLO\\0 are held (review M5)', () => {
+    for (const chunk of [1, 3, 1000]) {
+      const wire = Buffer.concat([cmd('AUTH\0x', 'alice', 'pw'), cmd('hello\0zzzzzzzz', '3', 'AUTH', 'alice', 'pw'), cmd('AUTHX', 'a', 'b'), cmd('GET', 'k')]);
+      const { passed, commands } = scan(wire, chunk);
+      expect(commands).toEqual([['AUTH\0x', 'alice', 'pw'], ['hello\0zzzzzzzz', '3', 'AUTH', 'alice', 'pw']]);
+      expect(passed).toBe(cmd('AUTHX', 'a', 'b').toString('latin1') + cmd('GET', 'k').toString('latin1'));
+    }
+    const inline = scan(Buffer.from('"AUTH\\x00x" alice pw\r\nPING\r\n'));
+    expect(inline.commands).toEqual([['AUTH\0x', 'alice', 'pw']]);
+    expect(inline.passed).toBe('PING\r\n');
+  });
+
+  it('reports an inline line longer than redis\'s inline limit instead of passing it (review M5)', () => {
+    const line = Buffer.from(`AUTH alice ${'p'.repeat(70 * 1024)}\r\n`);
+    for (const chunk of [16 * 1024, line.length]) {
+      const { passed, items } = scan(Buffer.concat([line, Buffer.from('PING\r\n')]), chunk);
+      expect(passed).toBe('');
+      expect(items).toEqual(['too-long']);
+    }
+  });
 });

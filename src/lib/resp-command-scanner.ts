@@ -15,7 +15,8 @@ export type ScanItem =
   | { kind: 'bytes'; data: Buffer }
   /** A command held back: AUTH with 2 or 3 arguments, or HELLO with 5 or more (inline ones already split). */
   | { kind: 'command'; args: Buffer[] }
-  /** An AUTH/HELLO command longer than MAX_HELD_BYTES: the caller closes the connection. */
+  /** An AUTH/HELLO command longer than MAX_HELD_BYTES, or an inline line longer than redis's inline limit
+   *  (one the scanner could not classify): the caller closes the connection. */
   | { kind: 'too-long' };
 
 /** Longest AUTH/HELLO command held in memory (redis itself refuses bulk arguments over 16 KiB before login). */
@@ -33,8 +34,6 @@ type Mode =
   | 'start'
   /** Passing the remaining arguments of a multibulk command. */
   | 'pass'
-  /** Passing an inline line longer than INLINE_MAX up to its newline (redis refuses it). */
-  | 'pass-line'
   /** After a framing error: nothing more is forwarded. */
   | 'broken';
 
@@ -42,7 +41,6 @@ type Head =
   | { decision: 'more' }
   | { decision: 'error' }
   | { decision: 'pass'; end: number; argsLeft: number; skip: number }
-  | { decision: 'pass-line' }
   | { decision: 'command'; end: number; args: Buffer[] }
   | { decision: 'too-long' };
 
@@ -67,8 +65,13 @@ function parseInteger(buf: Buffer, start: number, end: number): number | undefin
   return negative ? -value : value;
 }
 
-function asciiLower(buf: Buffer): string {
-  return buf.toString('latin1').toLowerCase();
+/**
+ * A command or option name as redis compares it: case-insensitive and only up to the first NUL byte
+ * (strcasecmp on C strings: `AUTH\0x` is AUTH to redis, in command lookup and in HELLO's options).
+ */
+export function commandName(buf: Buffer): string {
+  const nul = buf.indexOf(0);
+  return (nul < 0 ? buf : buf.subarray(0, nul)).toString('latin1').toLowerCase();
 }
 
 /** Whether a command named `name` with `argc` arguments (name included) is one the proxy holds. */
@@ -196,16 +199,6 @@ export class RespCommandScanner {
         pos = header.end;
         continue;
       }
-      if (this.mode === 'pass-line') {
-        const lf = buf.indexOf(LF, pos);
-        if (lf < 0) {
-          pos = buf.length;
-        } else {
-          pos = lf + 1;
-          this.mode = 'start';
-        }
-        continue;
-      }
       // At a command boundary.
       const head = buf[pos] === 0x2a ? this.multibulkHead(buf, pos) : this.inlineHead(buf, pos);
       switch (head.decision) {
@@ -219,9 +212,6 @@ export class RespCommandScanner {
           out.push({ kind: 'too-long' });
           this.mode = 'broken';
           return out;
-        case 'pass-line':
-          this.mode = 'pass-line';
-          continue;
         case 'pass':
           pos = head.end;
           this.argsLeft = head.argsLeft;
@@ -275,12 +265,14 @@ export class RespCommandScanner {
     const nameHeader = this.bulkHeader(buf, count.end);
     if (nameHeader === 'more') return { decision: 'more' };
     if (nameHeader === 'error') return { decision: 'error' };
-    if (nameHeader.length !== 4 && nameHeader.length !== 5) {
-      return { decision: 'pass', end: nameHeader.end, argsLeft: argc - 1, skip: nameHeader.length + 2 };
-    }
+    if (nameHeader.length < 4) return { decision: 'pass', end: nameHeader.end, argsLeft: argc - 1, skip: nameHeader.length + 2 };
+    // The first 6 bytes decide: `auth`/`hello`, whole or followed by a NUL (redis ignores what follows it).
+    const peek = Math.min(nameHeader.length, 6);
+    if (buf.length < nameHeader.end + peek) return { decision: 'more' };
+    const name = commandName(buf.subarray(nameHeader.end, nameHeader.end + peek));
+    if (!isLoginCommand(name, argc)) return { decision: 'pass', end: nameHeader.end, argsLeft: argc - 1, skip: nameHeader.length + 2 };
+    if (nameHeader.end + nameHeader.length + 2 - pos > MAX_HELD_BYTES) return { decision: 'too-long' };
     if (buf.length < nameHeader.end + nameHeader.length + 2) return { decision: 'more' };
-    const name = asciiLower(buf.subarray(nameHeader.end, nameHeader.end + nameHeader.length));
-    if (!isLoginCommand(name, argc)) return { decision: 'pass', end: nameHeader.end + nameHeader.length + 2, argsLeft: argc - 1, skip: 0 };
     // A login command: read it whole (bounded).
     const args: Buffer[] = [buf.subarray(nameHeader.end, nameHeader.end + nameHeader.length)];
     let end = nameHeader.end + nameHeader.length + 2;
@@ -300,11 +292,15 @@ export class RespCommandScanner {
 
   private inlineHead(buf: Buffer, pos: number): Head {
     const lf = buf.indexOf(LF, pos);
-    if (lf < 0) return buf.length - pos > INLINE_MAX ? { decision: 'pass-line' } : { decision: 'more' };
+    // An inline line longer than redis's limit is not classified (redis still runs it when its newline arrives
+    // in the same read): the caller closes the connection rather than pass it, newline seen or not, so the
+    // answer does not depend on chunking.
+    if (lf < 0 ? buf.length - pos > INLINE_MAX : lf - pos > INLINE_MAX) return { decision: 'too-long' };
+    if (lf < 0) return { decision: 'more' };
     const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
     const args = splitInlineArgs(buf.subarray(pos, lineEnd));
     const name = args?.[0];
-    if (args !== undefined && name !== undefined && isLoginCommand(asciiLower(name), args.length)) {
+    if (args !== undefined && name !== undefined && isLoginCommand(commandName(name), args.length)) {
       return { decision: 'command', end: lf + 1, args };
     }
     // Not a login command, an empty line, or unbalanced quotes (redis refuses it): passed as it is.

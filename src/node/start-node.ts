@@ -172,7 +172,7 @@ async function startApi(
       clock,
       users,
       passwords,
-      tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock),
+      tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock, config.jwtMaxSessionSeconds),
       certificates: new CertificateAuthenticator(store, users, clock),
       settings,
       applyTimeoutMs: config.applyTimeoutMs,

@@ -41,7 +41,7 @@ export function forwardClientCommands(client: net.Socket, backend: net.Socket, o
       if (item.kind === 'bytes') {
         write(item.data);
       } else if (item.kind === 'too-long') {
-        options.abort('AUTH or HELLO command longer than the proxy holds');
+        options.abort('AUTH or HELLO command (or inline line) longer than the proxy holds');
         return;
       } else {
         deciding = true;

@@ -27,4 +27,16 @@ describe('parseLoginCommand', () => {
       expect(s(hello.rewrite('a', 'junk'))).not.toContain('pw');
     }
   });
+
+  it('reads names up to the first NUL as redis does: HELLO 3 AUTH\\0x <user> <password> is checked and rewritten (review M5)', () => {
+    const hello = parseLoginCommand(b('HELLO', '3', 'AUTH\0x', 'alice', 'guess1'));
+    expect([String(hello.username), String(hello.password), hello.checked]).toEqual(['alice', 'guess1', true]);
+    expect(s(hello.rewrite('alice', 'S'))).toEqual(['HELLO', '3', 'AUTH\0x', 'alice', 'S']);
+    const named = parseLoginCommand(b('HELLO', '3', 'SETNAME\0', 'n', 'AUTH', 'alice', 'guess3'));
+    expect([String(named.password), named.checked]).toEqual(['guess3', true]);
+    const auth = parseLoginCommand(b('auth\0yy', 'alice', 'pw'));
+    expect([String(auth.username), String(auth.password), auth.checked]).toEqual(['alice', 'pw', true]);
+    expect(s(auth.rewrite('alice', 'S'))).toEqual(['AUTH', 'alice', 'S']);
+  });
 });
+

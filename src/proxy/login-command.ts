@@ -3,6 +3,8 @@
 // sends the same command with either the node's secret for the user (right password) or a throwaway password
 // (wrong one), so redis itself gives the reply (+OK, HELLO's map, -WRONGPASS) in pipeline order.
 
+import { commandName } from '../lib/resp-command-scanner.js';
+
 export interface LoginCommand {
   /** The user asked for (`default` for AUTH with one argument). */
   username: Buffer;
@@ -18,8 +20,9 @@ export interface LoginCommand {
 
 const DEFAULT = Buffer.from('default');
 
+/** Names (command, HELLO options) compared as redis does: case-insensitive, up to the first NUL. */
 function lower(arg: Buffer | undefined): string {
-  return arg === undefined ? '' : arg.toString('latin1').toLowerCase();
+  return arg === undefined ? '' : commandName(arg);
 }
 
 /** redis string2ll on a bulk argument. */

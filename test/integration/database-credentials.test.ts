@@ -277,3 +277,48 @@ describe('guessing through databases', () => {
     expect(`${viaDatabase.stdout} ${viaDatabase.stderr}`).toMatch(/WRONGPASS|NOAUTH/);
   }, 120_000);
 });
+
+describe('names as redis reads them (review M5)', () => {
+  it('checks and rewrites AUTH\\0x and HELLO 3 AUTH\\0x like AUTH: the right password logs in, wrong ones count toward the lockout', async () => {
+    const roles = (await api('GET', '/v1/roles')).json as Array<{ uid: number; name: string }>;
+    const guessed = roles.find((r) => r.name === 'Guessed')?.uid as number;
+    await createUser('frank', [guessed]);
+    const frank = users.frank as { uid: number; email: string; password: string };
+    // The right password through either spelling: the proxy checks it and sends the node secret (before the
+    // fix redis got the client's password: WRONGPASS / unknown command).
+    const right = await exchange(
+      plainPort,
+      Buffer.concat([
+        encodeCommand(['AUTH\0x', 'frank', frank.password]),
+        encodeCommand(['ACL', 'WHOAMI']),
+        encodeCommand(['RESET']),
+        encodeCommand(['HELLO', '2', 'AUTH\0x', 'frank', frank.password]),
+        encodeCommand(['ACL', 'WHOAMI']),
+      ]),
+      5,
+    );
+    expect(text(right[0])).toBe('OK');
+    expect(text(right[1])).toBe('frank');
+    expect(Array.isArray(right[3]), text(right[3])).toBe(true);
+    expect(text(right[4])).toBe('frank');
+    // Wrong passwords through NUL-suffixed names are counted: at the threshold frank is locked everywhere.
+    const guesses = Array.from({ length: 6 }, (_, i) =>
+      i % 2 === 0 ? encodeCommand(['HELLO', '3', 'AUTH\0x', 'frank', `guess-${i}`]) : encodeCommand(['auth\0', 'frank', `guess-${i}`]),
+    );
+    const replies = await exchange(plainPort, Buffer.concat([...guesses, encodeCommand(['HELLO', '3', 'AUTH\0x', 'frank', frank.password])]), 7);
+    expect(replies.map(text).every((r) => r.startsWith('WRONGPASS'))).toBe(true);
+    expect((await api('GET', `/v1/users/${frank.uid}`)).json.status).toBe('locked');
+    const log = (await adminRedisCli(dataDir, 1, ['ACL', 'LOG'])).stdout;
+    expect(log).not.toContain('guess-');
+  });
+
+  it('closes a connection whose inline line is longer than redis’s inline limit instead of passing it (review M5)', async () => {
+    const pass = users.alice?.password ?? '';
+    const wire = Buffer.concat([Buffer.from(`AUTH alice ${pass} ${'p'.repeat(70 * 1024)}\r\n`), encodeCommand(['PING'])]);
+    const outcome = await exchange(plainPort, wire, 1).then(
+      (replies) => `replied ${text(replies[0])}`,
+      (error: Error) => error.message,
+    );
+    expect(outcome).toBe('closed after 0 of 1 replies');
+  });
+});

@@ -165,10 +165,11 @@ describe('JSON Web Tokens', () => {
 
   it('keeps Bearer working when Basic authentication is off, and refuses password logins then', async () => {
     const token = await authorize(node.admin, 600);
-    // Basic off needs another way to log in (no_login_method): certificate login with a trusted CA.
+    // Basic may be turned off only while certificate login is on (no_login_method otherwise).
     const ca = await createCa({ cn: 'JWT basic-off CA' });
     expect((await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: ca.certificate }] })).status).toBe(200);
-    const off = await api('PUT', '/v1/cluster', { control_plane_basic_authentication: false, mtls_certificate_authentication: true, mtls_client_cert_subject_validation_type: 'disabled' });
+    expect((await api('PUT', '/v1/cluster', { mtls_certificate_authentication: true, mtls_client_cert_subject_validation_type: 'disabled' })).status).toBe(200);
+    const off = await api('PUT', '/v1/cluster', { control_plane_basic_authentication: false });
     expect(off.status, off.text).toBe(200);
     try {
       expect((await api('GET', '/v1/cluster')).status).toBe(401);
@@ -183,6 +184,7 @@ describe('JSON Web Tokens', () => {
       expect(on.status, on.text).toBe(200);
     }
     expect((await api('GET', '/v1/cluster')).status).toBe(200);
+    expect((await api('PUT', '/v1/cluster', { mtls_certificate_authentication: false })).status).toBe(200);
   });
 
   it('gives a token to a caller logged in by client certificate', async () => {
@@ -200,5 +202,84 @@ describe('JSON Web Tokens', () => {
     const role = await bearer(token);
     expect(role.status, role.text).toBe(200);
     expect(role.json).toMatchObject({ name: 'jwtcert', role: 'cluster_viewer', authenticated_with: 'jwt' });
+
+    // Review M1: the token must not outlive certificate login. Turned off, the token and refresh_jwt are
+    // refused (nothing changes); turned on again, the same token works again.
+    const off = await api('PUT', '/v1/cluster', { mtls_certificate_authentication: false });
+    expect(off.status, off.text).toBe(200);
+    expectError(await expectNoChange(node.dataDir, () => bearer(token)), 401, 'invalid_token');
+    expectError(await expectNoChange(node.dataDir, () => bearer(token, 'POST', '/v1/users/refresh_jwt', { ttl: 86400 })), 401, 'invalid_token');
+    expect((await api('PUT', '/v1/cluster', { mtls_certificate_authentication: true })).status).toBe(200);
+    expect((await bearer(token)).status).toBe(200);
+  });
+
+  it('counts wrong old_password guesses toward the lockout: at the threshold the user is locked (review M2)', async () => {
+    const user = await createTestUser(node, 'cluster_viewer', 'jwt-oldpw');
+    const token = await authorize(user, 600);
+    const guesses: Array<() => Promise<ApiResponse>> = [
+      () => bearer(token, 'PUT', '/v1/users/password', { old_password: 'guess-1', new_password: 'Attacker-Password-9' }),
+      () => bearer(token, 'PUT', `/v1/users/${user.uid}`, { old_password: 'guess-2', password: 'Attacker-Password-9' }),
+      () => bearer(token, 'PUT', '/v1/users/password', { old_password: 'guess-3', new_password: 'Attacker-Password-9' }),
+      () => bearer(token, 'PUT', '/v1/users/password', { old_password: 'guess-4', new_password: 'Attacker-Password-9' }),
+      () => bearer(token, 'PUT', `/v1/users/${user.uid}`, { old_password: 'guess-5', password: 'Attacker-Password-9' }),
+    ];
+    for (const guess of guesses) expectError(await guess(), 401, 'unauthenticated');
+    const status = await api('GET', `/v1/users/${user.uid}`);
+    expect(status.json.status, status.text).toBe('locked');
+    // Locked: the right old password no longer changes anything, on either route, by token or Basic.
+    for (const attempt of [
+      () => bearer(token, 'PUT', '/v1/users/password', { old_password: user.password, new_password: 'Attacker-Password-9' }),
+      () => bearer(token, 'PUT', `/v1/users/${user.uid}`, { old_password: user.password, password: 'Attacker-Password-9' }),
+    ]) {
+      expectError(await expectNoChange(node.dataDir, attempt), 401, 'user_locked');
+    }
+    expectError(await api('PUT', '/v1/users/password', { old_password: user.password, new_password: 'Attacker-Password-9' }, user), 401, 'user_locked');
+    expect((await api('GET', '/v1/roles', undefined, { email: user.email, password: 'Attacker-Password-9' })).status).toBe(401);
   });
 });
+
+describe('JSON Web Tokens: maximum session age (review M1)', () => {
+  const MAX_SESSION = 6;
+  let node: TestNode;
+  const bearer = (token: string, method = 'GET', path = '/v1/users/role', body?: unknown): Promise<ApiResponse> =>
+    apiRequest(node.port, { method, path, body, headers: { authorization: `Bearer ${token}` } });
+
+  beforeAll(async () => {
+    node = await startTestNode({ env: { CERTPLANE_JWT_MAX_SESSION_SECONDS: String(MAX_SESSION) } });
+  });
+  afterAll(async () => {
+    await node?.destroy();
+  });
+
+  it('caps every token at auth_time + the maximum age; refresh_jwt keeps auth_time and cannot extend the session', async () => {
+    const login = await apiRequest(node.port, { method: 'POST', path: '/v1/users/authorize', body: { username: node.admin.email, password: node.admin.password, ttl: 3600 } });
+    expect(login.status, login.text).toBe(200);
+    const first = login.json.access_token as string;
+    const authTime = claimsOf(first).auth_time as number;
+    expect(authTime).toBe(claimsOf(first).iat);
+    expect(claimsOf(first).exp).toBe(authTime + MAX_SESSION);
+    // Refresh while the session is young: allowed, same auth_time, still capped.
+    const refreshed = await bearer(first, 'POST', '/v1/users/refresh_jwt', { ttl: 86400 });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    let token = refreshed.json.access_token as string;
+    expect(claimsOf(token).auth_time).toBe(authTime);
+    expect(claimsOf(token).exp).toBe(authTime + MAX_SESSION);
+    // Keep refreshing: no chain of refreshes outlives the session's maximum age.
+    const refused = await waitFor('session at its maximum age', async () => {
+      const next = await bearer(token, 'POST', '/v1/users/refresh_jwt', { ttl: 86400 });
+      if (next.status === 200) {
+        token = next.json.access_token as string;
+        expect(claimsOf(token).exp as number).toBeLessThanOrEqual(authTime + MAX_SESSION);
+        return undefined;
+      }
+      return next;
+    }, 30_000, 500);
+    expect(refused.status, refused.text).toBe(401);
+    expect(refused.json?.error_code).toBe('invalid_token');
+    expect(Date.now() / 1000).toBeGreaterThanOrEqual(authTime + MAX_SESSION - 1);
+    const again = await expectNoChange(node.dataDir, () => bearer(token, 'POST', '/v1/users/refresh_jwt'));
+    expect(again.status).toBe(401);
+    expect((await bearer(token)).status).toBe(401);
+  });
+});
+

@@ -7,7 +7,7 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
-import { expectNoChange } from '../helpers/expect-no-change.js';
+import { expectNoChange, snapshotNode } from '../helpers/expect-no-change.js';
 import { createTestUser, ROLES, type TestRole, type TestUser } from '../helpers/test-users.js';
 import { waitForActive } from '../helpers/redis-cli.js';
 
@@ -103,9 +103,17 @@ describe('the reproduced escalations of a user_manager are refused (403) and cha
 
   it('needs its old password to change its own, on every route', async () => {
     await refused('PUT', `/v1/users/${manager.uid}`, { password: 'Hijack-Password-1' }, 401, 'unauthenticated');
-    await refused('PUT', `/v1/users/${manager.uid}`, { password: 'Hijack-Password-1', old_password: 'wrong-old-password' }, 401, 'unauthenticated');
     await refused('PUT', '/v1/users/password', { new_password: 'Hijack-Password-1' }, 401, 'unauthenticated');
     await refused('POST', '/v1/users/password', { username: manager.email, new_password: 'Hijack-Password-1' }, 401, 'unauthenticated');
+    // A wrong old_password is a counted password check (review M2): the lockout counter is the only
+    // change. (Last: each Basic login above resets the counter.)
+    const before = await snapshotNode(node.dataDir);
+    const wrongOld = await call('PUT', `/v1/users/${manager.uid}`, manager, { password: 'Hijack-Password-1', old_password: 'wrong-old-password' });
+    expectError(wrongOld, 401, 'unauthenticated');
+    const after = await snapshotNode(node.dataDir);
+    const counter = (kv: { key: string }): boolean => kv.key.endsWith(`/login-failures/${manager.uid}`);
+    expect(after.store.filter(counter)).toHaveLength(1);
+    expect({ store: after.store.filter((kv) => !counter(kv)), files: after.files }).toEqual({ store: before.store.filter((kv) => !counter(kv)), files: before.files });
     const changed = await call('PUT', `/v1/users/${manager.uid}`, manager, { password: 'Manager-Password-2', old_password: manager.password });
     expect(changed.status, changed.text).toBe(200);
     manager = { ...manager, password: 'Manager-Password-2' };

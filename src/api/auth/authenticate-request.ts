@@ -27,7 +27,8 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
   const token = parseBearerToken(header);
   if (token !== undefined) {
     const allowExpiredPassword = request.url.split('?')[0] === '/v1/users/password';
-    return toCaller(await deps.tokens.authenticate(token, { allowExpired: allowExpiredPassword, cluster }), 'jwt');
+    const { user, claims } = await deps.tokens.authenticateToken(token, { allowExpired: allowExpiredPassword, cluster });
+    return { ...toCaller(user, 'jwt'), auth_time: claims.auth_time };
   }
   const credentials = parseBasicAuth(header);
   if (credentials === undefined) {

@@ -9,4 +9,6 @@ export interface Caller {
   auth_method: 'regular' | 'certificate';
   /** How this request was authenticated. */
   via: 'basic' | 'certificate' | 'jwt';
+  /** For a token (via 'jwt'): the session's login time, Unix seconds (refresh_jwt keeps it). */
+  auth_time?: number;
 }

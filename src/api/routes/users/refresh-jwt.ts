@@ -1,5 +1,6 @@
 // POST /v1/users/refresh_jwt (digest §1.2): a new token for the holder of a valid one (same checks as any
 // Bearer request: not expired, user present, unlocked, same password). Optional `{ttl}` as in authorize.
+// The new token keeps the session's auth_time, so refreshing never extends a session past its maximum age.
 import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
@@ -12,9 +13,10 @@ export const refreshJwt = defineRoute({
   permission: 'authenticated',
   schema: { body: Type.Union([Type.Object({ ttl: Type.Optional(Ttl) }, { additionalProperties: false }), Type.Null()]) },
   handler: async ({ deps, body, caller }) => {
-    if (caller.via !== 'jwt') throw new ApiError(401, 'invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');
+    if (caller.via !== 'jwt' || caller.auth_time === undefined) throw new ApiError(401, 'invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');
     const user = await deps.users.get(caller.uid);
     if (user === undefined) throw new ApiError(401, 'invalid_token', 'The token’s user no longer exists');
-    return { access_token: deps.tokens.issue(user, body?.ttl ?? JWT_DEFAULT_TTL_SECONDS) };
+    deps.tokens.assertRefreshable(caller.auth_time);
+    return { access_token: deps.tokens.issue(user, body?.ttl ?? JWT_DEFAULT_TTL_SECONDS, caller.auth_time) };
   },
 });

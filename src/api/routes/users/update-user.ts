@@ -48,7 +48,7 @@ export const updateUser = defineRoute({
           accepted.record.certificate_subject_line !== existing.certificate_subject_line,
       }),
     );
-    if (needsOldPassword) await assertOldPassword(existing, oldPassword);
+    if (needsOldPassword) await assertOldPassword(deps, existing, oldPassword);
     const adminGuards = await assertAdminRemains(deps, existing, accepted.record);
     if (isDryRun(query)) return userResponse(deps, accepted.record, ctx.cluster);
     const next = accepted.passwordToHash === undefined ? accepted.record : await completeUserRecord(accepted);

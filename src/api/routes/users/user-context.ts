@@ -7,7 +7,6 @@ import { ApiError } from '../../../lib/api-error.js';
 import type { ClusterDocument } from '../../../domain/cluster-settings.js';
 import type { RoleDefinition, RoleName } from '../../../domain/rbac.js';
 import { highestManagement, type GrantTargetUser } from '../../../domain/grant-rules.js';
-import { verifyPassword } from '../../../domain/passwords.js';
 import { toUserResponse, type RoleRef, type UserRecord, type UserResponse, type UserRulesContext, type UserRuleResult, type UserRuleSuccess } from '../../../domain/users.js';
 
 export async function userRulesContext(deps: ApiDeps): Promise<UserRulesContext & { cluster: ClusterDocument | undefined }> {
@@ -58,9 +57,14 @@ export function grantTarget(record: UserRecord, roles: readonly RoleRef[]): Gran
   return { uid: record.uid, rights: highestManagement(managementsOf(record, roles)) };
 }
 
-/** Changing your own password needs the current one, on every route (issue 17.1). */
-export async function assertOldPassword(user: UserRecord, oldPassword: string | undefined): Promise<void> {
-  if (oldPassword === undefined || user.password_hash === undefined || !(await verifyPassword(oldPassword, user.password_hash))) {
+/** Changing your own password needs the current one, on every route (issue 17.1). The check is a counted
+ *  password check (checkUserPassword): a wrong old_password counts toward the same lockout as a failed login,
+ *  and a locked user cannot change the password with the old one (401 user_locked). An expired password may
+ *  still be changed. */
+export async function assertOldPassword(deps: ApiDeps, user: UserRecord, oldPassword: string | undefined): Promise<void> {
+  const verdict = oldPassword === undefined || user.password_hash === undefined ? 'wrong' : await deps.passwords.checkUserPassword(user.uid, oldPassword);
+  if (verdict === 'locked') throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
+  if (verdict !== 'ok' && verdict !== 'expired') {
     throw new ApiError(401, 'unauthenticated', 'old_password is missing or wrong: changing your own password needs the current one');
   }
 }

@@ -33,7 +33,7 @@ async function changePassword({ deps, body, caller }: RouteContext<PasswordSchem
   const ctx = await userRulesContext(deps);
   const { needsOldPassword } = assertGranted(decideGrant(grantActor(caller), { op: 'set_password', target: grantTarget(target, ctx.roles) }));
   if (target.auth_method !== 'regular') throw new ApiError(400, 'invalid_schema', 'Certificate users have no password');
-  if (needsOldPassword) await assertOldPassword(target, body.old_password);
+  if (needsOldPassword) await assertOldPassword(deps, target, body.old_password);
   if (target.password_hash !== undefined && (await verifyPassword(body.new_password, target.password_hash))) {
     throw new ApiError(400, 'new_password_same_as_current', 'The new password must differ from the current one');
   }
