@@ -47,13 +47,18 @@ export interface NoChangeOptions {
    * WARNING events by design. The store revision then moves with them; every other key must stay as it was.
    */
   exceptEvents?: boolean;
+  /** Store keys that may change (e.g. a login-failure counter a refused password check moves by design). */
+  exceptKeys?: (key: string) => boolean;
 }
 
 /** Runs the action and asserts the store and the files on disk are byte-for-byte what they were. */
 export async function expectNoChange<T>(dataDir: string, action: () => Promise<T>, options: NoChangeOptions = {}): Promise<T> {
-  const before = await snapshotNode(dataDir);
+  const except = options.exceptKeys;
+  const keep = (snapshot: Awaited<ReturnType<typeof snapshotNode>>): Awaited<ReturnType<typeof snapshotNode>> =>
+    except === undefined ? snapshot : { ...snapshot, revision: 0, store: snapshot.store.filter((kv) => !except(kv.key)) };
+  const before = keep(await snapshotNode(dataDir));
   const result = await action();
-  const after = await snapshotNode(dataDir);
+  const after = keep(await snapshotNode(dataDir));
   if (options.exceptEvents === true) {
     const isNewEvent = (key: string): boolean => key.includes('/events/') && !before.store.some((kv) => kv.key === key);
     const added = after.store.filter((kv) => isNewEvent(kv.key));
