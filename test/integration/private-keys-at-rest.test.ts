@@ -55,7 +55,7 @@ async function expectEncryptedKeyFiles(node: TestNode): Promise<void> {
   expect(files.length).toBeGreaterThan(3);
   for (const file of files) {
     const content = await readFile(file, 'utf8');
-    expect(content, file).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
+    expect(content, file).toMatch(/^-{5}BEGIN ENCRYPTED PRIVATE KEY-{5}\n/);
     expect((await openssl(['pkey', '-in', file, '-noout', '-passin', 'pass:'])).code, file).not.toBe(0);
     expect((await openssl(['pkey', '-in', file, '-noout', '-passin', `file:${kek}`])).code, file).toBe(0);
     const certificate = new X509Certificate(await readFile(file.replace(/_key\.pem$/, '_cert.pem'), 'utf8'));
