@@ -13,8 +13,9 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
-import { apiRequest, peerCertificate, type ApiResponse, type Credentials } from '../helpers/api-client.js';
-import { createCa, selfSigned, type TestCertificate } from '../helpers/pki.js';
+import { clusterCalls, newApiCertificate, servedFingerprint } from '../helpers/cluster-calls.js';
+import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
+import { createCa, type TestCertificate } from '../helpers/pki.js';
 import { compactEtcd, startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
 import { freePort } from '../helpers/free-port.js';
 import { EtcdStore } from '../../src/store/etcd/etcd-store.js';
@@ -44,16 +45,7 @@ afterAll(async () => {
   await etcd?.destroy();
 });
 
-const call = (node: TestNode, method: string, urlPath: string, body?: unknown): Promise<ApiResponse> =>
-  apiRequest(node.port, { method, path: urlPath, body, auth: admin }, node.address);
-
-const putApiCertificate = (node: TestNode, cert: TestCertificate): Promise<ApiResponse> =>
-  call(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }] });
-
-const servedFingerprint = async (node: TestNode): Promise<string> => (await peerCertificate(node.port, node.address)).fingerprint256;
-
-const newApiCertificate = (): Promise<TestCertificate> =>
-  selfSigned({ cn: 'cluster.local', sans: ['DNS:cluster.local', '127.0.0.1', '127.0.0.2', '127.0.0.3'], curve: 'P-256', freshKey: true });
+const { call, putApiCertificate } = clusterCalls(admin);
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = Date.now();

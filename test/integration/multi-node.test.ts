@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
-import { apiRequest, peerCertificate, type ApiResponse, type Credentials } from '../helpers/api-client.js';
-import { selfSigned, type TestCertificate } from '../helpers/pki.js';
+import { clusterCalls, newApiCertificate, servedFingerprint } from '../helpers/cluster-calls.js';
+import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
 import { startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
 
 const admin: Credentials = { email: 'admin@cluster.local', password: 'Admin-Password-1' };
@@ -44,17 +44,7 @@ afterAll(async () => {
   await etcd?.destroy();
 });
 
-const call = (node: TestNode, method: string, urlPath: string, body?: unknown): Promise<ApiResponse> =>
-  apiRequest(node.port, { method, path: urlPath, body, auth: admin }, node.address);
-
-const putApiCertificate = (node: TestNode, cert: TestCertificate): Promise<ApiResponse> =>
-  call(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }] });
-
-const servedFingerprint = async (node: TestNode): Promise<string> => (await peerCertificate(node.port, node.address)).fingerprint256;
-
-async function newApiCertificate(): Promise<TestCertificate> {
-  return selfSigned({ cn: 'cluster.local', sans: ['DNS:cluster.local', '127.0.0.1', '127.0.0.2', '127.0.0.3'], curve: 'P-256', freshKey: true });
-}
+const { call, putApiCertificate } = clusterCalls(admin);
 
 /** The api certificate and key files on a node's disk, and whether they form a pair. */
 async function apiFilesOf(node: TestNode): Promise<{ fingerprint: string; pairMatches: boolean }> {

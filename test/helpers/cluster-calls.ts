@@ -1,0 +1,21 @@
+// Calls the multi-node tests make against any node of a cluster on 127.0.0.1-3: the REST API as one admin, a new
+// api certificate valid for every node address, and the certificate a node serves on a fresh handshake.
+import type { TestNode } from './test-node.js';
+import { apiRequest, peerCertificate, type ApiResponse, type Credentials } from './api-client.js';
+import { selfSigned, type TestCertificate } from './pki.js';
+
+export function clusterCalls(admin: Credentials): {
+  call: (node: TestNode, method: string, urlPath: string, body?: unknown) => Promise<ApiResponse>;
+  putApiCertificate: (node: TestNode, cert: TestCertificate) => Promise<ApiResponse>;
+} {
+  const call = (node: TestNode, method: string, urlPath: string, body?: unknown): Promise<ApiResponse> =>
+    apiRequest(node.port, { method, path: urlPath, body, auth: admin }, node.address);
+  const putApiCertificate = (node: TestNode, cert: TestCertificate): Promise<ApiResponse> =>
+    call(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }] });
+  return { call, putApiCertificate };
+}
+
+export const servedFingerprint = async (node: TestNode): Promise<string> => (await peerCertificate(node.port, node.address)).fingerprint256;
+
+export const newApiCertificate = (): Promise<TestCertificate> =>
+  selfSigned({ cn: 'cluster.local', sans: ['DNS:cluster.local', '127.0.0.1', '127.0.0.2', '127.0.0.3'], curve: 'P-256', freshKey: true });
