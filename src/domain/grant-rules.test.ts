@@ -2,18 +2,9 @@
 // role, checked against an oracle written out by hand below (not derived from MANAGEMENT_RANK).
 import { describe, expect, it } from 'vitest';
 import { ROLE_NAMES, ROLE_PERMISSIONS, type RoleName } from './rbac.js';
+import { MAY_GRANT } from '../../test/helpers/grant-oracle.js';
 import { checkSelfService, decideGrant, highestManagement, MANAGEMENT_RANK, type GrantDecision, type GrantRequest } from './grant-rules.js';
 
-/** What each role may grant or touch, spelled out. */
-const MAY_GRANT: Record<RoleName, readonly RoleName[]> = {
-  admin: ['admin', 'user_manager', 'cluster_member', 'db_member', 'cluster_viewer', 'db_viewer', 'none'],
-  user_manager: ['user_manager', 'cluster_member', 'db_member', 'cluster_viewer', 'db_viewer', 'none'],
-  cluster_member: ['cluster_member', 'db_member', 'cluster_viewer', 'db_viewer', 'none'],
-  db_member: ['db_member', 'cluster_viewer', 'db_viewer', 'none'],
-  cluster_viewer: ['cluster_viewer', 'db_viewer', 'none'],
-  db_viewer: ['db_viewer', 'none'],
-  none: ['none'],
-};
 /** Holders of create_new_user, update_user, delete_user, create_role, update_role, delete_role (digest §6.4). */
 const USER_ADMINS: readonly RoleName[] = ['admin', 'user_manager'];
 

@@ -9,6 +9,7 @@ import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
 import { expectNoChange, snapshotNode } from '../helpers/expect-no-change.js';
 import { createTestUser, ROLES, type TestRole, type TestUser } from '../helpers/test-users.js';
+import { MAY_GRANT } from '../helpers/grant-oracle.js';
 import { waitForActive } from '../helpers/redis-cli.js';
 
 let node: TestNode;
@@ -129,16 +130,6 @@ describe('the reproduced escalations of a user_manager are refused (403) and cha
 });
 
 describe('the whole matrix over HTTP: every role × every user and role route × target role', () => {
-  /** What each role may grant or touch (the same oracle as src/domain/grant-rules.test.ts, written out). */
-  const MAY_GRANT: Record<TestRole, readonly TestRole[]> = {
-    admin: ['admin', 'user_manager', 'cluster_member', 'db_member', 'cluster_viewer', 'db_viewer', 'none'],
-    user_manager: ['user_manager', 'cluster_member', 'db_member', 'cluster_viewer', 'db_viewer', 'none'],
-    cluster_member: ['cluster_member', 'db_member', 'cluster_viewer', 'db_viewer', 'none'],
-    db_member: ['db_member', 'cluster_viewer', 'db_viewer', 'none'],
-    cluster_viewer: ['cluster_viewer', 'db_viewer', 'none'],
-    db_viewer: ['db_viewer', 'none'],
-    none: ['none'],
-  };
   const userAdmin = (role: TestRole): boolean => role === 'admin' || role === 'user_manager';
   const may = (caller: TestRole, ...targets: TestRole[]): boolean => targets.every((t) => MAY_GRANT[caller].includes(t));
 
