@@ -19,3 +19,13 @@ export const servedFingerprint = async (node: TestNode): Promise<string> => (awa
 
 export const newApiCertificate = (): Promise<TestCertificate> =>
   selfSigned({ cn: 'cluster.local', sans: ['DNS:cluster.local', '127.0.0.1', '127.0.0.2', '127.0.0.3'], curve: 'P-256', freshKey: true });
+
+/** Polls `condition` (a throw counts as false) every 100 ms until it holds or `timeoutMs` passes. */
+export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -13,7 +13,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
-import { clusterCalls, newApiCertificate, servedFingerprint } from '../helpers/cluster-calls.js';
+import { clusterCalls, newApiCertificate, servedFingerprint, waitUntil } from '../helpers/cluster-calls.js';
 import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
 import { createCa, type TestCertificate } from '../helpers/pki.js';
 import { compactEtcd, startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
@@ -51,15 +51,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
   const started = Date.now();
   const value = await fn();
   return { value, ms: Date.now() - started };
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function statusOf(uid: string): Promise<string | undefined> {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
-import { clusterCalls, newApiCertificate, servedFingerprint } from '../helpers/cluster-calls.js';
+import { clusterCalls, newApiCertificate, servedFingerprint, waitUntil } from '../helpers/cluster-calls.js';
 import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
 import { startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
 
@@ -52,15 +52,6 @@ async function apiFilesOf(node: TestNode): Promise<{ fingerprint: string; pairMa
   const [certificate, key] = await Promise.all([readFile(path.join(dir, 'api_cert.pem'), 'utf8'), readFile(path.join(dir, 'api_key.pem'), 'utf8')]);
   const x509 = new X509Certificate(certificate);
   return { fingerprint: x509.fingerprint256, pairMatches: x509.checkPrivateKey(createPrivateKey(key)) };
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('a three-node cluster on etcd', () => {
