@@ -24,17 +24,17 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
       throw error;
     }
   }
+  // An expired password still lets its owner reach the route that changes it.
+  const allowExpired = request.url.split('?')[0] === '/v1/users/password';
   const token = parseBearerToken(header);
   if (token !== undefined) {
-    const allowExpiredPassword = request.url.split('?')[0] === '/v1/users/password';
-    const { user, claims } = await deps.tokens.authenticateToken(token, { allowExpired: allowExpiredPassword, cluster });
+    const { user, claims } = await deps.tokens.authenticateToken(token, { allowExpired, cluster });
     return { ...toCaller(user, 'jwt'), auth_time: claims.auth_time };
   }
   const credentials = parseBasicAuth(header);
   if (credentials === undefined) {
     throw new ApiError(401, 'unauthenticated', 'Authentication required: HTTP Basic credentials (email and password), a Bearer token or a client certificate');
   }
-  const allowExpired = request.url.split('?')[0] === '/v1/users/password';
   try {
     const user = await deps.passwords.authenticate(credentials.email, credentials.password, { allowExpired, cluster });
     return toCaller(user, 'basic');
