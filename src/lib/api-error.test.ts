@@ -1,5 +1,7 @@
 // Keeps the README's error-code table exactly as scripts/error-table.mjs renders it from the ERROR_CODES registry.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ApiError, ERROR_CODES, type ErrorCode } from './api-error.js';
 
@@ -14,6 +16,24 @@ function readmeErrorTable(): string {
 function renderedTable(): string {
   const rows = Object.entries(ERROR_CODES).map(([code, { status, text }]) => `| \`${code}\` | ${status} | ${text} |`);
   return ['| error_code | HTTP status | meaning |', '|---|---|---|', ...rows].join('\n') + '\n';
+}
+
+const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = path.join(dir, entry);
+    if (statSync(full).isDirectory()) return sourceFiles(full);
+    return full.endsWith('.ts') && !full.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+function matchesIn(files: string[], pattern: RegExp): string[] {
+  return files.flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line, i) => (pattern.test(line) ? [`${path.relative(SRC, file)}:${i + 1}: ${line.trim()}`] : [])),
+  );
 }
 
 describe('error code registry', () => {
@@ -36,5 +56,10 @@ describe('error code registry', () => {
     const code: ErrorCode = 'nodes_not_updated';
     expect(new ApiError(code, 'why', { nodes: ['2'] }).toBody()).toMatchObject({ error_code: code, description: 'why', nodes: ['2'] });
     expect(new ApiError(code).statusCode).toBe(409);
+  });
+
+  it('is the only place that picks an HTTP status: no call site passes one, the domain carries none', () => {
+    expect(matchesIn(sourceFiles(SRC), /new ApiError\(\s*(\d|[a-z.]*status)/i)).toEqual([]);
+    expect(matchesIn(sourceFiles(path.join(SRC, 'domain')), /\bstatus: (number|[45]\d\d)\b|_STATUS\b/)).toEqual([]);
   });
 });
