@@ -75,6 +75,11 @@ export function retryThenConflict(description: string, maxAttempts = 5): (attemp
   };
 }
 
+/** A PUT body may repeat the entity's uid (GET-edit-PUT round trip) but not change it. */
+export function assertUidUnchanged(bodyUid: number | undefined, uid: number): void {
+  if (bodyUid !== undefined && bodyUid !== uid) throw new ApiError(400, 'invalid_schema', "'uid' is read-only");
+}
+
 export interface EntityUpdate<R> {
   uid: number;
   /** The entity's mod revision when it was read: the write fails if anything changed it since. */
