@@ -69,12 +69,12 @@ export async function createBdb(deps: ApiDeps, caller: Caller, body: BdbInput & 
         taken.add(assignedPort);
         assignedPort = pickFreePort(taken);
       }
-      if (assignedPort === undefined) throw new ApiError(409, 'port_unavailable', 'No database port is free');
+      if (assignedPort === undefined) throw new ApiError('port_unavailable', 'No database port is free');
 
       const record = unwrapBdbRule(validateNewBdb(body, { ...ctx, uid, assignedPort, nodeUid: deps.localNode.uid }));
       await assertUidFree(deps.store, bdbEntity, uid, 'Database');
       if ((await deps.store.get(keys.bdbNameIndex(record.name))) !== undefined) {
-        throw new ApiError(409, 'name_already_exists', `A database named '${record.name}' already exists`);
+        throw new ApiError('name_already_exists', `A database named '${record.name}' already exists`);
       }
       if (explicitPort !== undefined) await assertPortAvailable(deps, explicitPort, taken);
       return record;
@@ -110,7 +110,7 @@ export async function updateBdb(deps: ApiDeps, caller: Caller, uid: number, body
     await assertPortAvailable(deps, next.port, taken);
   }
   if (next.name !== existing.name && (await deps.store.get(keys.bdbNameIndex(next.name))) !== undefined) {
-    throw new ApiError(409, 'name_already_exists', `A database named '${next.name}' already exists`);
+    throw new ApiError('name_already_exists', `A database named '${next.name}' already exists`);
   }
   const warnings = bdbTrustWarnings(body, next);
   if (dryRun) return withWarnings(await bdbResponse(deps, caller, next, modRevision), warnings);
@@ -122,7 +122,7 @@ export async function updateBdb(deps: ApiDeps, caller: Caller, uid: number, body
     changed_fields: changedFields(existing, next),
   });
   const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
-  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
+  if (!result.succeeded) throw new ApiError('config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
   await recordBdbTrustWarnings(deps, caller, existing.uid, warnings);
   return withWarnings(await bdbResponse(deps, caller, next, result.revision, 'active-change-pending'), warnings);
 }
@@ -132,7 +132,7 @@ export async function deleteBdb(deps: ApiDeps, caller: Caller, uid: number): Pro
   const { record, modRevision } = await readBdb(deps, uid);
   const event = entityChangeOp(deps.clock, caller, { type: 'bdb_deleted', target_type: 'bdb', target_uid: record.uid, target_name: record.name });
   const result = await deleteEntity(deps.store, bdbEntity, record.uid, record, modRevision, [event]);
-  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${record.uid} was changed concurrently; retry`);
+  if (!result.succeeded) throw new ApiError('config_edit_conflict', `Database ${record.uid} was changed concurrently; retry`);
   return bdbResponse(deps, caller, record, undefined, 'delete-pending');
 }
 
@@ -151,13 +151,13 @@ export async function bdbRulesContext(deps: ApiDeps): Promise<BdbRulesContext> {
 }
 
 export function unwrapBdbRule(result: BdbRuleResult): BdbRecord {
-  if (!result.ok) throw new ApiError(result.status, result.error_code, result.description);
+  if (!result.ok) throw new ApiError(result.error_code, result.description);
   return result.record;
 }
 
 export async function readBdb(deps: ApiDeps, uid: number): Promise<{ record: BdbRecord; modRevision: number }> {
   const kv = await deps.store.get(keys.bdb(uid));
-  if (kv === undefined) throw new ApiError(404, 'not_found', `Database ${uid} does not exist`);
+  if (kv === undefined) throw new ApiError('not_found', `Database ${uid} does not exist`);
   return { record: JSON.parse(kv.value) as BdbRecord, modRevision: kv.modRevision };
 }
 
@@ -211,9 +211,9 @@ function isPortBindable(address: string, port: number): Promise<boolean> {
 }
 
 async function assertPortAvailable(deps: ApiDeps, port: number, taken: ReadonlySet<number>): Promise<void> {
-  if (taken.has(port)) throw new ApiError(409, 'port_unavailable', `Port ${port} is already used by another database`);
+  if (taken.has(port)) throw new ApiError('port_unavailable', `Port ${port} is already used by another database`);
   if (!(await isPortBindable(deps.localNode.address, port))) {
-    throw new ApiError(409, 'port_unavailable', `Port ${port} is in use on this node`);
+    throw new ApiError('port_unavailable', `Port ${port} is in use on this node`);
   }
 }
 

@@ -50,7 +50,7 @@ export function listNodes(deps: ApiDeps): Promise<NodeView[]> {
 /** GET /v1/nodes/{uid}: 404 not_found when no node has that uid. */
 export async function getNode(deps: ApiDeps, uid: number): Promise<NodeView> {
   const node = (await readNodeViews(deps.store, deps.clock.now())).find((n) => n.uid === uid);
-  if (node === undefined) throw new ApiError(404, 'not_found', `Node ${uid} does not exist`);
+  if (node === undefined) throw new ApiError('not_found', `Node ${uid} does not exist`);
   return node;
 }
 
@@ -63,7 +63,7 @@ export async function getNode(deps: ApiDeps, uid: number): Promise<NodeView> {
  */
 export async function removeNode(deps: ApiDeps, caller: Caller, nodeId: string): Promise<{ action_uid: string; node_uid: number; status: 'removed' }> {
   const info = await deps.store.get(keys.nodeInfo(nodeId));
-  if (info === undefined) throw new ApiError(404, 'not_found', `Node ${nodeId} does not exist (never joined, or already removed)`);
+  if (info === undefined) throw new ApiError('not_found', `Node ${nodeId} does not exist (never joined, or already removed)`);
   const record = JSON.parse(info.value) as NodeInfoRecord;
   const tombstone: RemovedNodeRecord = {
     uid: nodeId,
@@ -86,9 +86,9 @@ export async function removeNode(deps: ApiDeps, caller: Caller, nodeId: string):
   });
   if (!result.succeeded) {
     if ((await deps.store.get(keys.node(nodeId))) !== undefined) {
-      throw new ApiError(409, 'node_alive', `Node ${nodeId} is alive (its lease is held): only a node that is down can be removed; stop it first`);
+      throw new ApiError('node_alive', `Node ${nodeId} is alive (its lease is held): only a node that is down can be removed; stop it first`);
     }
-    throw new ApiError(409, 'config_edit_conflict', `Node ${nodeId} changed while it was being removed; retry`);
+    throw new ApiError('config_edit_conflict', `Node ${nodeId} changed while it was being removed; retry`);
   }
   return { action_uid: randomUUID(), node_uid: Number(nodeId), status: 'removed' };
 }

@@ -35,7 +35,7 @@ export async function putOcsp(deps: ApiDeps, body: OcspUpdate): Promise<OcspConf
   await assertOcspCapability(deps);
   const context = await readOcspContext(deps);
   const result = applyOcspUpdate(context.settings, body, context.responderUrl);
-  if (!result.ok) throw new ApiError(400, result.error_code, result.description);
+  if (!result.ok) throw new ApiError(result.error_code, result.description);
   const unchanged = context.settingsRevision !== 0 && JSON.stringify(result.settings) === JSON.stringify(context.settings);
   if (!unchanged) {
     const written = await deps.store.txn({
@@ -45,7 +45,7 @@ export async function putOcsp(deps: ApiDeps, body: OcspUpdate): Promise<OcspConf
       ],
       success: [{ type: 'put', key: keys.ocspSettings, value: JSON.stringify(result.settings) }],
     });
-    if (!written.succeeded) throw new ApiError(409, 'config_edit_conflict', 'The OCSP settings or the proxy certificate changed concurrently; retry');
+    if (!written.succeeded) throw new ApiError('config_edit_conflict', 'The OCSP settings or the proxy certificate changed concurrently; retry');
   }
   return ocspConfigView(result.settings, context.responderUrl);
 }
@@ -88,6 +88,6 @@ async function assertOcspCapability(deps: ApiDeps): Promise<void> {
     .filter((node) => Array.isArray(node.capabilities) && !node.capabilities.includes('ocsp'))
     .map((node) => String(node.uid ?? '?'));
   if (lacking.length > 0) {
-    throw new ApiError(406, 'ocsp_unsupported_by_capability', `Not all nodes support OCSP: node(s) ${lacking.join(', ')} do not advertise the capability`);
+    throw new ApiError('ocsp_unsupported_by_capability', `Not all nodes support OCSP: node(s) ${lacking.join(', ')} do not advertise the capability`);
   }
 }

@@ -57,7 +57,7 @@ export async function createRedisAcl(deps: ApiDeps, caller: Caller, input: { uid
 /** PUT /v1/redis_acls/{uid}: predefined ACLs cannot be changed; written only over the version read. */
 export async function updateRedisAcl(deps: ApiDeps, caller: Caller, uid: number, body: RedisAclFields, dryRun: boolean): Promise<RedisAclRecord> {
   const { record: existing, modRevision } = await readRedisAcl(deps, uid);
-  if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${existing.name}' cannot be changed`);
+  if (isPredefinedRedisAcl(uid)) throw new ApiError('invalid_param', `The predefined Redis ACL '${existing.name}' cannot be changed`);
   assertUidUnchanged(body.uid, uid);
   await assertMayChangeRedisAcl(deps, caller, uid);
   const next: RedisAclRecord = { uid, name: body.name ?? existing.name, acl: body.acl?.trim() ?? existing.acl };
@@ -71,39 +71,39 @@ export async function updateRedisAcl(deps: ApiDeps, caller: Caller, uid: number,
     changed_fields: changedFields(existing, next),
   });
   const result = await updateEntity(deps.store, redisAclEntity, { uid, modRevision: modRevision ?? 0, previous: existing, next, alsoWrite: [event] });
-  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
+  if (!result.succeeded) throw new ApiError('config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
   return next;
 }
 
 /** DELETE /v1/redis_acls/{uid}: refused for predefined ACLs and for ACLs a database binds. */
 export async function deleteRedisAcl(deps: ApiDeps, caller: Caller, uid: number): Promise<void> {
   const { record, modRevision } = await readRedisAcl(deps, uid);
-  if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${record.name}' cannot be deleted`);
+  if (isPredefinedRedisAcl(uid)) throw new ApiError('invalid_param', `The predefined Redis ACL '${record.name}' cannot be deleted`);
   await assertMayChangeRedisAcl(deps, caller, uid);
   const users = await databasesUsingAcl(deps, uid);
-  if (users.length > 0) throw new ApiError(406, 'invalid_param', `Redis ACL ${uid} is bound in roles_permissions of database ${users.join(', ')}`);
+  if (users.length > 0) throw new ApiError('invalid_param', `Redis ACL ${uid} is bound in roles_permissions of database ${users.join(', ')}`);
   const event = entityChangeOp(deps.clock, caller, { type: 'redis_acl_deleted', target_type: 'redis_acl', target_uid: uid, target_name: record.name });
   const result = await deleteEntity(deps.store, redisAclEntity, uid, record, modRevision ?? 0, [event]);
-  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
+  if (!result.succeeded) throw new ApiError('config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
 }
 
 async function readRedisAcl(deps: ApiDeps, uid: number): Promise<{ record: RedisAclRecord; modRevision: number | undefined }> {
   const predefined = PREDEFINED_REDIS_ACLS.find((a) => a.uid === uid);
   if (predefined !== undefined) return { record: { ...predefined }, modRevision: undefined };
   const kv = await deps.store.get(keys.redisAcl(uid));
-  if (kv === undefined) throw new ApiError(404, 'not_found', `Redis ACL ${uid} does not exist`);
+  if (kv === undefined) throw new ApiError('not_found', `Redis ACL ${uid} does not exist`);
   return { record: JSON.parse(kv.value) as RedisAclRecord, modRevision: kv.modRevision };
 }
 
 /** Checks name and rule string; throws the RS error codes (missing_field, invalid_param, name_already_exists). */
 async function checkRedisAcl(deps: ApiDeps, record: RedisAclRecord, previousName: string | undefined): Promise<void> {
   const nameError = checkRedisAclName(record.name);
-  if (nameError !== undefined) throw new ApiError(400, 'invalid_param', nameError);
+  if (nameError !== undefined) throw new ApiError('invalid_param', nameError);
   const rule = checkAclRule(record.acl);
-  if (!rule.ok) throw new ApiError(400, 'invalid_param', rule.description);
+  if (!rule.ok) throw new ApiError('invalid_param', rule.description);
   if (record.name !== previousName) {
     const clash = (await listRedisAcls(deps)).some((a) => a.name === record.name && a.uid !== record.uid);
-    if (clash) throw new ApiError(409, 'name_already_exists', `A Redis ACL named '${record.name}' already exists`);
+    if (clash) throw new ApiError('name_already_exists', `A Redis ACL named '${record.name}' already exists`);
   }
 }
 

@@ -67,19 +67,19 @@ export async function createRole(deps: ApiDeps, caller: Caller, role: { uid?: nu
  */
 export async function updateRole(deps: ApiDeps, caller: Caller, uid: number, body: RoleFields, dryRun: boolean): Promise<RoleDefinition> {
   const { record: existing, modRevision } = await readRole(deps, uid);
-  if (isPredefinedRole(uid)) throw new ApiError(406, 'invalid_param', `The predefined role '${existing.name}' cannot be changed`);
+  if (isPredefinedRole(uid)) throw new ApiError('invalid_param', `The predefined role '${existing.name}' cannot be changed`);
   assertUidUnchanged(body.uid, uid);
   const next: RoleDefinition = { uid, name: body.name ?? existing.name, management: body.management ?? existing.management };
   assertGranted(decideGrant(grantActor(caller), { op: 'update_role', from: existing.management, to: next.management }));
   if (next.name !== existing.name) await checkRoleName(deps, next.name, uid);
   if (next.management !== existing.management) {
     const { users } = await roleUsage(deps, uid);
-    if (users.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is held by user ${users.join(', ')}: its management role cannot change`);
+    if (users.length > 0) throw new ApiError('invalid_param', `Role ${uid} is held by user ${users.join(', ')}: its management role cannot change`);
   }
   if (dryRun) return next;
   const event = entityChangeOp(deps.clock, caller, { type: 'role_updated', target_type: 'role', target_uid: uid, target_name: next.name, changed_fields: changedFields(existing, next) });
   const result = await updateEntity(deps.store, roleEntity, { uid, modRevision, previous: existing, next, alsoWrite: [event] });
-  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
+  if (!result.succeeded) throw new ApiError('config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
   return next;
 }
 
@@ -87,28 +87,28 @@ export async function updateRole(deps: ApiDeps, caller: Caller, uid: number, bod
 export async function deleteRole(deps: ApiDeps, caller: Caller, uid: number, dryRun: boolean): Promise<void> {
   const { record, modRevision } = await readRole(deps, uid);
   assertGranted(decideGrant(grantActor(caller), { op: 'delete_role', management: record.management }));
-  if (isPredefinedRole(uid)) throw new ApiError(406, 'invalid_param', `The predefined role '${record.name}' cannot be deleted`);
+  if (isPredefinedRole(uid)) throw new ApiError('invalid_param', `The predefined role '${record.name}' cannot be deleted`);
   const usage = await roleUsage(deps, uid);
-  if (usage.users.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is held by user ${usage.users.join(', ')}`);
-  if (usage.bdbs.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is bound in roles_permissions of database ${usage.bdbs.join(', ')}`);
+  if (usage.users.length > 0) throw new ApiError('invalid_param', `Role ${uid} is held by user ${usage.users.join(', ')}`);
+  if (usage.bdbs.length > 0) throw new ApiError('invalid_param', `Role ${uid} is bound in roles_permissions of database ${usage.bdbs.join(', ')}`);
   if (dryRun) return;
   const event = entityChangeOp(deps.clock, caller, { type: 'role_deleted', target_type: 'role', target_uid: uid, target_name: record.name });
   const result = await deleteEntity(deps.store, roleEntity, uid, record, modRevision, [event]);
-  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
+  if (!result.succeeded) throw new ApiError('config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
 }
 
 async function readRole(deps: ApiDeps, uid: number): Promise<{ record: RoleDefinition; modRevision: number }> {
   const kv = await deps.store.get(keys.role(uid));
-  if (kv === undefined) throw new ApiError(404, 'not_found', `Role ${uid} does not exist`);
+  if (kv === undefined) throw new ApiError('not_found', `Role ${uid} does not exist`);
   return { record: JSON.parse(kv.value) as RoleDefinition, modRevision: kv.modRevision };
 }
 
 async function checkRoleName(deps: ApiDeps, name: string, uid: number): Promise<void> {
   if (!ROLE_NAME_PATTERN.test(name)) {
-    throw new ApiError(400, 'invalid_schema', 'name must be 1-255 letters, digits, spaces and _ [ ] ( ) @ , . ; # -');
+    throw new ApiError('invalid_schema', 'name must be 1-255 letters, digits, spaces and _ [ ] ( ) @ , . ; # -');
   }
   const roles = await listJson<RoleDefinition>(deps.store, keys.rolePrefix);
-  if (roles.some((r) => r.name === name && r.uid !== uid)) throw new ApiError(409, 'name_already_exists', `A role named '${name}' already exists`);
+  if (roles.some((r) => r.name === name && r.uid !== uid)) throw new ApiError('name_already_exists', `A role named '${name}' already exists`);
 }
 
 /** Users holding the role and databases binding it. */

@@ -37,7 +37,7 @@ export async function listUsers(deps: ApiDeps): Promise<UserResponse[]> {
 /** GET /v1/users/{uid} (the route checked that the caller may see it). */
 export async function getUser(deps: ApiDeps, uid: number): Promise<UserResponse> {
   const user = await deps.users.get(uid);
-  if (user === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+  if (user === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
   return userResponse(deps, user);
 }
 
@@ -48,7 +48,7 @@ export async function createUser(deps: ApiDeps, caller: Caller, body: UserInput 
   assertGranted(decideGrant(grantActor(caller), { op: 'create_user', grants: managementsOf(accepted.record, ctx.roles) }));
   if (dryRun) {
     if (accepted.record.email !== '' && (await deps.users.findByEmail(accepted.record.email)) !== undefined) {
-      throw new ApiError(409, 'email_already_exists', 'A user with this email already exists');
+      throw new ApiError('email_already_exists', 'A user with this email already exists');
     }
     return userResponse(deps, accepted.record, ctx.cluster);
   }
@@ -77,7 +77,7 @@ export async function updateUser(
   assertUidUnchanged(body.uid, uid);
   // The write compares this read's revision: what is decided on below is what gets replaced.
   const read = await deps.users.getWithRevision(uid);
-  if (read === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+  if (read === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
   const existing = read.record;
   const ctx = await userRulesContext(deps);
   const { old_password: oldPassword, ...patch } = body;
@@ -109,7 +109,7 @@ export async function updateUser(
 export async function deleteUser(deps: ApiDeps, caller: Caller, uid: number): Promise<void> {
   // The delete compares this read's revision and the remaining admins': a user promoted meanwhile is not deleted.
   const read = await deps.users.getWithRevision(uid);
-  if (read === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+  if (read === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
   const user = read.record;
   const { roles } = await userRulesContext(deps);
   assertGranted(decideGrant(grantActor(caller), { op: 'delete_user', target: grantTarget(user, roles) }));
@@ -125,14 +125,14 @@ export async function deleteUser(deps: ApiDeps, caller: Caller, uid: number): Pr
 export async function changePassword(deps: ApiDeps, caller: Caller, body: { username?: string | undefined; old_password?: string | undefined; new_password: string }): Promise<void> {
   const read =
     body.username === undefined || body.username === caller.email ? await deps.users.getWithRevision(caller.uid) : await deps.users.findByEmailWithRevision(body.username);
-  if (read === undefined) throw new ApiError(404, 'not_found', 'No such user');
+  if (read === undefined) throw new ApiError('not_found', 'No such user');
   const target = read.record;
   const ctx = await userRulesContext(deps);
   const { needsOldPassword } = assertGranted(decideGrant(grantActor(caller), { op: 'set_password', target: grantTarget(target, ctx.roles) }));
-  if (target.auth_method !== 'regular') throw new ApiError(400, 'invalid_schema', 'Certificate users have no password');
+  if (target.auth_method !== 'regular') throw new ApiError('invalid_schema', 'Certificate users have no password');
   if (needsOldPassword) await assertOldPassword(deps, target, body.old_password);
   if (target.password_hash !== undefined && (await verifyPassword(body.new_password, target.password_hash))) {
-    throw new ApiError(400, 'new_password_same_as_current', 'The new password must differ from the current one');
+    throw new ApiError('new_password_same_as_current', 'The new password must differ from the current one');
   }
   const accepted = unwrapRule(applyUserUpdate(target, { password: body.new_password }, ctx));
   const event = entityChangeOp(deps.clock, caller, { type: 'user_password_changed', target_type: 'user', target_uid: target.uid, target_name: target.name });
@@ -152,7 +152,7 @@ export async function issueToken(
   let user: UserRecord | undefined;
   if ('uid' in who) {
     user = await deps.users.get(who.uid);
-    if (user === undefined) throw new ApiError(401, 'unauthenticated', 'The user no longer exists');
+    if (user === undefined) throw new ApiError('unauthenticated', 'The user no longer exists');
   } else {
     user = await deps.passwords.authenticate(who.username, who.password, { allowExpired: false, cluster: who.cluster });
   }
@@ -162,7 +162,7 @@ export async function issueToken(
 /** POST /v1/users/refresh_jwt: a new token that keeps the session's auth_time (the route checked it is a token). */
 export async function refreshToken(deps: ApiDeps, uid: number, authTime: number, ttlSeconds: number): Promise<{ access_token: string }> {
   const user = await deps.users.get(uid);
-  if (user === undefined) throw new ApiError(401, 'invalid_token', 'The token’s user no longer exists');
+  if (user === undefined) throw new ApiError('invalid_token', 'The token’s user no longer exists');
   deps.tokens.assertRefreshable(authTime);
   return { access_token: deps.tokens.issue(user, ttlSeconds, authTime) };
 }
@@ -187,7 +187,7 @@ async function userResponse(deps: ApiDeps, record: UserRecord, cluster?: Cluster
 }
 
 function unwrapRule(result: UserRuleResult): UserRuleSuccess {
-  if (!result.ok) throw new ApiError(result.status, result.error_code, result.description);
+  if (!result.ok) throw new ApiError(result.error_code, result.description);
   return result;
 }
 
@@ -199,7 +199,7 @@ async function assertAdminRemains(deps: ApiDeps, changing: UserRecord, next: Use
   if (changing.role !== 'admin' || next?.role === 'admin') return [];
   const admins = (await deps.users.listWithRevisions()).filter((u) => u.record.role === 'admin' && u.record.uid !== changing.uid);
   if (admins.length === 0) {
-    throw new ApiError(406, 'change_last_admin_role_not_allowed', 'At least one admin user must remain');
+    throw new ApiError('change_last_admin_role_not_allowed', 'At least one admin user must remain');
   }
   return admins.map((u): Compare => ({ key: keys.user(u.record.uid), target: 'mod', op: '==', value: u.modRevision }));
 }
@@ -221,9 +221,9 @@ function grantTarget(record: UserRecord, roles: readonly RoleRef[]): GrantTarget
  *  still be changed. */
 async function assertOldPassword(deps: ApiDeps, user: UserRecord, oldPassword: string | undefined): Promise<void> {
   const verdict = oldPassword === undefined || user.password_hash === undefined ? 'wrong' : await deps.passwords.checkUserPassword(user.uid, oldPassword);
-  if (verdict === 'locked') throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
+  if (verdict === 'locked') throw new ApiError('user_locked', 'The account is locked after too many failed logins');
   if (verdict !== 'ok' && verdict !== 'expired') {
-    throw new ApiError(401, 'unauthenticated', 'old_password is missing or wrong: changing your own password needs the current one');
+    throw new ApiError('unauthenticated', 'old_password is missing or wrong: changing your own password needs the current one');
   }
 }
 

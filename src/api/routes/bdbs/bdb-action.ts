@@ -27,7 +27,7 @@ export const bdbAction = defineRoute({
     const uid = parseUidParam(params.uid);
     const action = params.action;
     if (!isBdbAction(action)) {
-      throw new ApiError(404, 'not_found', `Unknown database action '${action}'; known actions: ${BDB_ACTIONS.join(', ')}`);
+      throw new ApiError('not_found', `Unknown database action '${action}'; known actions: ${BDB_ACTIONS.join(', ')}`);
     }
     return runBdbAction(deps, caller, uid, action);
   },

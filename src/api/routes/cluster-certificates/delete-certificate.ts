@@ -13,9 +13,9 @@ export const deleteCertificateRoute = defineRoute({
   schema: { params: Type.Object({ name: Type.String({ maxLength: 64 }) }) },
   handler: async ({ deps, caller, params, request }) => {
     const { name } = params;
-    if (!isCertificateName(name)) throw new ApiError(404, 'unknown_certificate', `Unknown certificate '${name}'`);
+    if (!isCertificateName(name)) throw new ApiError('not_found', `Unknown certificate '${name}'`);
     if (!CERTIFICATE_SPECS[name].deletable) {
-      throw new ApiError(403, 'required_certificate', `The '${name}' certificate is required and cannot be deleted`);
+      throw new ApiError('required_certificate', `The '${name}' certificate is required and cannot be deleted`);
     }
     await certificates.removeCertificate(deps, caller, name, request.log);
     return {};

@@ -14,6 +14,6 @@ export const testOcsp = defineRoute({
   handler: async ({ deps }) => {
     const outcome = await ocsp.testOcsp(deps);
     if (outcome.ok) return outcome.status;
-    throw new ApiError(outcome.error_code === 'no_responder_url' ? 400 : 500, outcome.error_code, outcome.description);
+    throw new ApiError(outcome.error_code, outcome.description);
   },
 });

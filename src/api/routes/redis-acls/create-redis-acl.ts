@@ -13,8 +13,8 @@ export const createRedisAcl = defineRoute({
   schema: { body: NewRedisAclBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => {
     const { name, acl } = body;
-    if (name === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs a name');
-    if (acl === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs an acl rule string');
+    if (name === undefined) throw new ApiError('missing_field', 'A Redis ACL needs a name');
+    if (acl === undefined) throw new ApiError('missing_field', 'A Redis ACL needs an acl rule string');
     return redisAcls.createRedisAcl(deps, caller, { uid: body.uid, name, acl }, isDryRun(query));
   },
 });

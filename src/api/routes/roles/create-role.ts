@@ -14,8 +14,8 @@ export const createRole = defineRoute({
   schema: { body: NewRoleBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => {
     const { name, management } = body;
-    if (name === undefined) throw new ApiError(400, 'missing_field', 'A role needs a name');
-    if (management === undefined) throw new ApiError(400, 'missing_field', 'A role needs a management role');
+    if (name === undefined) throw new ApiError('missing_field', 'A role needs a name');
+    if (management === undefined) throw new ApiError('missing_field', 'A role needs a management role');
     return roles.createRole(deps, caller, { uid: body.uid, name, management }, isDryRun(query));
   },
 });

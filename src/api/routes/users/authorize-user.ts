@@ -33,12 +33,12 @@ export const authorizeUser = defineRoute({
     const ttl = body?.ttl ?? JWT_DEFAULT_TTL_SECONDS;
     if (body?.username !== undefined || body?.password !== undefined) {
       if (body.username === undefined || body.password === undefined) {
-        throw new ApiError(400, 'invalid_schema', 'username and password go together');
+        throw new ApiError('invalid_schema', 'username and password go together');
       }
       const cluster = deps.settings.current();
       const peer = cluster.mtls_certificate_authentication ? deps.certificates.peerOf(request.raw.socket as TLSSocket) : null;
       if (request.headers.authorization !== undefined || peer !== null) {
-        throw new ApiError(400, 'ambiguous_credentials', 'Send credentials either in the body or as the request’s own authentication, never both');
+        throw new ApiError('ambiguous_credentials', 'Send credentials either in the body or as the request’s own authentication, never both');
       }
       return users.issueToken(deps, { username: body.username, password: body.password, cluster }, ttl);
     }

@@ -13,7 +13,7 @@ export const getUser = defineRoute({
   handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);
     if (uid !== caller.uid && !hasPermission(caller.role, 'view_user_info')) {
-      throw new ApiError(403, 'insufficient_permissions', "This action requires the 'view_user_info' permission");
+      throw new ApiError('insufficient_permissions', "This action requires the 'view_user_info' permission");
     }
     return users.getUser(deps, uid);
   },

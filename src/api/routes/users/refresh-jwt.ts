@@ -14,7 +14,7 @@ export const refreshJwt = defineRoute({
   permission: 'authenticated',
   schema: { body: Type.Union([Type.Object({ ttl: Type.Optional(Ttl) }, { additionalProperties: false }), Type.Null()]) },
   handler: async ({ deps, body, caller }) => {
-    if (caller.via !== 'jwt' || caller.auth_time === undefined) throw new ApiError(401, 'invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');
+    if (caller.via !== 'jwt' || caller.auth_time === undefined) throw new ApiError('invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');
     return users.refreshToken(deps, caller.uid, caller.auth_time, body?.ttl ?? JWT_DEFAULT_TTL_SECONDS);
   },
 });

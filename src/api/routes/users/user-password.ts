@@ -46,6 +46,6 @@ export const deleteUserPassword = defineRoute({
   permission: 'authenticated',
   schema: {},
   handler: async () => {
-    throw new ApiError(400, 'invalid_schema', 'certplane keeps exactly one password per user; replace it with PUT /v1/users/password');
+    throw new ApiError('invalid_schema', 'certplane keeps exactly one password per user; replace it with PUT /v1/users/password');
   },
 });
