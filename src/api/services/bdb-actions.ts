@@ -13,10 +13,9 @@ import { keys } from '../../store/keys.js';
 import { applyBdbUpdate, type BdbAppliedStatus, type BdbRecord } from '../../domain/databases.js';
 import type { BdbAction, BdbActionRequest, BdbActionResult } from '../../domain/database-actions.js';
 import type { MemberProgress } from '../../domain/node-status.js';
-import { updateEntity } from '../state/entity-writes.js';
 import { waitForMemberKey } from '../state/key-waiter.js';
-import { changedFields, entityChangeOp } from '../state/entity-events.js';
-import { bdbEntity, bdbResponse, bdbRulesContext, bdbStatus, readBdb, readBdbAppliedStatus, unwrapBdbRule } from './bdbs.js';
+import { entityChangeOp } from '../state/entity-events.js';
+import { bdbResponse, bdbRulesContext, bdbStatus, readBdb, readBdbAppliedStatus, unwrapBdbRule, writeBdbUpdate } from './bdbs.js';
 
 /** Runs the action on an active database and answers with the bdb object once it is done. */
 export async function runBdbAction(deps: ApiDeps, caller: Caller, uid: number, action: BdbAction): Promise<unknown> {
@@ -78,15 +77,8 @@ async function flush(deps: ApiDeps, caller: Caller, record: BdbRecord, modRevisi
 
 async function resetAdminPass(deps: ApiDeps, caller: Caller, existing: BdbRecord, modRevision: number): Promise<unknown> {
   const next = unwrapBdbRule(applyBdbUpdate(existing, { authentication_redis_pass: randomBytes(24).toString('base64url') }, await bdbRulesContext(deps)));
-  const event = entityChangeOp(deps.clock, caller, {
-    type: 'bdb_updated',
-    target_type: 'bdb',
-    target_uid: existing.uid,
-    target_name: existing.name,
-    changed_fields: changedFields(existing, next),
-  });
-  const written = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
-  if (!written.succeeded) throw new ApiError('config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
+  // The name does not change: the event names it as before.
+  const revision = await writeBdbUpdate(deps, caller, existing, modRevision, next);
   const applied = await waitForMemberKey(
     deps.store,
     String(existing.node_uid),
@@ -97,7 +89,7 @@ async function resetAdminPass(deps: ApiDeps, caller: Caller, existing: BdbRecord
         : value.status === 'active'
           ? { appliedRevision: value.applied_mod_revision }
           : { appliedRevision: undefined, failedRevision: value.applied_mod_revision, error: value.error ?? 'unknown error' },
-    written.revision,
+    revision,
     deps.applyTimeoutMs,
   );
   if (applied.state === 'pending' || applied.state === 'down') {
@@ -107,5 +99,5 @@ async function resetAdminPass(deps: ApiDeps, caller: Caller, existing: BdbRecord
   if (applied.state === 'failed') {
     throw new ApiError('action_failed', `Node ${existing.node_uid} could not apply the new password of database ${existing.uid}: ${applied.value?.error ?? 'unknown error'}`);
   }
-  return bdbResponse(deps, caller, next, written.revision, 'active');
+  return bdbResponse(deps, caller, next, revision, 'active');
 }

@@ -33,7 +33,7 @@ import { auditEventOp, type TrustWarningEvent } from '../state/audit-log.js';
 import { assertMayBindRoles } from './grants.js';
 
 /** Databases by uid, with unique port and name indexes. */
-export const bdbEntity: EntityKind<BdbRecord> = {
+const bdbEntity: EntityKind<BdbRecord> = {
   counter: 'bdb_uid',
   key: keys.bdb,
   indexKeys: (bdb) => [keys.bdbPortIndex(bdb.port), keys.bdbNameIndex(bdb.name)],
@@ -114,6 +114,16 @@ export async function updateBdb(deps: ApiDeps, caller: Caller, uid: number, body
   }
   const warnings = bdbTrustWarnings(body, next);
   if (dryRun) return withWarnings(await bdbResponse(deps, caller, next, modRevision), warnings);
+  const revision = await writeBdbUpdate(deps, caller, existing, modRevision, next);
+  await recordBdbTrustWarnings(deps, caller, existing.uid, warnings);
+  return withWarnings(await bdbResponse(deps, caller, next, revision, 'active-change-pending'), warnings);
+}
+
+/**
+ * Replaces a database read at modRevision with next, with its bdb_updated event in the same transaction; 409
+ * config_edit_conflict when anything changed it since. Returns the store revision of the write.
+ */
+export async function writeBdbUpdate(deps: ApiDeps, caller: Caller, existing: BdbRecord, modRevision: number, next: BdbRecord): Promise<number> {
   const event = entityChangeOp(deps.clock, caller, {
     type: 'bdb_updated',
     target_type: 'bdb',
@@ -123,8 +133,7 @@ export async function updateBdb(deps: ApiDeps, caller: Caller, uid: number, body
   });
   const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
   if (!result.succeeded) throw new ApiError('config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
-  await recordBdbTrustWarnings(deps, caller, existing.uid, warnings);
-  return withWarnings(await bdbResponse(deps, caller, next, result.revision, 'active-change-pending'), warnings);
+  return result.revision;
 }
 
 /** DELETE /v1/bdbs/{uid}: removes the database from the desired state; answers with it in status delete-pending. */

@@ -13,7 +13,7 @@ import { changedFields, entityChangeOp } from '../state/entity-events.js';
 import { assertMayChangeRedisAcl } from './grants.js';
 
 /** User-defined Redis ACLs by uid (from FIRST_CUSTOM_REDIS_ACL_UID), with a unique name index. */
-export const redisAclEntity: EntityKind<RedisAclRecord> = {
+const redisAclEntity: EntityKind<RedisAclRecord> = {
   counter: 'redis_acl_uid',
   firstUid: FIRST_CUSTOM_REDIS_ACL_UID,
   key: keys.redisAcl,

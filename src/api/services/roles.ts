@@ -18,7 +18,7 @@ import { assertGranted, grantActor } from './grants.js';
 const ROLE_NAME_PATTERN = /^[a-zA-Z0-9_ [\]()@,.;#-]{1,255}$/;
 
 /** Roles by uid, with a unique name index. */
-export const roleEntity: EntityKind<RoleDefinition> = {
+const roleEntity: EntityKind<RoleDefinition> = {
   counter: 'role_uid',
   key: keys.role,
   indexKeys: (role) => [keys.roleNameIndex(role.name)],
@@ -31,7 +31,7 @@ export interface RoleFields {
   management?: RoleName | undefined;
 }
 
-export function isPredefinedRole(uid: number): boolean {
+function isPredefinedRole(uid: number): boolean {
   return DEFAULT_ROLES.some((r) => r.uid === uid);
 }
 
