@@ -46,8 +46,38 @@ function violations(): string[] {
   return found;
 }
 
+/**
+ * Inside the API (README "How it works"): a route reaches the store only through one service function
+ * (src/api/services), so a file under api/routes imports nothing from store/ or api/state/ (the services'
+ * building blocks), and does not touch the store, its keys or its stored JSON by other means.
+ */
+function routeViolations(): string[] {
+  const routes = path.join(SRC, 'api', 'routes');
+  const found: string[] = [];
+  for (const file of sourceFiles(routes)) {
+    const name = path.relative(SRC, file);
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/from '(\.[^']+)'/g)) {
+      const rel = path.relative(SRC, path.resolve(path.dirname(file), match[1]!)).split(path.sep).join('/');
+      if (rel.startsWith('store/') || rel.startsWith('api/state/')) found.push(`${name} -> ${rel}`);
+    }
+    const code = text
+      .split('\n')
+      .filter((line) => !/^\s*(\/\/|\/?\*)/.test(line))
+      .join('\n');
+    for (const pattern of [/\bdeps\.(store|users)\b/, /\bkeys\.[a-zA-Z]/, /JSON\.parse\(/]) {
+      if (pattern.test(code)) found.push(`${name} uses ${pattern.source}`);
+    }
+  }
+  return found;
+}
+
 describe('architecture', () => {
   it('keeps imports flowing one way between the parts of DESIGN.md', () => {
     expect(violations()).toEqual([]);
+  });
+
+  it('lets API routes reach the store only through a service (no store, api/state, keys or stored JSON in routes/)', () => {
+    expect(routeViolations()).toEqual([]);
   });
 });

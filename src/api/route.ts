@@ -1,5 +1,7 @@
 // One endpoint = one plain object: method, url, the permission it requires, the schema that validates
 // the request (and gives the handler its types), and a handler that returns the response body.
+// A handler checks what the schema cannot, calls one service function (src/api/services, which owns every store
+// read, write and transaction) and maps its result; src/architecture.test.ts keeps the store out of routes/.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import type { Permission } from '../domain/rbac.js';

@@ -1,10 +1,13 @@
-// Snapshots a node's state — every key and value in the store and the content hash and mode of every file
-// under the data dir — so a test can prove a rejected request changed nothing at all.
-import Database from 'better-sqlite3';
+// Snapshots a node's state — every key, value and mod revision in its store and the store revision, read through
+// the store's own interface (ClusterStore.list over all keys, so the same on SQLite and etcd), and the content hash
+// and mode of every file under the data dir — so a test can prove a rejected request changed nothing at all.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
+import type { ClusterStore } from '../../src/store/cluster-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { EtcdStore, parseEtcdUrl } from '../../src/store/etcd/etcd-store.js';
 
 export interface NodeSnapshot {
   store: Array<{ key: string; value: string; mod_rev: number }>;
@@ -12,14 +15,26 @@ export interface NodeSnapshot {
   files: Record<string, string>;
 }
 
-export async function snapshotNode(dataDir: string): Promise<NodeSnapshot> {
-  const db = new Database(path.join(dataDir, 'ccs.sqlite'), { readonly: true, fileMustExist: true });
+/**
+ * A node's state: its data dir, and its store as `certplane start --store` named it (a TestNode has both).
+ * A bare data dir means the embedded SQLite store in it.
+ */
+export type NodeState = string | { dataDir: string; store?: string };
+
+/** A client of the node's store: a read-only SqliteStore on its file, or an EtcdStore on the same etcd. */
+function openNodeStore(dataDir: string, store: string): ClusterStore {
+  if (store.startsWith('etcd://')) return new EtcdStore({ hosts: parseEtcdUrl(store) });
+  return new SqliteStore(path.join(dataDir, 'ccs.sqlite'), { readOnly: true });
+}
+
+export async function snapshotNode(node: NodeState): Promise<NodeSnapshot> {
+  const dataDir = typeof node === 'string' ? node : node.dataDir;
+  const store = openNodeStore(dataDir, typeof node === 'string' ? 'sqlite' : (node.store ?? 'sqlite'));
   try {
-    const store = db.prepare('SELECT key, value, mod_rev FROM kv ORDER BY key').all() as NodeSnapshot['store'];
-    const revision = (db.prepare("SELECT value FROM meta WHERE name = 'revision'").get() as { value: number }).value;
-    return { store, revision, files: await hashTree(dataDir) };
+    const { kvs, revision } = await store.list('');
+    return { store: kvs.map((kv) => ({ key: kv.key, value: kv.value, mod_rev: kv.modRevision })), revision, files: await hashTree(dataDir) };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -52,13 +67,13 @@ export interface NoChangeOptions {
 }
 
 /** Runs the action and asserts the store and the files on disk are byte-for-byte what they were. */
-export async function expectNoChange<T>(dataDir: string, action: () => Promise<T>, options: NoChangeOptions = {}): Promise<T> {
+export async function expectNoChange<T>(node: NodeState, action: () => Promise<T>, options: NoChangeOptions = {}): Promise<T> {
   const except = options.exceptKeys;
   const keep = (snapshot: Awaited<ReturnType<typeof snapshotNode>>): Awaited<ReturnType<typeof snapshotNode>> =>
     except === undefined ? snapshot : { ...snapshot, revision: 0, store: snapshot.store.filter((kv) => !except(kv.key)) };
-  const before = keep(await snapshotNode(dataDir));
+  const before = keep(await snapshotNode(node));
   const result = await action();
-  const after = keep(await snapshotNode(dataDir));
+  const after = keep(await snapshotNode(node));
   if (options.exceptEvents === true) {
     const isNewEvent = (key: string): boolean => key.includes('/events/') && !before.store.some((kv) => kv.key === key);
     const added = after.store.filter((kv) => isNewEvent(kv.key));

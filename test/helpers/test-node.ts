@@ -13,6 +13,8 @@ export interface TestNode {
   /** The loopback address the node binds (127.0.0.1 unless StartOptions.address). */
   address: string;
   dataDir: string;
+  /** The store as `--store` (or CERTPLANE_STORE) named it: 'sqlite' (the file in dataDir) or an etcd URL. */
+  store: string;
   admin: Credentials;
   process: ChildProcess;
   /** Everything the process printed so far (stdout and stderr). */
@@ -68,6 +70,7 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
     metricsPort,
     address,
     dataDir,
+    store: storeOf(options),
     admin,
     process: child,
     output: () => output,
@@ -80,6 +83,12 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
   };
   await waitUntilReady(node, exited);
   return node;
+}
+
+function storeOf(options: StartOptions): string {
+  const args = options.args ?? [];
+  const flag = args.indexOf('--store');
+  return flag >= 0 ? (args[flag + 1] ?? 'sqlite') : (options.env?.CERTPLANE_STORE ?? 'sqlite');
 }
 
 async function waitUntilReady(node: TestNode, exited: Promise<void>): Promise<void> {

@@ -18,6 +18,7 @@ import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-c
 import { createCa, type TestCertificate } from '../helpers/pki.js';
 import { compactEtcd, startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
 import { freePort } from '../helpers/free-port.js';
+import { expectNoChange } from '../helpers/expect-no-change.js';
 import { EtcdStore } from '../../src/store/etcd/etcd-store.js';
 
 const admin: Credentials = { email: 'admin@cluster.local', password: 'Admin-Password-1' };
@@ -78,15 +79,6 @@ async function apiFilesOf(node: TestNode): Promise<{ fingerprint: string; pairMa
 }
 
 /** Every key of the store with its mod revision (the whole etcd keyspace: the nodes use no key prefix). */
-async function storeSnapshot(): Promise<Array<[string, number]>> {
-  const store = new EtcdStore({ hosts: [etcd.url] });
-  try {
-    return (await store.list('/')).kvs.map((kv) => [kv.key, kv.modRevision]);
-  } finally {
-    await store.close();
-  }
-}
-
 function certplane(args: string[], node: TestNode): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
@@ -171,14 +163,13 @@ describe('members that are down, at the default lease and apply timeout', () => 
     // uptime moves on by itself; everything else must stay as it was.
     const nodeList = async (): Promise<unknown[]> => ((await call(nodes[0]!, 'GET', '/v1/nodes')).json as Array<Record<string, unknown>>).map(({ uptime: _uptime, ...rest }) => rest);
     const listBefore = await nodeList();
-    const storeBefore = await storeSnapshot();
-    const refused = await call(nodes[0]!, 'POST', `/v1/nodes/${uids[1]}/actions/remove`);
+    // expectNoChange reads the whole etcd keyspace through the store interface, and the answering node's files.
+    const refused = await expectNoChange(nodes[0]!, () => call(nodes[0]!, 'POST', `/v1/nodes/${uids[1]}/actions/remove`));
     expect(refused.status, refused.text).toBe(409);
     expect(refused.json).toMatchObject({ error_code: 'node_alive' });
     expect(refused.json.description).toContain(`Node ${uids[1]} is alive`);
     // The node answering is live too.
-    expect((await call(nodes[0]!, 'POST', `/v1/nodes/${uids[0]}/actions/remove`)).json).toMatchObject({ error_code: 'node_alive' });
-    expect(await storeSnapshot()).toEqual(storeBefore);
+    expect((await expectNoChange(nodes[0]!, () => call(nodes[0]!, 'POST', `/v1/nodes/${uids[0]}/actions/remove`))).json).toMatchObject({ error_code: 'node_alive' });
     expect(await nodeList()).toEqual(listBefore);
     expect((await call(nodes[0]!, 'POST', '/v1/nodes/99/actions/remove')).json).toMatchObject({ error_code: 'not_found' });
 

@@ -1,5 +1,5 @@
-// The `{uid}` path parameter of the users, roles, Redis ACLs and bdbs routes: its schema, its parsing, and the
-// read-only `uid` a PUT body may repeat.
+// The `{uid}` path parameter of the users, roles, Redis ACLs and bdbs routes: its schema and its parsing (the
+// read-only `uid` a PUT body may repeat is checked by the services after their read: assertUidUnchanged).
 import { Type } from 'typebox';
 import { ApiError } from '../../lib/api-error.js';
 
@@ -10,9 +10,4 @@ export function parseUidParam(value: string): number {
   const uid = Number(value);
   if (!/^[0-9]{1,9}$/.test(value) || uid < 1) throw new ApiError('invalid_schema', 'uid must be a positive integer');
   return uid;
-}
-
-/** A PUT body may repeat the entity's uid (GET-edit-PUT round trip) but not change it. */
-export function assertUidUnchanged(bodyUid: number | undefined, uid: number): void {
-  if (bodyUid !== undefined && bodyUid !== uid) throw new ApiError('invalid_schema', "'uid' is read-only");
 }

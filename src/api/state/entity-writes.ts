@@ -1,7 +1,7 @@
 // Writes of the entities that have a uid from a counter and unique index keys (users, roles, Redis ACLs,
 // databases). Each write is one transaction whose compares guard the counter, the entity's key and every index
 // key it takes, so two concurrent writers can never both win a uid or a unique name; the loser retries or
-// reports a conflict. The routes keep their own validation and error texts.
+// reports a conflict. The services (src/api/services) keep their own validation and error texts.
 import type { ClusterStore, Compare, TxnOp, TxnResult } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import { ApiError } from '../../lib/api-error.js';
@@ -73,6 +73,11 @@ export function retryThenConflict(description: string, maxAttempts = 5): (attemp
   return (attempt) => {
     if (attempt >= maxAttempts) throw new ApiError('config_edit_conflict', description);
   };
+}
+
+/** A PUT body may repeat the entity's uid (GET-edit-PUT round trip) but not change it. */
+export function assertUidUnchanged(bodyUid: number | undefined, uid: number): void {
+  if (bodyUid !== undefined && bodyUid !== uid) throw new ApiError('invalid_schema', "'uid' is read-only");
 }
 
 export interface EntityUpdate<R> {

@@ -1,6 +1,6 @@
 // Users in the store. Uniqueness of email, name and certificate subject line is guarded by index keys
 // compared inside the same transaction, so two concurrent creates cannot both win. Updates and deletes compare
-// the mod revision of the read the route decided on (StoredUser), so nothing is written over a newer version.
+// the mod revision of the read the users service decided on (StoredUser), so nothing is written over a newer version.
 import type { ClusterStore, Compare, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { UserRecord } from '../../domain/users.js';

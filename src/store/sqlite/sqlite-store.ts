@@ -44,13 +44,27 @@ interface Watcher {
 /** How many change-log entries to keep for watches that resume from an old revision. */
 const EVENT_HISTORY = 10_000;
 
+export interface SqliteStoreOptions {
+  /**
+   * Read another process's store (tests' expectNoChange): no schema set-up, no scrub, no lease clean-up on open
+   * or close, and every write fails. Reads see what that process has committed.
+   */
+  readOnly?: boolean;
+}
+
 export class SqliteStore implements ClusterStore {
   private readonly db: Database.Database;
   private readonly watchers = new Set<Watcher>();
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly readOnly: boolean;
   private closed = false;
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.readOnly = options.readOnly === true;
+    if (this.readOnly) {
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      return;
+    }
     // The store holds private keys: create it owner-only (SQLite gives its -wal/-shm files the same mode).
     closeSync(openSync(path, 'a', 0o600));
     chmodSync(path, 0o600);
@@ -88,9 +102,13 @@ export class SqliteStore implements ClusterStore {
   list(prefix: string): Promise<RangeResult> {
     // No explicit transaction: this process is the file's only writer and better-sqlite3 is synchronous, so
     // nothing can commit between the two reads (a BEGIN/COMMIT pair here cost a tenth of a small request).
+    // A read-only reader of another process's file reads both in one read transaction instead.
     return this.run(() => {
-      const rows = this.sql('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key').all(prefix, prefixEnd(prefix)) as KvRow[];
-      return { kvs: rows.map(toKeyValue), revision: this.currentRevision() };
+      const read = (): RangeResult => {
+        const rows = this.sql('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key').all(prefix, prefixEnd(prefix)) as KvRow[];
+        return { kvs: rows.map(toKeyValue), revision: this.currentRevision() };
+      };
+      return this.readOnly ? this.db.transaction(read).deferred() : read();
     });
   }
 
@@ -177,6 +195,11 @@ export class SqliteStore implements ClusterStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.readOnly) {
+      this.closed = true;
+      this.db.close();
+      return;
+    }
     const leases = this.sql('SELECT DISTINCT lease FROM kv WHERE lease IS NOT NULL').all() as { lease: string }[];
     for (const { lease } of leases) this.revokeLeaseNow(lease);
     this.watchers.clear();

@@ -1,6 +1,6 @@
 // GET /v1/bdbs/{uid} (digest §7.1): 404 for an unknown uid.
 import { defineRoute } from '../../route.js';
-import { bdbResponse, readBdb } from './bdb-context.js';
+import * as bdbs from '../../services/bdbs.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const getBdb = defineRoute({
@@ -8,8 +8,5 @@ export const getBdb = defineRoute({
   url: '/v1/bdbs/:uid',
   permission: 'view_bdb_info',
   schema: { params: UidParams },
-  handler: async ({ deps, caller, params }) => {
-    const { record, modRevision } = await readBdb(deps, parseUidParam(params.uid));
-    return bdbResponse(deps, caller, record, modRevision);
-  },
+  handler: async ({ deps, caller, params }) => bdbs.getBdb(deps, caller, parseUidParam(params.uid)),
 });

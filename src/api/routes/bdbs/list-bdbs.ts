@@ -4,9 +4,8 @@
 import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { keys } from '../../../store/keys.js';
-import { parseBdbFields, type BdbRecord } from '../../../domain/databases.js';
-import { bdbResponse } from './bdb-context.js';
+import { parseBdbFields } from '../../../domain/databases.js';
+import * as bdbs from '../../services/bdbs.js';
 
 const ListBdbsQuery = Type.Object(
   {
@@ -28,8 +27,7 @@ export const listBdbs = defineRoute({
       if (!parsed.ok) throw new ApiError(parsed.error_code, parsed.description);
       fields = parsed.fields;
     }
-    const { kvs } = await deps.store.list(keys.bdbPrefix);
-    const all = await Promise.all(kvs.map((kv) => bdbResponse(deps, caller, JSON.parse(kv.value) as BdbRecord, kv.modRevision)));
+    const all = await bdbs.listBdbs(deps, caller);
     if (fields === undefined) return all;
     const wanted = fields;
     return all.map((bdb) => Object.fromEntries(wanted.map((f) => [f, bdb[f]])));

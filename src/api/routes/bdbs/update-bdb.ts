@@ -3,16 +3,9 @@
 // until then. `?dry_run` validates only. Newly binding a role in roles_permissions needs that role's
 // management rights (grant-rules.ts); bdb_updated is logged with the names of the changed fields.
 import { defineRoute, isDryRun } from '../../route.js';
-import { ApiError } from '../../../lib/api-error.js';
-import { keys } from '../../../store/keys.js';
-import { applyBdbUpdate } from '../../../domain/databases.js';
-import { updateEntity } from '../../state/entity-writes.js';
-import { changedFields, entityChangeOp } from '../../state/entity-events.js';
+import * as bdbs from '../../services/bdbs.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
-import { assertMayBindRoles } from '../grants.js';
-import { assertPortAvailable, bdbEntity, bdbResponse, bdbRulesContext, readBdb, takenPorts, unwrapBdbRule } from './bdb-context.js';
 import { BdbUpdateBody } from './bdb-schemas.js';
-import { bdbTrustWarnings, recordBdbTrustWarnings, withWarnings } from './bdb-trust-warnings.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const updateBdb = defineRoute({
@@ -20,37 +13,5 @@ export const updateBdb = defineRoute({
   url: '/v1/bdbs/:uid',
   permission: 'update_bdb',
   schema: { params: UidParams, body: BdbUpdateBody, querystring: DryRunQuery },
-  handler: async ({ deps, caller, params, body, query }) => {
-    const { record: existing, modRevision } = await readBdb(deps, parseUidParam(params.uid));
-    // Only a binding sent back unchanged (same role and same ACL) is exempt: re-pointing a bound role's ACL
-    // is a new grant.
-    const bound = new Set(existing.roles_permissions.map((p) => `${p.role_uid}/${p.redis_acl_uid}`));
-    await assertMayBindRoles(
-      deps,
-      caller,
-      (body.roles_permissions ?? []).filter((p) => !bound.has(`${p.role_uid}/${p.redis_acl_uid}`)).map((p) => p.role_uid),
-    );
-    const next = unwrapBdbRule(applyBdbUpdate(existing, body, await bdbRulesContext(deps)));
-    if (next.port !== existing.port) {
-      const taken = await takenPorts(deps);
-      taken.delete(existing.port);
-      await assertPortAvailable(deps, next.port, taken);
-    }
-    if (next.name !== existing.name && (await deps.store.get(keys.bdbNameIndex(next.name))) !== undefined) {
-      throw new ApiError('name_already_exists', `A database named '${next.name}' already exists`);
-    }
-    const warnings = bdbTrustWarnings(body, next);
-    if (isDryRun(query)) return withWarnings(await bdbResponse(deps, caller, next, modRevision), warnings);
-    const event = entityChangeOp(deps.clock, caller, {
-      type: 'bdb_updated',
-      target_type: 'bdb',
-      target_uid: existing.uid,
-      target_name: next.name,
-      changed_fields: changedFields(existing, next),
-    });
-    const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
-    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
-    await recordBdbTrustWarnings(deps, caller, existing.uid, warnings);
-    return withWarnings(await bdbResponse(deps, caller, next, result.revision, 'active-change-pending'), warnings);
-  },
+  handler: async ({ deps, caller, params, body, query }) => bdbs.updateBdb(deps, caller, parseUidParam(params.uid), body, isDryRun(query)),
 });

@@ -4,10 +4,7 @@ import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { CERTIFICATE_SPECS, isCertificateName } from '../../../domain/certificate-names.js';
-import { getJson } from '../../../store/cluster-store.js';
-import { keys } from '../../../store/keys.js';
-import type { ClusterDocument } from '../../../domain/cluster-settings.js';
-import { deleteCertificate, readInstalledCertificates } from './certificate-changes.js';
+import * as certificates from '../../services/certificates.js';
 
 export const deleteCertificateRoute = defineRoute({
   method: 'DELETE',
@@ -20,15 +17,7 @@ export const deleteCertificateRoute = defineRoute({
     if (!CERTIFICATE_SPECS[name].deletable) {
       throw new ApiError('required_certificate', `The '${name}' certificate is required and cannot be deleted`);
     }
-    if (name === 'mtls_trusted_ca') {
-      const cluster = await getJson<ClusterDocument>(deps.store, keys.cluster);
-      if (cluster?.mtls_certificate_authentication === true) {
-        throw new ApiError('certificate_in_use', 'mtls_trusted_ca is in use: disable mtls_certificate_authentication first');
-      }
-    }
-    const current = (await readInstalledCertificates(deps)).get(name);
-    if (current === undefined) throw new ApiError('not_found', `The '${name}' certificate is not installed`);
-    await deleteCertificate(deps, caller, name, current, request.log);
+    await certificates.removeCertificate(deps, caller, name, request.log);
     return {};
   },
 });

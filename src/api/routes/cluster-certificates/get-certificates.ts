@@ -2,7 +2,7 @@
 // only for callers holding update_cluster (DESIGN.md: viewers never see private keys).
 import { defineRoute } from '../../route.js';
 import { hasPermission } from '../../../domain/rbac.js';
-import { readInstalledCertificates } from './certificate-changes.js';
+import * as certificates from '../../services/certificates.js';
 
 export const getCertificates = defineRoute({
   method: 'GET',
@@ -12,7 +12,7 @@ export const getCertificates = defineRoute({
   handler: async ({ deps, caller }) => {
     const showKeys = hasPermission(caller.role, 'update_cluster');
     const body: Record<string, string> = {};
-    for (const [name, stored] of [...(await readInstalledCertificates(deps))].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, stored] of [...(await certificates.readInstalledCertificates(deps))].sort(([a], [b]) => a.localeCompare(b))) {
       body[`${name}_cert`] = stored.certificate;
       if (showKeys && stored.key !== undefined) body[`${name}_key`] = stored.key;
     }

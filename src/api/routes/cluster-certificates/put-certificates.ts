@@ -1,7 +1,7 @@
 // PUT /v1/cluster/certificates (digest §2.4, seed 001): validate every item, then replace them on all nodes.
 import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
-import { replaceCertificates, validateOrThrow, warningsOf } from './certificate-changes.js';
+import * as certificates from '../../services/certificates.js';
 
 export const CertificateItem = Type.Object(
   {
@@ -23,8 +23,6 @@ export const putCertificates = defineRoute({
     ),
   },
   handler: async ({ deps, caller, body, request }) => {
-    const valid = validateOrThrow(deps, body.certificates);
-    await replaceCertificates(deps, caller, valid, request.log);
-    return warningsOf(valid);
+    return certificates.installCertificates(deps, caller, body.certificates, request.log);
   },
 });

@@ -1,6 +1,6 @@
 // PUT /v1/cluster/update_cert (digest §2.5): the deprecated single-certificate form, same validation and apply.
 import { defineRoute } from '../../route.js';
-import { replaceCertificates, validateOrThrow, warningsOf } from './certificate-changes.js';
+import * as certificates from '../../services/certificates.js';
 import { CertificateItem } from './put-certificates.js';
 
 export const updateCert = defineRoute({
@@ -9,8 +9,6 @@ export const updateCert = defineRoute({
   permission: 'update_cluster',
   schema: { body: CertificateItem },
   handler: async ({ deps, caller, body, request }) => {
-    const valid = validateOrThrow(deps, [body]);
-    await replaceCertificates(deps, caller, valid, request.log);
-    return warningsOf(valid);
+    return certificates.installCertificates(deps, caller, [body], request.log);
   },
 });

@@ -31,7 +31,7 @@ export const ClusterUpdate = Type.Object(
     min_control_TLS_version: Type.Optional(TlsVersion),
     min_data_TLS_version: Type.Optional(TlsVersion),
     min_sentinel_TLS_version: Type.Optional(TlsVersion),
-    // Checked further (OpenSSL parses them, read-only TLS 1.3 control list) in cipher-settings.ts.
+    // Checked further (OpenSSL parses them, read-only TLS 1.3 control list) in services/cipher-settings.ts.
     control_cipher_suites: Type.Optional(Type.String({ maxLength: 2048 })),
     control_cipher_suites_tls_1_3: Type.Optional(Type.String({ maxLength: 2048 })),
     data_cipher_list: Type.Optional(Type.String({ maxLength: 2048 })),

@@ -5,8 +5,8 @@
 import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { listAuditEvents } from '../../state/audit-log.js';
-import { parseEventTime, selectEvents, type StoredEvent } from '../../../domain/event-log.js';
+import { parseEventTime } from '../../../domain/event-log.js';
+import * as logs from '../../services/logs.js';
 
 const Count = Type.String({ pattern: '^[0-9]{1,6}$' });
 
@@ -38,8 +38,7 @@ export const listLogs = defineRoute({
     };
     const stime = time('stime');
     const etime = time('etime');
-    const events = (await listAuditEvents(deps.store, Number.MAX_SAFE_INTEGER)) as unknown as StoredEvent[];
-    return selectEvents(events, {
+    return logs.listLogs(deps, {
       stime,
       etime,
       order: query.order,

@@ -2,19 +2,12 @@
 // produced_at, this_update, next_update, revocation_time (RFC 1123) — plus certplane's diagnostics of the last
 // query (last_query_time, last_query_error, consecutive_failures). UNKNOWN when nothing verified is cached.
 import { defineRoute } from '../../route.js';
-import { keys } from '../../../store/keys.js';
-import { ocspStatusView, type OcspStatusRecord } from '../../../domain/ocsp-status.js';
-import { assertOcspCapability, readOcspRouteContext } from './ocsp-context.js';
+import * as ocsp from '../../services/ocsp.js';
 
 export const getOcspStatus = defineRoute({
   method: 'GET',
   url: '/v1/ocsp/status',
   permission: 'view_ocsp_status',
   schema: {},
-  handler: async ({ deps }) => {
-    await assertOcspCapability(deps);
-    const [context, recordKv] = await Promise.all([readOcspRouteContext(deps), deps.store.get(keys.ocspStatus)]);
-    const record = recordKv === undefined ? undefined : (JSON.parse(recordKv.value) as OcspStatusRecord);
-    return ocspStatusView(record, { fingerprint: context.fingerprint, responderUrl: context.responderUrl });
-  },
+  handler: async ({ deps }) => ocsp.getOcspStatus(deps),
 });

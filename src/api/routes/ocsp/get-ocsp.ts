@@ -1,16 +1,11 @@
 // GET /v1/ocsp (digest §3.1, seed 003): the ocsp object; responder_url is read from the proxy certificate's AIA.
 import { defineRoute } from '../../route.js';
-import { ocspConfigView } from '../../../domain/ocsp-settings.js';
-import { assertOcspCapability, readOcspRouteContext } from './ocsp-context.js';
+import * as ocsp from '../../services/ocsp.js';
 
 export const getOcsp = defineRoute({
   method: 'GET',
   url: '/v1/ocsp',
   permission: 'view_ocsp_config',
   schema: {},
-  handler: async ({ deps }) => {
-    await assertOcspCapability(deps);
-    const context = await readOcspRouteContext(deps);
-    return ocspConfigView(context.settings, context.responderUrl);
-  },
+  handler: async ({ deps }) => ocsp.getOcsp(deps),
 });

@@ -4,10 +4,8 @@
 // failure. The write is compare-and-swap on the settings and on the proxy certificate the URL was derived from.
 import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
-import { ApiError } from '../../../lib/api-error.js';
-import { keys } from '../../../store/keys.js';
-import { applyOcspUpdate, ocspConfigView, OCSP_RANGES } from '../../../domain/ocsp-settings.js';
-import { assertOcspCapability, readOcspRouteContext } from './ocsp-context.js';
+import { OCSP_RANGES } from '../../../domain/ocsp-settings.js';
+import * as ocsp from '../../services/ocsp.js';
 
 export const OcspUpdateBody = Type.Object(
   {
@@ -26,22 +24,5 @@ export const putOcsp = defineRoute({
   url: '/v1/ocsp',
   permission: 'config_ocsp',
   schema: { body: OcspUpdateBody },
-  handler: async ({ deps, body }) => {
-    await assertOcspCapability(deps);
-    const context = await readOcspRouteContext(deps);
-    const result = applyOcspUpdate(context.settings, body, context.responderUrl);
-    if (!result.ok) throw new ApiError(result.error_code, result.description);
-    const unchanged = context.settingsRevision !== 0 && JSON.stringify(result.settings) === JSON.stringify(context.settings);
-    if (!unchanged) {
-      const written = await deps.store.txn({
-        compare: [
-          { key: keys.ocspSettings, target: 'mod', op: '==', value: context.settingsRevision },
-          { key: keys.certificate('proxy'), target: 'mod', op: '==', value: context.certificateRevision },
-        ],
-        success: [{ type: 'put', key: keys.ocspSettings, value: JSON.stringify(result.settings) }],
-      });
-      if (!written.succeeded) throw new ApiError('config_edit_conflict', 'The OCSP settings or the proxy certificate changed concurrently; retry');
-    }
-    return ocspConfigView(result.settings, context.responderUrl);
-  },
+  handler: async ({ deps, body }) => ocsp.putOcsp(deps, body),
 });

@@ -4,7 +4,7 @@
 // fails verification → 500 invalid_ocsp_response with the reason (RS documents 500 for this endpoint).
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { assertOcspCapability } from './ocsp-context.js';
+import * as ocsp from '../../services/ocsp.js';
 
 export const testOcsp = defineRoute({
   method: 'POST',
@@ -12,8 +12,7 @@ export const testOcsp = defineRoute({
   permission: 'test_ocsp_status',
   schema: {},
   handler: async ({ deps }) => {
-    await assertOcspCapability(deps);
-    const outcome = await deps.ocsp.testNow();
+    const outcome = await ocsp.testOcsp(deps);
     if (outcome.ok) return outcome.status;
     throw new ApiError(outcome.error_code, outcome.description);
   },

@@ -1,6 +1,6 @@
 // GET /v1/redis_acls/{uid} (digest §6.3).
 import { defineRoute } from '../../route.js';
-import { readRedisAcl } from './redis-acl-context.js';
+import * as redisAcls from '../../services/redis-acls.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const getRedisAcl = defineRoute({
@@ -8,5 +8,5 @@ export const getRedisAcl = defineRoute({
   url: '/v1/redis_acls/:uid',
   permission: 'view_redis_acl_info',
   schema: { params: UidParams },
-  handler: async ({ deps, params }) => (await readRedisAcl(deps, parseUidParam(params.uid))).record,
+  handler: async ({ deps, params }) => redisAcls.getRedisAcl(deps, parseUidParam(params.uid)),
 });

@@ -2,38 +2,15 @@
 // up the new rules (existing connections of its users get them too, as ACL SETUSER does). Changing an ACL a
 // database binds needs the rights to bind each role bound with it (grant-rules.ts), so it grants nobody more.
 import { defineRoute, isDryRun } from '../../route.js';
-import { ApiError } from '../../../lib/api-error.js';
-import { isPredefinedRedisAcl, type RedisAclRecord } from '../../../domain/redis-acls.js';
-import { updateEntity } from '../../state/entity-writes.js';
-import { changedFields, entityChangeOp } from '../../state/entity-events.js';
+import * as redisAcls from '../../services/redis-acls.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
-import { checkRedisAcl, readRedisAcl, redisAclEntity, RedisAclUpdateBody } from './redis-acl-context.js';
-import { assertMayChangeRedisAcl } from '../grants.js';
-import { assertUidUnchanged, parseUidParam, UidParams } from '../uid-param.js';
+import { RedisAclUpdateBody } from './redis-acl-schemas.js';
+import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const updateRedisAcl = defineRoute({
   method: 'PUT',
   url: '/v1/redis_acls/:uid',
   permission: 'update_redis_acl',
   schema: { params: UidParams, body: RedisAclUpdateBody, querystring: DryRunQuery },
-  handler: async ({ deps, params, body, query, caller }) => {
-    const uid = parseUidParam(params.uid);
-    const { record: existing, modRevision } = await readRedisAcl(deps, uid);
-    if (isPredefinedRedisAcl(uid)) throw new ApiError('invalid_param', `The predefined Redis ACL '${existing.name}' cannot be changed`);
-    assertUidUnchanged(body.uid, uid);
-    await assertMayChangeRedisAcl(deps, caller, uid);
-    const next: RedisAclRecord = { uid, name: body.name ?? existing.name, acl: body.acl?.trim() ?? existing.acl };
-    await checkRedisAcl(deps, next, existing.name);
-    if (isDryRun(query)) return next;
-    const event = entityChangeOp(deps.clock, caller, {
-      type: 'redis_acl_updated',
-      target_type: 'redis_acl',
-      target_uid: uid,
-      target_name: next.name,
-      changed_fields: changedFields(existing, next),
-    });
-    const result = await updateEntity(deps.store, redisAclEntity, { uid, modRevision: modRevision ?? 0, previous: existing, next, alsoWrite: [event] });
-    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
-    return next;
-  },
+  handler: async ({ deps, params, body, query, caller }) => redisAcls.updateRedisAcl(deps, caller, parseUidParam(params.uid), body, isDryRun(query)),
 });

@@ -3,7 +3,7 @@
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { checkAclRule, checkRedisAclName } from '../../../domain/redis-acls.js';
-import { NewRedisAclBody } from './redis-acl-context.js';
+import { NewRedisAclBody } from './redis-acl-schemas.js';
 
 export const validateRedisAcl = defineRoute({
   method: 'POST',

@@ -3,13 +3,9 @@
 // Nobody creates a role with more management rights than their own (grant-rules.ts); role_created is logged.
 import { defineRoute, isDryRun } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
-import type { RoleDefinition } from '../../../domain/rbac.js';
-import { decideGrant } from '../../../domain/grant-rules.js';
-import { assertUidFree, createEntity, retryThenConflict } from '../../state/entity-writes.js';
-import { entityChangeOp } from '../../state/entity-events.js';
-import { assertGranted, grantActor } from '../grants.js';
+import * as roles from '../../services/roles.js';
 import { DryRunQuery } from '../cluster/cluster-schemas.js';
-import { checkRoleName, NewRoleBody, roleEntity } from './role-context.js';
+import { NewRoleBody } from './role-schemas.js';
 
 export const createRole = defineRoute({
   method: 'POST',
@@ -20,18 +16,6 @@ export const createRole = defineRoute({
     const { name, management } = body;
     if (name === undefined) throw new ApiError('missing_field', 'A role needs a name');
     if (management === undefined) throw new ApiError('missing_field', 'A role needs a management role');
-    assertGranted(decideGrant(grantActor(caller), { op: 'create_role', management }));
-    const created = await createEntity(deps.store, roleEntity, {
-      requestedUid: body.uid,
-      build: async (uid): Promise<RoleDefinition> => {
-        await checkRoleName(deps, name, uid);
-        await assertUidFree(deps.store, roleEntity, uid, 'Role');
-        return { uid, name, management };
-      },
-      dryRun: isDryRun(query),
-      onConflict: retryThenConflict('Roles were changed concurrently; retry'),
-      alsoWrite: (role) => [entityChangeOp(deps.clock, caller, { type: 'role_created', target_type: 'role', target_uid: role.uid, target_name: role.name })],
-    });
-    return created.record;
+    return roles.createRole(deps, caller, { uid: body.uid, name, management }, isDryRun(query));
   },
 });

@@ -1,6 +1,6 @@
 // GET /v1/roles/{uid} (digest §6.3).
 import { defineRoute } from '../../route.js';
-import { readRole } from './role-context.js';
+import * as roles from '../../services/roles.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const getRole = defineRoute({
@@ -8,5 +8,5 @@ export const getRole = defineRoute({
   url: '/v1/roles/:uid',
   permission: 'view_role_info',
   schema: { params: UidParams },
-  handler: async ({ deps, params }) => (await readRole(deps, parseUidParam(params.uid))).record,
+  handler: async ({ deps, params }) => roles.getRole(deps, parseUidParam(params.uid)),
 });

@@ -8,7 +8,7 @@ import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { authenticateRequest } from '../../auth/authenticate-request.js';
 import { JWT_DEFAULT_TTL_SECONDS, JWT_MAX_TTL_SECONDS } from '../../../domain/jwt.js';
-import type { UserRecord } from '../../../domain/users.js';
+import * as users from '../../services/users.js';
 
 export const Ttl = Type.Integer({ minimum: 1, maximum: JWT_MAX_TTL_SECONDS });
 
@@ -31,7 +31,6 @@ export const authorizeUser = defineRoute({
   schema: { body: AuthorizeBody },
   handler: async ({ deps, body, request }) => {
     const ttl = body?.ttl ?? JWT_DEFAULT_TTL_SECONDS;
-    let user: UserRecord | undefined;
     if (body?.username !== undefined || body?.password !== undefined) {
       if (body.username === undefined || body.password === undefined) {
         throw new ApiError('invalid_schema', 'username and password go together');
@@ -41,11 +40,8 @@ export const authorizeUser = defineRoute({
       if (request.headers.authorization !== undefined || peer !== null) {
         throw new ApiError('ambiguous_credentials', 'Send credentials either in the body or as the request’s own authentication, never both');
       }
-      user = await deps.passwords.authenticate(body.username, body.password, { allowExpired: false, cluster });
-    } else {
-      user = await deps.users.get((await authenticateRequest(request, deps)).uid);
-      if (user === undefined) throw new ApiError('unauthenticated', 'The user no longer exists');
+      return users.issueToken(deps, { username: body.username, password: body.password, cluster }, ttl);
     }
-    return { access_token: deps.tokens.issue(user, ttl) };
+    return users.issueToken(deps, { uid: (await authenticateRequest(request, deps)).uid }, ttl);
   },
 });

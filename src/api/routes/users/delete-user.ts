@@ -1,11 +1,7 @@
 // DELETE /v1/users/{uid} (digest §6.1): the last admin cannot be deleted, and nobody deletes a user with
 // more management rights than their own (grant-rules.ts). The user_deleted event is written with it.
 import { defineRoute } from '../../route.js';
-import { ApiError } from '../../../lib/api-error.js';
-import { decideGrant } from '../../../domain/grant-rules.js';
-import { entityChangeOp } from '../../state/entity-events.js';
-import { assertGranted, grantActor } from '../grants.js';
-import { assertAdminRemains, grantTarget, userRulesContext } from './user-context.js';
+import * as users from '../../services/users.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const deleteUser = defineRoute({
@@ -14,16 +10,7 @@ export const deleteUser = defineRoute({
   permission: 'delete_user',
   schema: { params: UidParams },
   handler: async ({ deps, params, caller }) => {
-    const uid = parseUidParam(params.uid);
-    // The delete compares this read's revision and the remaining admins': a user promoted meanwhile is not deleted.
-    const read = await deps.users.getWithRevision(uid);
-    if (read === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
-    const user = read.record;
-    const { roles } = await userRulesContext(deps);
-    assertGranted(decideGrant(grantActor(caller), { op: 'delete_user', target: grantTarget(user, roles) }));
-    const adminGuards = await assertAdminRemains(deps, user, undefined);
-    const event = entityChangeOp(deps.clock, caller, { type: 'user_deleted', target_type: 'user', target_uid: user.uid, target_name: user.name });
-    await deps.users.delete(read, [event], adminGuards);
+    await users.deleteUser(deps, caller, parseUidParam(params.uid));
     return {};
   },
 });

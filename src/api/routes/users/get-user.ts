@@ -2,7 +2,7 @@
 import { defineRoute } from '../../route.js';
 import { hasPermission } from '../../../domain/rbac.js';
 import { ApiError } from '../../../lib/api-error.js';
-import { userResponse } from './user-context.js';
+import * as users from '../../services/users.js';
 import { parseUidParam, UidParams } from '../uid-param.js';
 
 export const getUser = defineRoute({
@@ -15,8 +15,6 @@ export const getUser = defineRoute({
     if (uid !== caller.uid && !hasPermission(caller.role, 'view_user_info')) {
       throw new ApiError('insufficient_permissions', "This action requires the 'view_user_info' permission");
     }
-    const user = await deps.users.get(uid);
-    if (user === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
-    return userResponse(deps, user);
+    return users.getUser(deps, uid);
   },
 });

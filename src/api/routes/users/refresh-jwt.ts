@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { JWT_DEFAULT_TTL_SECONDS } from '../../../domain/jwt.js';
+import * as users from '../../services/users.js';
 import { Ttl } from './authorize-user.js';
 
 export const refreshJwt = defineRoute({
@@ -14,9 +15,6 @@ export const refreshJwt = defineRoute({
   schema: { body: Type.Union([Type.Object({ ttl: Type.Optional(Ttl) }, { additionalProperties: false }), Type.Null()]) },
   handler: async ({ deps, body, caller }) => {
     if (caller.via !== 'jwt' || caller.auth_time === undefined) throw new ApiError('invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');
-    const user = await deps.users.get(caller.uid);
-    if (user === undefined) throw new ApiError('invalid_token', 'The token’s user no longer exists');
-    deps.tokens.assertRefreshable(caller.auth_time);
-    return { access_token: deps.tokens.issue(user, body?.ttl ?? JWT_DEFAULT_TTL_SECONDS, caller.auth_time) };
+    return users.refreshToken(deps, caller.uid, caller.auth_time, body?.ttl ?? JWT_DEFAULT_TTL_SECONDS);
   },
 });

@@ -1,16 +1,19 @@
-// Applying certificate changes cluster-wide: one store transaction (certificates + audit events), then
-// wait until every live node has written the files and reloaded its listeners.
+// Certificates in the store (digest §2.3-2.6): reading them, and applying changes cluster-wide: one store
+// transaction (certificates + audit events), then wait until every live node has written the files and
+// reloaded its listeners.
 import { X509Certificate } from 'node:crypto';
-import type { ApiDeps } from '../../api-deps.js';
-import type { Caller } from '../../auth/caller.js';
-import type { Compare, TxnOp } from '../../../store/cluster-store.js';
-import { keys } from '../../../store/keys.js';
-import { ApiError } from '../../../lib/api-error.js';
-import { auditEventOp, type AuditEvent, type TrustWarningEvent } from '../../state/audit-log.js';
-import { waitForNodesToApply, type ApplyOutcome } from '../../state/apply-waiter.js';
-import type { ValidCertificate } from '../../../domain/certificate-validation.js';
-import { validateCertificateItems } from '../../../domain/certificate-validation.js';
-import { certificateFingerprint } from '../../../domain/pem.js';
+import type { ApiDeps } from '../api-deps.js';
+import type { Caller } from '../auth/caller.js';
+import type { Compare, TxnOp } from '../../store/cluster-store.js';
+import { keys } from '../../store/keys.js';
+import { ApiError } from '../../lib/api-error.js';
+import { auditEventOp, type AuditEvent, type TrustWarningEvent } from '../state/audit-log.js';
+import { waitForNodesToApply, type ApplyOutcome } from '../state/apply-waiter.js';
+import type { ValidCertificate } from '../../domain/certificate-validation.js';
+import { validateCertificateItems } from '../../domain/certificate-validation.js';
+import { certificateFingerprint } from '../../domain/pem.js';
+import { getJson } from '../../store/cluster-store.js';
+import type { ClusterDocument } from '../../domain/cluster-settings.js';
 
 export interface StoredCertificate {
   certificate: string;
@@ -36,6 +39,34 @@ export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; cert
 export function warningsOf(certificates: readonly ValidCertificate[]): { warnings?: string[] } {
   const warnings = certificates.flatMap((cert) => cert.warnings ?? []);
   return warnings.length === 0 ? {} : { warnings };
+}
+
+/** PUT /v1/cluster/certificates and /v1/cluster/update_cert: validate every item, then replace them on all nodes. */
+export async function installCertificates(
+  deps: ApiDeps,
+  caller: Caller,
+  items: Array<{ name: string; certificate: string; key?: string }>,
+  log?: AuditLogger,
+): Promise<{ warnings?: string[] }> {
+  const valid = validateOrThrow(deps, items);
+  await replaceCertificates(deps, caller, valid, log);
+  return warningsOf(valid);
+}
+
+/**
+ * DELETE /v1/cluster/certificates/{name} of an optional certificate (the route checked the name): refused for the
+ * mTLS trust anchor while certificate authentication is on (DESIGN.md), since it would lock users out.
+ */
+export async function removeCertificate(deps: ApiDeps, caller: Caller, name: string, log?: AuditLogger): Promise<void> {
+  if (name === 'mtls_trusted_ca') {
+    const cluster = await getJson<ClusterDocument>(deps.store, keys.cluster);
+    if (cluster?.mtls_certificate_authentication === true) {
+      throw new ApiError('certificate_in_use', 'mtls_trusted_ca is in use: disable mtls_certificate_authentication first');
+    }
+  }
+  const current = (await readInstalledCertificates(deps)).get(name);
+  if (current === undefined) throw new ApiError('not_found', `The '${name}' certificate is not installed`);
+  await deleteCertificate(deps, caller, name, current, log);
 }
 
 /** Where audit events are also written (the request logger): the issue wants them in the log too. */

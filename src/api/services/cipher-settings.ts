@@ -3,8 +3,8 @@
 // applied (OpenSSL is asked: tls.createSecureContext throws "no cipher match"); TLS 1.3 lists are names from a
 // fixed set; control_cipher_suites_tls_1_3 is read-only as in Redis Enterprise.
 import tls from 'node:tls';
-import { ApiError } from '../../../lib/api-error.js';
-import { cipherListShapeProblem, clusterCipherDefaults, CONTROL_TLS_1_3_SUITES, listenerCiphers, parseTls13Suites } from '../../../domain/tls-policy.js';
+import { ApiError } from '../../lib/api-error.js';
+import { cipherListShapeProblem, clusterCipherDefaults, CONTROL_TLS_1_3_SUITES, listenerCiphers, parseTls13Suites } from '../../domain/tls-policy.js';
 
 export interface CipherFieldsUpdate {
   control_cipher_suites?: string | undefined;

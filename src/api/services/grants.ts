@@ -1,5 +1,5 @@
-// The routes' side of the grant rules (src/domain/grant-rules.ts): the caller as the rules see it, and a
-// denial turned into the API's 403.
+// The services' side of the grant rules (src/domain/grant-rules.ts): the caller as the rules see it, a denial
+// turned into the API's 403, and the checks that read the roles and databases they need.
 import { ApiError } from '../../lib/api-error.js';
 import { decideGrant, type GrantActor, type GrantDecision } from '../../domain/grant-rules.js';
 import type { RoleDefinition, RoleName } from '../../domain/rbac.js';
