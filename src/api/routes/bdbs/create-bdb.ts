@@ -18,6 +18,7 @@ export const createBdb = defineRoute({
   method: 'POST',
   url: '/v1/bdbs',
   permission: 'create_bdb',
+  errors: ['missing_db_name', 'missing_memory_size', 'name_already_exists', 'uid_exists', 'port_unavailable', 'duplicated_certs', 'invalid_sharding', 'invalid_replication', 'unknown_role', 'unknown_redis_acl', 'invalid_certificate', 'certificate_expired', 'certificate_not_trusted', 'invalid_param', 'config_edit_conflict'],
   schema: { body: NewBdbBody, querystring: DryRunQuery },
   handler: async ({ deps, caller, body, query }) => {
     await assertMayBindRoles(deps, caller, (body.roles_permissions ?? []).map((p) => p.role_uid));

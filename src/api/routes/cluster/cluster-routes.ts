@@ -57,6 +57,7 @@ export const putCluster = defineRoute({
   method: 'PUT',
   url: '/v1/cluster',
   permission: 'update_cluster',
+  errors: ['missing_trusted_ca', 'no_login_method', 'config_edit_conflict', 'nodes_not_updated'],
   schema: { body: ClusterUpdate, querystring: DryRunQuery },
   handler: async ({ deps, body: fullBody, query, caller }) => {
     const { proxy_certificate: proxyCertificate, syncer_certificate: syncerCertificate, ...body } = fullBody;
@@ -132,6 +133,7 @@ export const putPolicy = defineRoute({
   method: 'PUT',
   url: '/v1/cluster/policy',
   permission: 'update_cluster',
+  errors: ['config_edit_conflict'],
   schema: { body: PolicyUpdate, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => {
     const { doc, modRevision } = await readDocument<ClusterPolicy>(deps, keys.policy);

@@ -8,6 +8,7 @@ export const getNode = defineRoute({
   method: 'GET',
   url: '/v1/nodes/:uid',
   permission: 'view_node_info',
+  errors: ['not_found'],
   schema: { params: Type.Object({ uid: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) }) },
   handler: async ({ deps, params }) => {
     const uid = Number(params.uid);

@@ -13,6 +13,7 @@ export const deleteRedisAcl = defineRoute({
   method: 'DELETE',
   url: '/v1/redis_acls/:uid',
   permission: 'delete_redis_acl',
+  errors: ['not_found', 'invalid_param', 'config_edit_conflict'],
   schema: { params: UidParams },
   handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);

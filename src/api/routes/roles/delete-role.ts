@@ -15,6 +15,7 @@ export const deleteRole = defineRoute({
   method: 'DELETE',
   url: '/v1/roles/:uid',
   permission: 'delete_role',
+  errors: ['not_found', 'invalid_param', 'config_edit_conflict'],
   schema: { params: UidParams, querystring: DryRunQuery },
   handler: async ({ deps, params, query, caller }) => {
     const uid = parseUidParam(params.uid);
