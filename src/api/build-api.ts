@@ -65,7 +65,7 @@ export function buildApi({ deps, https, logger, routes = allRoutes, limits }: Bu
   app.setErrorHandler(handleError);
   registerJsonBodyParser(app, deps.bodyLimitBytes);
   app.setNotFoundHandler((request, reply) => {
-    handleError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply);
+    handleError(new ApiError('not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
@@ -91,7 +91,7 @@ function registerRoute(app: FastifyInstance, deps: ApiDeps, route: ApiRoute<Rout
       if (route.permission === 'public') return;
       const caller = await authenticateRequest(request, deps);
       if (route.permission !== 'authenticated' && !hasPermission(caller.role, route.permission)) {
-        throw new ApiError(403, 'insufficient_permissions', `This action requires the '${route.permission}' permission`);
+        throw new ApiError('insufficient_permissions', `This action requires the '${route.permission}' permission`);
       }
       callers.set(request, caller);
     },

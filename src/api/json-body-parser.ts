@@ -20,14 +20,14 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number):
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body: Buffer, done) => {
     const charset = requestCharset(request.headers['content-type']);
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      done(new ApiError(400, 'invalid_schema', `The request body must be UTF-8 JSON; charset=${charset.slice(0, 40)} is not supported`), undefined);
+      done(new ApiError('invalid_schema', `The request body must be UTF-8 JSON; charset=${charset.slice(0, 40)} is not supported`), undefined);
       return;
     }
     let text: string;
     try {
       text = decoder.decode(body);
     } catch {
-      done(new ApiError(400, 'invalid_schema', 'The request body is not valid UTF-8'), undefined);
+      done(new ApiError('invalid_schema', 'The request body is not valid UTF-8'), undefined);
       return;
     }
     void parseJson(request, text, done);

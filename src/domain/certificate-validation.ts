@@ -1,5 +1,6 @@
 // Validation of the items of PUT /v1/cluster/certificates: each item gets its first failure (fixed check order),
-// the request status is the status of the first failing item. Descriptions never carry PEM or key material.
+// as an error code; the API answers with the status of the first failing item's code (the registry in
+// lib/api-error.ts). Descriptions never carry PEM or key material.
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { ErrorCode } from '../lib/api-error.js';
 import { CERTIFICATE_SPECS, isCertificateName, type CertificateName, type CertificateSpec } from './certificate-names.js';
@@ -17,23 +18,22 @@ import {
 import { costlyKeyReason, keyBoundsViolation } from './key-bounds.js';
 import { pinRole, whyNotIssuer } from './client-certificate.js';
 
-/** HTTP status of each certificate error code. */
-export const CERTIFICATE_ERROR_STATUS = {
-  unknown_certificate: 403,
-  duplicate_certificate_name: 400,
-  invalid_certificate: 400,
-  not_a_ca: 400,
-  missing_key: 400,
-  unexpected_key: 400,
-  invalid_key: 400,
-  key_mismatch: 400,
-  weak_key: 400,
-  weak_signature: 400,
-  certificate_expired: 406,
-  certificate_not_yet_valid: 400,
-} as const satisfies Partial<Record<ErrorCode, number>>;
-
-export type CertificateErrorCode = keyof typeof CERTIFICATE_ERROR_STATUS;
+/** The error codes a certificate item can fail with. */
+export type CertificateErrorCode = Extract<
+  ErrorCode,
+  | 'unknown_certificate'
+  | 'duplicate_certificate_name'
+  | 'invalid_certificate'
+  | 'not_a_ca'
+  | 'missing_key'
+  | 'unexpected_key'
+  | 'invalid_key'
+  | 'key_mismatch'
+  | 'weak_key'
+  | 'weak_signature'
+  | 'certificate_expired'
+  | 'certificate_not_yet_valid'
+>;
 
 export interface CertificateItem {
   name: string;
@@ -45,7 +45,6 @@ export interface CertificateItemError {
   name: string;
   error_code: CertificateErrorCode;
   description: string;
-  status: number;
 }
 
 export interface ValidCertificate {
@@ -67,7 +66,7 @@ export interface ValidCertificate {
 
 export type CertificateItemsValidation =
   | { ok: true; certificates: ValidCertificate[] }
-  | { ok: false; status: number; errors: CertificateItemError[] };
+  | { ok: false; errors: CertificateItemError[] };
 
 export type CertificateItemValidation = { ok: true; certificate: ValidCertificate } | { ok: false; error: CertificateItemError };
 
@@ -87,8 +86,7 @@ export function validateCertificateItems(items: readonly CertificateItem[], now:
     if (result.ok) certificates.push(result.certificate);
     else errors.push(result.error);
   }
-  const [first] = errors;
-  if (first) return { ok: false, status: first.status, errors };
+  if (errors.length > 0) return { ok: false, errors };
   return { ok: true, certificates };
 }
 
@@ -236,5 +234,5 @@ function clip(s: string): string {
 }
 
 function fail(name: string, code: CertificateErrorCode, description: string): { ok: false; error: CertificateItemError } {
-  return { ok: false, error: { name, error_code: code, description, status: CERTIFICATE_ERROR_STATUS[code] } };
+  return { ok: false, error: { name, error_code: code, description } };
 }

@@ -103,9 +103,9 @@ export interface BdbInput {
   sharding?: boolean | undefined;
 }
 
+/** A rule the input breaks, as an error code (the API maps it to its HTTP status). */
 export interface BdbRuleFailure {
   ok: false;
-  status: number;
   error_code: ErrorCode;
   description: string;
 }
@@ -149,8 +149,8 @@ export function pickFreePort(taken: ReadonlySet<number>): number | undefined {
   return undefined;
 }
 
-function fail(status: number, error_code: ErrorCode, description: string): BdbRuleFailure {
-  return { ok: false, status, error_code, description };
+function fail(error_code: ErrorCode, description: string): BdbRuleFailure {
+  return { ok: false, error_code, description };
 }
 
 function isFailure(value: unknown): value is BdbRuleFailure {
@@ -163,22 +163,22 @@ function formatTime(now: Date): string {
 }
 
 /**
- * authentication_ssl_client_certs: every entry must parse as PEM certificate(s) (invalid_certificate, 400),
- * no certificate may appear twice across entries (duplicated_certs, 400), and none may be expired
- * (certificate_expired, 406). Returns the entries re-emitted as canonical PEM.
+ * authentication_ssl_client_certs: every entry must parse as PEM certificate(s) (invalid_certificate),
+ * no certificate may appear twice across entries (duplicated_certs), and none may be expired
+ * (certificate_expired). Returns the entries re-emitted as canonical PEM.
  */
 export function validateClientCertificates(entries: readonly ClientCertEntry[], now: Date, field = 'authentication_ssl_client_certs'): ClientCertEntry[] | BdbRuleFailure {
   const seen = new Map<string, number>();
   const parsed: X509Certificate[][] = [];
   for (const [i, entry] of entries.entries()) {
     if (typeof entry.client_cert !== 'string' || entry.client_cert.trim() === '') {
-      return fail(400, 'invalid_certificate', `${field}[${i}].client_cert is missing`);
+      return fail('invalid_certificate', `${field}[${i}].client_cert is missing`);
     }
     const chain = parseCertificateChain(entry.client_cert);
-    if (!chain.ok) return fail(400, 'invalid_certificate', `${field}[${i}].client_cert ${chain.error}`);
+    if (!chain.ok) return fail('invalid_certificate', `${field}[${i}].client_cert ${chain.error}`);
     for (const cert of chain.value) {
       const violation = keyBoundsViolation(cert);
-      if (violation !== undefined) return fail(400, 'weak_key', `${field}[${i}] holds a certificate with a weak key: ${violation}`);
+      if (violation !== undefined) return fail('weak_key', `${field}[${i}] holds a certificate with a weak key: ${violation}`);
     }
     parsed.push(chain.value);
   }
@@ -187,7 +187,7 @@ export function validateClientCertificates(entries: readonly ClientCertEntry[], 
       const fingerprint = certificateFingerprint(cert);
       const first = seen.get(fingerprint);
       if (first !== undefined) {
-        return fail(400, 'duplicated_certs', `${field}[${i}] repeats a certificate already given in ${field}[${first}]`);
+        return fail('duplicated_certs', `${field}[${i}] repeats a certificate already given in ${field}[${first}]`);
       }
       seen.set(fingerprint, i);
     }
@@ -195,7 +195,7 @@ export function validateClientCertificates(entries: readonly ClientCertEntry[], 
   for (const [i, chain] of parsed.entries()) {
     for (const cert of chain) {
       if (certificateNotAfter(cert).getTime() < now.getTime()) {
-        return fail(406, 'certificate_expired', `${field}[${i}] holds a certificate that expired on ${certificateExpiry(cert)}`);
+        return fail('certificate_expired', `${field}[${i}] holds a certificate that expired on ${certificateExpiry(cert)}`);
       }
     }
   }
@@ -224,29 +224,29 @@ export function clientCertificateWarnings(entries: readonly ClientCertEntry[], f
 
 function checkEnum<T extends string>(field: string, value: string | undefined, allowed: readonly T[]): T | BdbRuleFailure | undefined {
   if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) return fail(400, 'invalid_schema', `${field} must be one of ${allowed.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(value)) return fail('invalid_schema', `${field} must be one of ${allowed.join(', ')}`);
   return value as T;
 }
 
 /** Applies the fields present in input onto base and checks the result as a whole. */
 function applyAndCheck(base: BdbRecord, input: BdbInput, ctx: BdbRulesContext, creating: boolean): BdbRuleResult {
   if (input.type !== undefined && input.type !== 'redis') {
-    return fail(406, 'invalid_param', `type "${input.type}" is not supported: certplane runs Redis databases only`);
+    return fail('invalid_param', `type "${input.type}" is not supported: certplane runs Redis databases only`);
   }
   if (input.name !== undefined && (typeof input.name !== 'string' || !NAME_PATTERN.test(input.name))) {
-    return fail(400, 'invalid_schema', 'name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
+    return fail('invalid_schema', 'name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit');
   }
   if (input.memory_size !== undefined && (!Number.isSafeInteger(input.memory_size) || input.memory_size < 0)) {
-    return fail(400, 'invalid_schema', 'memory_size must be a non-negative integer (bytes; 0 = unlimited)');
+    return fail('invalid_schema', 'memory_size must be a non-negative integer (bytes; 0 = unlimited)');
   }
   if (input.port !== undefined && input.port !== 0 && !isValidDbPort(input.port)) {
-    return fail(406, 'port_unavailable', `Port ${input.port} cannot be used: database ports are ${DB_PORT_MIN}-${DB_PORT_MAX} except 10050`);
+    return fail('port_unavailable', `Port ${input.port} cannot be used: database ports are ${DB_PORT_MIN}-${DB_PORT_MAX} except 10050`);
   }
   if (input.shards_count !== undefined && input.shards_count !== 1) {
-    return fail(406, 'invalid_sharding', 'certplane databases have exactly one shard (shards_count 1)');
+    return fail('invalid_sharding', 'certplane databases have exactly one shard (shards_count 1)');
   }
-  if (input.sharding === true) return fail(406, 'invalid_sharding', 'certplane databases are not sharded');
-  if (input.replication === true) return fail(406, 'invalid_replication', 'certplane databases have no replica');
+  if (input.sharding === true) return fail('invalid_sharding', 'certplane databases are not sharded');
+  if (input.replication === true) return fail('invalid_replication', 'certplane databases have no replica');
 
   const tlsMode = checkEnum('tls_mode', input.tls_mode, ['enabled', 'disabled', 'replica_ssl'] as const);
   if (isFailure(tlsMode)) return tlsMode;
@@ -274,12 +274,12 @@ function applyAndCheck(base: BdbRecord, input: BdbInput, ctx: BdbRulesContext, c
   if (input.roles_permissions !== undefined) {
     const roleUids = input.roles_permissions.map((p) => p.role_uid);
     if (new Set(roleUids).size !== roleUids.length) {
-      return fail(400, 'invalid_schema', 'roles_permissions binds each role at most once');
+      return fail('invalid_schema', 'roles_permissions binds each role at most once');
     }
     for (const binding of input.roles_permissions) {
-      if (!ctx.roleUids.has(binding.role_uid)) return fail(400, 'unknown_role', `Role uid ${binding.role_uid} does not exist`);
+      if (!ctx.roleUids.has(binding.role_uid)) return fail('unknown_role', `Role uid ${binding.role_uid} does not exist`);
       if (!ctx.redisAclUids.has(binding.redis_acl_uid)) {
-        return fail(400, 'unknown_redis_acl', `Redis ACL uid ${binding.redis_acl_uid} does not exist`);
+        return fail('unknown_redis_acl', `Redis ACL uid ${binding.redis_acl_uid} does not exist`);
       }
     }
     rolesPermissions = input.roles_permissions.map((p) => ({ role_uid: p.role_uid, redis_acl_uid: p.redis_acl_uid }));
@@ -308,7 +308,6 @@ function applyAndCheck(base: BdbRecord, input: BdbInput, ctx: BdbRulesContext, c
 
   if (record.client_cert_subject_validation_type !== 'disabled' && record.authorized_subjects.length === 0) {
     return fail(
-      400,
       'invalid_schema',
       `client_cert_subject_validation_type '${record.client_cert_subject_validation_type}' needs at least one entry in authorized_subjects`,
     );
@@ -320,7 +319,6 @@ function applyAndCheck(base: BdbRecord, input: BdbInput, ctx: BdbRulesContext, c
     !ctx.clusterHasTrustedCa
   ) {
     return fail(
-      400,
       'invalid_certificate',
       'enforce_client_authentication needs trusted client certificates: set authentication_ssl_client_certs, install the cluster mtls_trusted_ca, or set enforce_client_authentication to "disabled"',
     );
@@ -330,8 +328,8 @@ function applyAndCheck(base: BdbRecord, input: BdbInput, ctx: BdbRulesContext, c
 
 /** POST /v1/bdbs: name and memory_size are required (missing_db_name, missing_memory_size). */
 export function validateNewBdb(input: BdbInput, ctx: NewBdbContext): BdbRuleResult {
-  if (input.name === undefined) return fail(400, 'missing_db_name', 'A database needs a name');
-  if (input.memory_size === undefined) return fail(400, 'missing_memory_size', 'A database needs a memory_size (bytes; 0 = unlimited)');
+  if (input.name === undefined) return fail('missing_db_name', 'A database needs a name');
+  if (input.memory_size === undefined) return fail('missing_memory_size', 'A database needs a memory_size (bytes; 0 = unlimited)');
   const base: BdbRecord = {
     uid: ctx.uid,
     name: input.name,
@@ -359,7 +357,7 @@ export function validateNewBdb(input: BdbInput, ctx: NewBdbContext): BdbRuleResu
 
 /** PUT /v1/bdbs/{uid}: a partial update; uid is read-only. */
 export function applyBdbUpdate(existing: BdbRecord, input: BdbInput, ctx: BdbRulesContext): BdbRuleResult {
-  if (input.uid !== undefined && input.uid !== existing.uid) return fail(400, 'invalid_schema', "'uid' is read-only");
+  if (input.uid !== undefined && input.uid !== existing.uid) return fail('invalid_schema', "'uid' is read-only");
   return applyAndCheck(existing, input, ctx, false);
 }
 
@@ -387,9 +385,9 @@ export const BDB_RESPONSE_FIELDS: readonly string[] = [
  */
 export function parseBdbFields(value: string): { ok: true; fields: string[] } | BdbRuleFailure {
   const fields = [...new Set(value.split(',').map((f) => f.trim()).filter((f) => f !== ''))];
-  if (fields.length === 0) return fail(400, 'invalid_schema', 'fields must name at least one bdb field');
+  if (fields.length === 0) return fail('invalid_schema', 'fields must name at least one bdb field');
   const unknown = fields.filter((f) => !BDB_RESPONSE_FIELDS.includes(f));
-  if (unknown.length > 0) return fail(400, 'invalid_schema', `fields names unknown bdb field(s): ${unknown.join(', ')}`);
+  if (unknown.length > 0) return fail('invalid_schema', `fields names unknown bdb field(s): ${unknown.join(', ')}`);
   return { ok: true, fields };
 }
 

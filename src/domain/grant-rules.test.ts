@@ -108,7 +108,6 @@ describe('grant rules: the full matrix', () => {
     const denied = decideGrant({ uid: CALLER_UID, role: 'user_manager' }, { op: 'create_user', grants: ['admin'] });
     expect(denied).toEqual({
       ok: false,
-      status: 403,
       error_code: 'insufficient_permissions',
       description: expect.stringContaining("management 'admin'"),
     });

@@ -95,12 +95,12 @@ export type GrantDenialCode = 'insufficient_permissions' | 'unauthorized_action'
 
 export type GrantDecision =
   | { ok: true; /** The route must verify old_password before changing anything. */ needsOldPassword: boolean }
-  | { ok: false; status: 403; error_code: GrantDenialCode; description: string };
+  | { ok: false; error_code: GrantDenialCode; description: string };
 
 const ALLOWED: GrantDecision = Object.freeze({ ok: true, needsOldPassword: false });
 
 function deny(error_code: GrantDenialCode, description: string): GrantDecision {
-  return { ok: false, status: 403, error_code, description };
+  return { ok: false, error_code, description };
 }
 
 function lacks(actor: GrantActor, permission: Permission): GrantDecision | undefined {

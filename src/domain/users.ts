@@ -90,7 +90,6 @@ export interface NewUserContext extends UserRulesContext {
 
 export interface UserRuleFailure {
   ok: false;
-  status: number;
   error_code: ErrorCode;
   description: string;
 }
@@ -111,7 +110,7 @@ const EMAIL_PATTERN = /^$|^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9.-]+$/;
 const NAME_PATTERN = /^[ -!#-%'-;=?-~]+$/;
 
 function fail(error_code: ErrorCode, description: string): UserRuleFailure {
-  return { ok: false, status: 400, error_code, description };
+  return { ok: false, error_code, description };
 }
 
 /** `2025-10-14T00:01:06Z`: ISO 8601 without milliseconds, as RS prints password_issue_date. */

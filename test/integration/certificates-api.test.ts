@@ -288,7 +288,7 @@ describe('optional certificates', () => {
   it('answers DELETE of an unknown certificate name with 404', async () => {
     const del = await apiRequest(node.port, { method: 'DELETE', path: '/v1/cluster/certificates/no_such_cert', auth: node.admin });
     expect(del.status, del.text).toBe(404);
-    expect(del.json).toMatchObject({ error_code: 'unknown_certificate' });
+    expect(del.json).toMatchObject({ error_code: 'not_found' });
   });
 });
 

@@ -312,10 +312,10 @@ describe('callers', () => {
 });
 
 describe('DELETE rejections', () => {
-  it('required → 403 required_certificate, unknown → 404 unknown_certificate, not installed → 404, all without change', async () => {
+  it('required → 403 required_certificate, unknown → 404 not_found, not installed → 404 not_found, all without change', async () => {
     for (const [name, status, code] of [
       ['api', 403, 'required_certificate'],
-      ['bogus', 404, 'unknown_certificate'],
+      ['bogus', 404, 'not_found'],
       ['ldap_client', 404, 'not_found'],
     ] as const) {
       await rejects({ method: 'DELETE', path: `/v1/cluster/certificates/${name}` }, status, code);

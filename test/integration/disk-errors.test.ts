@@ -1,5 +1,5 @@
 // A node that cannot write its certificate files reports the failure instead of pretending: PUT answers
-// 409 nodes_not_updated and DELETE 500 (seed 001), the node keeps serving its old, matching certificate,
+// 409 nodes_not_updated and DELETE 500 node_apply_failed (seed 001), the node keeps serving its old, matching certificate,
 // the desired state stays in the store, and once the disk is writable again the node converges on its own
 // and a retry answers 200. The fault: <data-dir>/certs.d, where each generation is written, becomes a
 // plain file (the tests run as root, so permissions cannot make a directory unwritable).
@@ -70,7 +70,7 @@ describe('certificate files that cannot be written', () => {
     await breakDisk();
     const removed = await asAdmin('DELETE', '/v1/cluster/certificates/mtls_trusted_ca');
     expect(removed.status, removed.text).toBe(500);
-    expect(removed.json.error_code).toBe('nodes_not_updated');
+    expect(removed.json.error_code).toBe('node_apply_failed');
     await repairDisk();
     const deadline = Date.now() + 15_000;
     for (;;) {

@@ -111,12 +111,12 @@ describe('REST API certificate authentication', () => {
     [
       'an expired certificate',
       async () => issueCertificate(ca, { subject: 'CN=alice,OU=eng,O=Acme', notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) }),
-      'certificate_expired',
+      'client_certificate_expired',
     ],
     [
       'a certificate that is not valid yet',
       async () => issueCertificate(ca, { subject: 'CN=alice,OU=eng,O=Acme', notBefore: new Date(Date.now() + DAY), notAfter: new Date(Date.now() + 30 * DAY) }),
-      'certificate_not_yet_valid',
+      'client_certificate_not_yet_valid',
     ],
     ['a subject that maps to no user', async () => issueCertificate(ca, { subject: 'CN=mallory,OU=eng,O=Acme' }), 'unknown_certificate_user'],
   ])('refuses %s with 401 and changes nothing', async (_label, make, code) => {

@@ -95,6 +95,12 @@ describe('RS response compatibility', () => {
     expect(list[0]?.software_version).toBe('8.2.0-100');
   });
 
+  it('answers an endpoint that does not exist with 404 not_found in the RS error body', async () => {
+    const response = await api('GET', '/v1/no_such_endpoint');
+    expect(response.status).toBe(404);
+    expect(response.json).toEqual({ error_code: 'not_found', description: 'No endpoint GET /v1/no_such_endpoint', message: 'No endpoint GET /v1/no_such_endpoint' });
+  });
+
   describe('databases', () => {
     let dbPort: number;
     beforeAll(async () => {

@@ -105,6 +105,13 @@ describe('users CRUD', () => {
     expectError(response, 409, 'email_already_exists');
   });
 
+  it('refuses a user with a uid that is taken with 409 uid_exists (as databases, roles and Redis ACLs), changing nothing', async () => {
+    const response = await expectNoChange(node.dataDir, () =>
+      call('POST', '/v1/users', node.admin, { uid: 1, name: 'Uid Clash', email: 'uid-clash@example.com', password: 'Another-Pass-1', role: 'db_viewer' }),
+    );
+    expectError(response, 409, 'uid_exists');
+  });
+
   it.each([
     ['an unknown field', { name: 'X', email: 'x1@example.com', password: 'Xx-password-1', role: 'db_viewer', superuser: true }, 'invalid_schema'],
     ['an unknown role', { name: 'X', email: 'x2@example.com', password: 'Xx-password-1', role: 'root' }, 'invalid_schema'],

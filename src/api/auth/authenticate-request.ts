@@ -15,7 +15,7 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
   const peer = cluster?.mtls_certificate_authentication === true ? deps.certificates.peerOf(request.raw.socket as TLSSocket) : null;
   if (peer !== null) {
     if (header !== undefined) {
-      throw new ApiError(400, 'ambiguous_credentials', 'Send either a client certificate or a password, never both');
+      throw new ApiError('ambiguous_credentials', 'Send either a client certificate or a password, never both');
     }
     try {
       return toCaller(await deps.certificates.authenticate(peer, cluster), 'certificate');
@@ -33,7 +33,7 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
   }
   const credentials = parseBasicAuth(header);
   if (credentials === undefined) {
-    throw new ApiError(401, 'unauthenticated', 'Authentication required: HTTP Basic credentials (email and password), a Bearer token or a client certificate');
+    throw new ApiError('unauthenticated', 'Authentication required: HTTP Basic credentials (email and password), a Bearer token or a client certificate');
   }
   try {
     const user = await deps.passwords.authenticate(credentials.email, credentials.password, { allowExpired, cluster });

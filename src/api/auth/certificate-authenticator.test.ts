@@ -55,7 +55,7 @@ describe('CertificateAuthenticator: verify once per connection', () => {
     expect(peer.verdict).toBe(verdict); // not checked again
 
     clock.now = new Date(Date.now() + 2 * 86_400_000);
-    expect(await codeOf(auth.authenticate(peer, cluster))).toBe('certificate_expired');
+    expect(await codeOf(auth.authenticate(peer, cluster))).toBe('client_certificate_expired');
     expect(peer.verdict).toBe(verdict);
 
     clock.now = new Date();

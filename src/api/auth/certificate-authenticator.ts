@@ -13,13 +13,14 @@ import { peerCertificateChain } from '../../lib/peer-chain.js';
 import type { ClusterStore } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
 import type { Clock } from '../../lib/clock.js';
-import { ApiError } from '../../lib/api-error.js';
+import { ApiError, type ErrorCode } from '../../lib/api-error.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
 import {
   buildTrustAnchors,
   checkPathValidity,
   MAX_PRESENTED_CHAIN,
   verifyClientChain,
+  type ClientCertificateErrorCode,
   type ClientChainVerdict,
   type TrustAnchors,
 } from '../../domain/client-certificate.js';
@@ -35,6 +36,13 @@ interface ParsedPeer {
   /** The chain verdict of this connection and the anchor set it was reached with. */
   verdict?: { anchors: TrustAnchors; chain: ClientChainVerdict };
 }
+
+/** The login's own codes (401) for a certificate outside its validity period; an upload answers certificate_expired (406). */
+const LOGIN_VALIDITY_CODE = {
+  certificate_not_trusted: 'certificate_not_trusted',
+  certificate_expired: 'client_certificate_expired',
+  certificate_not_yet_valid: 'client_certificate_not_yet_valid',
+} as const satisfies Record<ClientCertificateErrorCode, ErrorCode>;
 
 export class CertificateAuthenticator {
   private readonly peers = new WeakMap<TLSSocket, ParsedPeer | null>();
@@ -58,12 +66,12 @@ export class CertificateAuthenticator {
   /** Authenticates the connection's certificate as a certificate user, or throws 401 saying why. */
   async authenticate(peer: ParsedPeer, cluster: ClusterDocument): Promise<UserRecord> {
     const anchors = await this.trustAnchors();
-    if (anchors.size === 0) throw new ApiError(401, 'certificate_not_trusted', 'No mtls_trusted_ca is installed');
+    if (anchors.size === 0) throw new ApiError('certificate_not_trusted', 'No mtls_trusted_ca is installed');
     if (peer.verdict?.anchors !== anchors) peer.verdict = { anchors, chain: verifyClientChain(peer.chain, anchors) };
     const chainVerdict = peer.verdict.chain;
-    if (!chainVerdict.ok) throw new ApiError(401, chainVerdict.error_code, chainVerdict.description);
+    if (!chainVerdict.ok) throw new ApiError(chainVerdict.error_code, chainVerdict.description);
     const verdict = checkPathValidity(chainVerdict.path, this.clock.now());
-    if (!verdict.ok) throw new ApiError(401, verdict.error_code, verdict.description);
+    if (!verdict.ok) throw new ApiError(LOGIN_VALIDITY_CODE[verdict.error_code], verdict.description);
     const leaf = peer.chain[0]!;
     const subjectOk = matchesAuthorizedSubjects(
       { subject: leaf.subject, subjectAltName: leaf.subjectAltName },
@@ -72,14 +80,13 @@ export class CertificateAuthenticator {
     );
     if (!subjectOk) {
       throw new ApiError(
-        401,
         'certificate_not_authorized',
         `The client certificate subject does not pass '${cluster.mtls_client_cert_subject_validation_type}' validation against mtls_authorized_subjects`,
       );
     }
     const user = await this.users.findBySubjectLine(peer.subjectLine);
     if (user === undefined || user.auth_method !== 'certificate') {
-      throw new ApiError(401, 'unknown_certificate_user', `No certificate user has certificate_subject_line '${peer.subjectLine}'`);
+      throw new ApiError('unknown_certificate_user', `No certificate user has certificate_subject_line '${peer.subjectLine}'`);
     }
     return user;
   }

@@ -37,7 +37,7 @@ export class JwtAuthenticator {
   /** For refresh_jwt: 401 invalid_token when the session is already at its maximum age. */
   assertRefreshable(authTime: number): void {
     if (this.clock.now().getTime() / 1000 >= authTime + this.maxSessionSeconds) {
-      throw new ApiError(401, 'invalid_token', 'The session has reached its maximum age: log in again');
+      throw new ApiError('invalid_token', 'The session has reached its maximum age: log in again');
     }
   }
 
@@ -55,27 +55,27 @@ export class JwtAuthenticator {
   ): Promise<{ user: UserRecord; claims: JwtClaims }> {
     const now = this.clock.now();
     const verdict = verifyJwt(this.secret, token, now);
-    if (!verdict.ok) throw new ApiError(401, 'invalid_token', `Invalid token: ${verdict.reason}`);
+    if (!verdict.ok) throw new ApiError('invalid_token', `Invalid token: ${verdict.reason}`);
     if (now.getTime() / 1000 >= verdict.claims.auth_time + this.maxSessionSeconds) {
       // Only reachable when the limit was lowered after the token was issued (exp is capped at issue time).
-      throw new ApiError(401, 'invalid_token', 'Invalid token: the session has reached its maximum age');
+      throw new ApiError('invalid_token', 'Invalid token: the session has reached its maximum age');
     }
     const user = await this.users.get(Number(verdict.claims.sub));
     if (user === undefined || !fingerprintMatches(this.secret, user, verdict.claims.fpr)) {
-      throw new ApiError(401, 'invalid_token', 'Invalid token: its user no longer exists or has changed credentials since it was issued');
+      throw new ApiError('invalid_token', 'Invalid token: its user no longer exists or has changed credentials since it was issued');
     }
     if (user.auth_method === 'certificate' && options.cluster?.mtls_certificate_authentication !== true) {
-      throw new ApiError(401, 'invalid_token', 'Invalid token: certificate login (mtls_certificate_authentication) is off');
+      throw new ApiError('invalid_token', 'Invalid token: certificate login (mtls_certificate_authentication) is off');
     }
     if (user.status === 'locked' || (await this.locks.isLocked(user.uid))) {
-      throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
+      throw new ApiError('user_locked', 'The account is locked after too many failed logins');
     }
     if (
       !options.allowExpired &&
       user.auth_method === 'regular' &&
       isPasswordExpired(user.password_issue_date, options.cluster?.password_expiration_duration ?? 0, now)
     ) {
-      throw new ApiError(401, 'password_expired', 'The password has expired; change it with PUT /v1/users/password');
+      throw new ApiError('password_expired', 'The password has expired; change it with PUT /v1/users/password');
     }
     return { user, claims: verdict.claims };
   }

@@ -73,20 +73,20 @@ export class PasswordAuthenticator {
   async authenticate(email: string, password: string, options: { allowExpired: boolean; cluster: ClusterDocument | undefined }): Promise<UserRecord> {
     const { cluster } = options;
     if (cluster?.control_plane_basic_authentication === false) {
-      throw new ApiError(401, 'unauthenticated', 'Basic authentication is disabled on this cluster');
+      throw new ApiError('unauthenticated', 'Basic authentication is disabled on this cluster');
     }
     const user = await this.users.findByEmail(email);
     if (user === undefined || user.auth_method !== 'regular' || user.password_hash === undefined) {
       // Same slow work as a real check, so response time does not reveal which emails exist.
       await verifyPassword(password, await this.getDummyHash());
-      throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
+      throw new ApiError('unauthenticated', 'Invalid email or password');
     }
     const now = this.clock.now();
     const verdict = await this.checkPassword(user, password, now);
-    if (verdict === 'locked') throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
-    if (verdict === 'wrong') throw new ApiError(401, 'unauthenticated', 'Invalid email or password');
+    if (verdict === 'locked') throw new ApiError('user_locked', 'The account is locked after too many failed logins');
+    if (verdict === 'wrong') throw new ApiError('unauthenticated', 'Invalid email or password');
     if (!options.allowExpired && isPasswordExpired(user.password_issue_date, cluster?.password_expiration_duration ?? 0, now)) {
-      throw new ApiError(401, 'password_expired', 'The password has expired; change it with PUT /v1/users/password');
+      throw new ApiError('password_expired', 'The password has expired; change it with PUT /v1/users/password');
     }
     return user;
   }

@@ -15,7 +15,7 @@ export function grantActor(caller: Caller): GrantActor {
 
 /** Throws the 403 of a denied grant decision; returns whether the old password must be checked. */
 export function assertGranted(decision: GrantDecision): { needsOldPassword: boolean } {
-  if (!decision.ok) throw new ApiError(decision.status, decision.error_code, decision.description);
+  if (!decision.ok) throw new ApiError(decision.error_code, decision.description);
   return { needsOldPassword: decision.needsOldPassword };
 }
 

@@ -65,13 +65,13 @@ export async function createEntity<R>(store: ClusterStore, kind: EntityKind<R>, 
 
 /** 409 uid_exists ("<what> <uid> already exists") when the uid is taken; for build() of a requested uid. */
 export async function assertUidFree(store: ClusterStore, kind: EntityKind<unknown>, uid: number, what: string): Promise<void> {
-  if ((await store.get(kind.key(uid))) !== undefined) throw new ApiError(409, 'uid_exists', `${what} ${uid} already exists`);
+  if ((await store.get(kind.key(uid))) !== undefined) throw new ApiError('uid_exists', `${what} ${uid} already exists`);
 }
 
 /** The usual onConflict: try again a few times, then 409 config_edit_conflict with this description. */
 export function retryThenConflict(description: string, maxAttempts = 5): (attempt: number) => void {
   return (attempt) => {
-    if (attempt >= maxAttempts) throw new ApiError(409, 'config_edit_conflict', description);
+    if (attempt >= maxAttempts) throw new ApiError('config_edit_conflict', description);
   };
 }
 

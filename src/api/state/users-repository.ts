@@ -71,7 +71,7 @@ export class UsersRepository {
       onConflict: async (_attempt, user) => {
         await this.throwIfConflict(user, undefined);
         if (record.uid !== undefined && (await this.get(record.uid)) !== undefined) {
-          throw new ApiError(409, 'name_already_exists', `A user with uid ${record.uid} already exists`);
+          throw new ApiError('uid_exists', `A user with uid ${record.uid} already exists`);
         }
         // Otherwise another create took the uid: try the next one.
       },
@@ -88,7 +88,7 @@ export class UsersRepository {
     const result = await updateEntity(this.store, this.entity, { uid: previous.uid, modRevision: read.modRevision, previous, next, alsoWrite, alsoCompare: guards });
     if (!result.succeeded) {
       const current = await this.store.get(keys.user(previous.uid));
-      if (current === undefined) throw new ApiError(404, 'not_found', `User ${previous.uid} does not exist`);
+      if (current === undefined) throw new ApiError('not_found', `User ${previous.uid} does not exist`);
       if (current.modRevision === read.modRevision) await this.throwIfConflict(next, previous);
       throw concurrentChange(previous.uid);
     }
@@ -134,19 +134,19 @@ export class UsersRepository {
     // The subject first: a second user for one subject named after its CN is a duplicate subject, not name.
     const subject = subjectIndexKey(next);
     if (subject !== undefined && (await owner(subject))) {
-      throw new ApiError(409, 'subject_line_already_exists', 'A user with this certificate_subject_line already exists (compared in canonical RFC 2253 form)');
+      throw new ApiError('subject_line_already_exists', 'A user with this certificate_subject_line already exists (compared in canonical RFC 2253 form)');
     }
     if (next.email !== '' && (await owner(keys.userEmailIndex(next.email)))) {
-      throw new ApiError(409, 'email_already_exists', 'A user with this email already exists');
+      throw new ApiError('email_already_exists', 'A user with this email already exists');
     }
     if (await owner(keys.userNameIndex(next.name))) {
-      throw new ApiError(409, 'name_already_exists', 'A user with this name already exists');
+      throw new ApiError('name_already_exists', 'A user with this name already exists');
     }
   }
 }
 
 function concurrentChange(uid: number): ApiError {
-  return new ApiError(409, 'config_edit_conflict', `User ${uid} (or the admins it relies on) was changed concurrently; retry`);
+  return new ApiError('config_edit_conflict', `User ${uid} (or the admins it relies on) was changed concurrently; retry`);
 }
 
 /**

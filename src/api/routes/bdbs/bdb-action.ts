@@ -38,11 +38,11 @@ export const bdbAction = defineRoute({
     const uid = parseUidParam(params.uid);
     const action = params.action;
     if (!isBdbAction(action)) {
-      throw new ApiError(404, 'not_found', `Unknown database action '${action}'; known actions: ${BDB_ACTIONS.join(', ')}`);
+      throw new ApiError('not_found', `Unknown database action '${action}'; known actions: ${BDB_ACTIONS.join(', ')}`);
     }
     const { record, modRevision } = await readBdb(deps, uid);
     const status = bdbStatus(modRevision, await getJson<BdbAppliedStatus>(deps.store, keys.bdbStatus(uid)));
-    if (status !== 'active') throw new ApiError(409, 'busy', `Database ${uid} is ${status}, not active; retry when it is active`);
+    if (status !== 'active') throw new ApiError('busy', `Database ${uid} is ${status}, not active; retry when it is active`);
     return action === 'flush' ? flush(deps, caller, record, modRevision) : resetAdminPass(deps, caller, record, modRevision);
   },
 });
@@ -64,7 +64,7 @@ async function flush(deps: ApiDeps, caller: Caller, record: BdbRecord, modRevisi
       entityChangeOp(deps.clock, caller, { type: 'bdb_flush_requested', target_type: 'bdb', target_uid: record.uid, target_name: record.name }),
     ],
   });
-  if (!queued.succeeded) throw new ApiError(409, 'busy', `Another action is queued on database ${record.uid}; retry`);
+  if (!queued.succeeded) throw new ApiError('busy', `Another action is queued on database ${record.uid}; retry`);
 
   // The owning node's answer, judged like every other wait (memberApplyState): done is applied, failed is failed,
   // and a node that is down has not applied it (answered at once, not at the timeout).
@@ -86,14 +86,14 @@ async function flush(deps: ApiDeps, caller: Caller, record: BdbRecord, modRevisi
     });
     if (withdrawn.succeeded) {
       const why = answer.state === 'down' ? 'is down (its lease lapsed)' : `did not take it within ${deps.applyTimeoutMs} ms`;
-      throw new ApiError(409, 'nodes_not_updated', `Node ${record.node_uid} ${why}: the flush of database ${record.uid} was withdrawn and nothing was flushed`, { nodes: [String(record.node_uid)] });
+      throw new ApiError('nodes_not_updated', `Node ${record.node_uid} ${why}: the flush of database ${record.uid} was withdrawn and nothing was flushed`, { nodes: [String(record.node_uid)] });
     }
     answer = await waitForOwner();
     if (answer.state === 'pending' || answer.state === 'down') {
-      throw new ApiError(500, 'action_failed', `Node ${record.node_uid} started the flush of database ${record.uid} but did not confirm it${answer.state === 'down' ? ' (it is down)' : ` within ${deps.applyTimeoutMs} ms`}`);
+      throw new ApiError('action_failed', `Node ${record.node_uid} started the flush of database ${record.uid} but did not confirm it${answer.state === 'down' ? ' (it is down)' : ` within ${deps.applyTimeoutMs} ms`}`);
     }
   }
-  if (answer.state === 'failed') throw new ApiError(500, 'action_failed', `The flush of database ${record.uid} failed on node ${record.node_uid}: ${answer.value?.error ?? 'unknown error'}`);
+  if (answer.state === 'failed') throw new ApiError('action_failed', `The flush of database ${record.uid} failed on node ${record.node_uid}: ${answer.value?.error ?? 'unknown error'}`);
   return bdbResponse(deps, caller, record, modRevision, 'active');
 }
 
@@ -107,7 +107,7 @@ async function resetAdminPass(deps: ApiDeps, caller: Caller, existing: BdbRecord
     changed_fields: changedFields(existing, next),
   });
   const written = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
-  if (!written.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
+  if (!written.succeeded) throw new ApiError('config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
   const applied = await waitForMemberKey(
     deps.store,
     String(existing.node_uid),
@@ -123,10 +123,10 @@ async function resetAdminPass(deps: ApiDeps, caller: Caller, existing: BdbRecord
   );
   if (applied.state === 'pending' || applied.state === 'down') {
     const why = applied.state === 'down' ? 'is down (its lease lapsed) and has not applied it' : `has not applied it within ${deps.applyTimeoutMs} ms`;
-    throw new ApiError(409, 'nodes_not_updated', `The new password of database ${existing.uid} is stored, but node ${existing.node_uid} ${why}; GET /v1/bdbs/${existing.uid} shows it`, { nodes: [String(existing.node_uid)] });
+    throw new ApiError('nodes_not_updated', `The new password of database ${existing.uid} is stored, but node ${existing.node_uid} ${why}; GET /v1/bdbs/${existing.uid} shows it`, { nodes: [String(existing.node_uid)] });
   }
   if (applied.state === 'failed') {
-    throw new ApiError(500, 'action_failed', `Node ${existing.node_uid} could not apply the new password of database ${existing.uid}: ${applied.value?.error ?? 'unknown error'}`);
+    throw new ApiError('action_failed', `Node ${existing.node_uid} could not apply the new password of database ${existing.uid}: ${applied.value?.error ?? 'unknown error'}`);
   }
   return bdbResponse(deps, caller, next, written.revision, 'active');
 }

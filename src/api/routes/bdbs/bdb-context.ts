@@ -36,13 +36,13 @@ export const bdbEntity: EntityKind<BdbRecord> = {
 };
 
 export function unwrapBdbRule(result: BdbRuleResult): BdbRecord {
-  if (!result.ok) throw new ApiError(result.status, result.error_code, result.description);
+  if (!result.ok) throw new ApiError(result.error_code, result.description);
   return result.record;
 }
 
 export async function readBdb(deps: ApiDeps, uid: number): Promise<{ record: BdbRecord; modRevision: number }> {
   const kv = await deps.store.get(keys.bdb(uid));
-  if (kv === undefined) throw new ApiError(404, 'not_found', `Database ${uid} does not exist`);
+  if (kv === undefined) throw new ApiError('not_found', `Database ${uid} does not exist`);
   return { record: JSON.parse(kv.value) as BdbRecord, modRevision: kv.modRevision };
 }
 
@@ -91,8 +91,8 @@ export function isPortBindable(address: string, port: number): Promise<boolean> 
 }
 
 export async function assertPortAvailable(deps: ApiDeps, port: number, taken: ReadonlySet<number>): Promise<void> {
-  if (taken.has(port)) throw new ApiError(409, 'port_unavailable', `Port ${port} is already used by another database`);
+  if (taken.has(port)) throw new ApiError('port_unavailable', `Port ${port} is already used by another database`);
   if (!(await isPortBindable(deps.localNode.address, port))) {
-    throw new ApiError(409, 'port_unavailable', `Port ${port} is in use on this node`);
+    throw new ApiError('port_unavailable', `Port ${port} is in use on this node`);
   }
 }

@@ -34,12 +34,12 @@ export const createBdb = defineRoute({
           taken.add(assignedPort);
           assignedPort = pickFreePort(taken);
         }
-        if (assignedPort === undefined) throw new ApiError(409, 'port_unavailable', 'No database port is free');
+        if (assignedPort === undefined) throw new ApiError('port_unavailable', 'No database port is free');
 
         const record = unwrapBdbRule(validateNewBdb(body, { ...ctx, uid, assignedPort, nodeUid: deps.localNode.uid }));
         await assertUidFree(deps.store, bdbEntity, uid, 'Database');
         if ((await deps.store.get(keys.bdbNameIndex(record.name))) !== undefined) {
-          throw new ApiError(409, 'name_already_exists', `A database named '${record.name}' already exists`);
+          throw new ApiError('name_already_exists', `A database named '${record.name}' already exists`);
         }
         if (explicitPort !== undefined) await assertPortAvailable(deps, explicitPort, taken);
         return record;

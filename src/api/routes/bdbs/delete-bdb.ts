@@ -18,7 +18,7 @@ export const deleteBdb = defineRoute({
     const { record, modRevision } = await readBdb(deps, parseUidParam(params.uid));
     const event = entityChangeOp(deps.clock, caller, { type: 'bdb_deleted', target_type: 'bdb', target_uid: record.uid, target_name: record.name });
     const result = await deleteEntity(deps.store, bdbEntity, record.uid, record, modRevision, [event]);
-    if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${record.uid} was changed concurrently; retry`);
+    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Database ${record.uid} was changed concurrently; retry`);
     return bdbResponse(deps, caller, record, undefined, 'delete-pending');
   },
 });

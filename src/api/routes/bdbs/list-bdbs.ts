@@ -25,7 +25,7 @@ export const listBdbs = defineRoute({
     let fields: string[] | undefined;
     if (query.fields !== undefined) {
       const parsed = parseBdbFields(query.fields);
-      if (!parsed.ok) throw new ApiError(parsed.status, parsed.error_code, parsed.description);
+      if (!parsed.ok) throw new ApiError(parsed.error_code, parsed.description);
       fields = parsed.fields;
     }
     const { kvs } = await deps.store.list(keys.bdbPrefix);

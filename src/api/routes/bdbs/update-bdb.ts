@@ -38,7 +38,7 @@ export const updateBdb = defineRoute({
       await assertPortAvailable(deps, next.port, taken);
     }
     if (next.name !== existing.name && (await deps.store.get(keys.bdbNameIndex(next.name))) !== undefined) {
-      throw new ApiError(409, 'name_already_exists', `A database named '${next.name}' already exists`);
+      throw new ApiError('name_already_exists', `A database named '${next.name}' already exists`);
     }
     const warnings = bdbTrustWarnings(body, next);
     if (isDryRun(query)) return withWarnings(await bdbResponse(deps, caller, next, modRevision), warnings);
@@ -50,7 +50,7 @@ export const updateBdb = defineRoute({
       changed_fields: changedFields(existing, next),
     });
     const result = await updateEntity(deps.store, bdbEntity, { uid: existing.uid, modRevision, previous: existing, next, alsoWrite: [event] });
-    if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
+    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Database ${existing.uid} was changed concurrently; retry`);
     await recordBdbTrustWarnings(deps, caller, existing.uid, warnings);
     return withWarnings(await bdbResponse(deps, caller, next, result.revision, 'active-change-pending'), warnings);
   },

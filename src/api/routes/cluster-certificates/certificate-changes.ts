@@ -27,7 +27,7 @@ export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; cert
   const result = validateCertificateItems(items, deps.clock.now());
   if (result.ok) return result.certificates;
   const first = result.errors[0]!;
-  throw new ApiError(first.status, first.error_code, first.description, {
+  throw new ApiError(first.error_code, first.description, {
     errors: result.errors.map(({ name, error_code, description }) => ({ name, error_code, description })),
   });
 }
@@ -98,20 +98,20 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
       return previousKey !== undefined && previousKey !== cert.key;
     });
     try {
-      await confirmApplied(deps, result.revision, 409);
+      await confirmApplied(deps, result.revision, 'nodes_not_updated');
     } finally {
       await forgetReplacedKeys(deps, retired.map((cert) => keys.certificate(cert.name)), result.revision);
     }
     return;
   }
-  throw new ApiError(409, 'config_edit_conflict', 'The certificates were changed concurrently too often; retry');
+  throw new ApiError('config_edit_conflict', 'The certificates were changed concurrently too often; retry');
 }
 
 export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate, log?: AuditLogger): Promise<void> {
   void current; // re-read below, inside the compare-guarded retry loop (issue 10.7)
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const installed = (await readInstalledKvs(deps)).get(name);
-    if (installed === undefined) throw new ApiError(404, 'not_found', `The '${name}' certificate is not installed`);
+    if (installed === undefined) throw new ApiError('not_found', `The '${name}' certificate is not installed`);
     const previous = describe(installed.stored);
     const event: AuditEvent = {
       time: deps.clock.now().toISOString(),
@@ -133,13 +133,13 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
     // Seed 001: a failure to remove the files on a node is a 500 for DELETE; a member that is down (or did not
     // confirm in time) has not applied it: 409, as for PUT (issue 10.3).
     try {
-      await confirmApplied(deps, result.revision, 500);
+      await confirmApplied(deps, result.revision, 'node_apply_failed');
     } finally {
       await forgetReplacedKeys(deps, installed.stored.key === undefined ? [] : [keys.certificate(name)], result.revision);
     }
     return;
   }
-  throw new ApiError(409, 'config_edit_conflict', `The '${name}' certificate was changed concurrently too often; retry`);
+  throw new ApiError('config_edit_conflict', `The '${name}' certificate was changed concurrently too often; retry`);
 }
 
 interface InstalledKv {
@@ -170,23 +170,24 @@ async function forgetReplacedKeys(deps: ApiDeps, recordKeys: string[], revision:
   await deps.store.forgetHistory(recordKeys, revision);
 }
 
-/** 409 when members are down or did not confirm in time; statusWhenFailed when a member tried and failed. */
-export async function confirmApplied(deps: ApiDeps, revision: number, statusWhenFailed: 409 | 500): Promise<void> {
+/** 409 nodes_not_updated when members are down or did not confirm in time; codeWhenFailed when a member tried and failed. */
+export async function confirmApplied(deps: ApiDeps, revision: number, codeWhenFailed: NotUpdatedCode): Promise<void> {
   const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
   if (outcome.ok) return;
-  throw notUpdatedError(outcome, deps.applyTimeoutMs, outcome.failed.length > 0 ? statusWhenFailed : 409);
+  throw notUpdatedError(outcome, deps.applyTimeoutMs, outcome.failed.length > 0 ? codeWhenFailed : 'nodes_not_updated');
 }
 
-/** The 409 (500 for deletes) that names every member that has not applied a change, and why. */
-export function notUpdatedError(outcome: Exclude<ApplyOutcome, { ok: true }>, timeoutMs: number, status: 409 | 500): ApiError {
+export type NotUpdatedCode = 'nodes_not_updated' | 'node_apply_failed';
+
+/** The 409 nodes_not_updated (500 node_apply_failed for deletes) that names every member that has not applied a change, and why. */
+export function notUpdatedError(outcome: Exclude<ApplyOutcome, { ok: true }>, timeoutMs: number, code: NotUpdatedCode): ApiError {
   const reasons = [
     ...outcome.down.map((uid) => ({ uid, why: 'down: its lease lapsed' })),
     ...outcome.pending.map((uid) => ({ uid, why: `did not confirm within ${timeoutMs} ms` })),
     ...outcome.failed.map((f) => ({ uid: f.node_uid, why: f.error })),
   ].sort((a, b) => Number(a.uid) - Number(b.uid));
   return new ApiError(
-    status,
-    'nodes_not_updated',
+    code,
     `Not all nodes have been updated: ${reasons.map((r) => `${r.uid} (${r.why})`).join(', ')}. The change is stored; live nodes serve it and the others converge when they come back. Retry to confirm, or remove a node that will not come back (POST /v1/nodes/{uid}/actions/remove).`,
     { nodes: reasons.map((r) => r.uid) },
   );

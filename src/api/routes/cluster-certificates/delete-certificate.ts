@@ -17,18 +17,18 @@ export const deleteCertificateRoute = defineRoute({
   schema: { params: Type.Object({ name: Type.String({ maxLength: 64 }) }) },
   handler: async ({ deps, caller, params, request }) => {
     const { name } = params;
-    if (!isCertificateName(name)) throw new ApiError(404, 'unknown_certificate', `Unknown certificate '${name}'`);
+    if (!isCertificateName(name)) throw new ApiError('not_found', `Unknown certificate '${name}'`);
     if (!CERTIFICATE_SPECS[name].deletable) {
-      throw new ApiError(403, 'required_certificate', `The '${name}' certificate is required and cannot be deleted`);
+      throw new ApiError('required_certificate', `The '${name}' certificate is required and cannot be deleted`);
     }
     if (name === 'mtls_trusted_ca') {
       const cluster = await getJson<ClusterDocument>(deps.store, keys.cluster);
       if (cluster?.mtls_certificate_authentication === true) {
-        throw new ApiError(403, 'certificate_in_use', 'mtls_trusted_ca is in use: disable mtls_certificate_authentication first');
+        throw new ApiError('certificate_in_use', 'mtls_trusted_ca is in use: disable mtls_certificate_authentication first');
       }
     }
     const current = (await readInstalledCertificates(deps)).get(name);
-    if (current === undefined) throw new ApiError(404, 'not_found', `The '${name}' certificate is not installed`);
+    if (current === undefined) throw new ApiError('not_found', `The '${name}' certificate is not installed`);
     await deleteCertificate(deps, caller, name, current, request.log);
     return {};
   },

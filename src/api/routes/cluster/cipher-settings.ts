@@ -30,7 +30,7 @@ export function mergeCipherFields(stored: Partial<CipherFields>, body: CipherFie
     if (stored[field] !== undefined) Object.assign(current, { [field]: stored[field] });
   }
   if (body.control_cipher_suites_tls_1_3 !== undefined && body.control_cipher_suites_tls_1_3 !== current.control_cipher_suites_tls_1_3) {
-    throw new ApiError(400, 'invalid_schema', `'control_cipher_suites_tls_1_3' is read-only (${CONTROL_TLS_1_3_SUITES})`);
+    throw new ApiError('invalid_schema', `'control_cipher_suites_tls_1_3' is read-only (${CONTROL_TLS_1_3_SUITES})`);
   }
   const next: CipherFields = { ...current };
   for (const field of ['control_cipher_suites', 'data_cipher_list'] as const) {
@@ -41,7 +41,7 @@ export function mergeCipherFields(stored: Partial<CipherFields>, body: CipherFie
   }
   if (body.data_cipher_suites_tls_1_3 !== undefined) {
     const parsed = parseTls13Suites(body.data_cipher_suites_tls_1_3);
-    if (!parsed.ok) throw new ApiError(400, 'invalid_param', parsed.reason);
+    if (!parsed.ok) throw new ApiError('invalid_param', parsed.reason);
     next.data_cipher_suites_tls_1_3 = parsed.value;
   }
   if (body.pq_key_exchange !== undefined) next.pq_key_exchange = body.pq_key_exchange;
@@ -50,12 +50,11 @@ export function mergeCipherFields(stored: Partial<CipherFields>, body: CipherFie
 
 function checkTls12List(field: string, value: string): void {
   const problem = cipherListShapeProblem(field, value);
-  if (problem !== undefined) throw new ApiError(400, 'invalid_param', problem);
+  if (problem !== undefined) throw new ApiError('invalid_param', problem);
   try {
     tls.createSecureContext({ ciphers: listenerCiphers(value, CONTROL_TLS_1_3_SUITES) });
   } catch (error) {
     throw new ApiError(
-      400,
       'invalid_param',
       `'${field}' selects no TLS 1.2 cipher suite with forward secrecy (ECDHE) and AEAD (GCM, CCM, ChaCha20-Poly1305): OpenSSL says ${(error as Error).message}`,
     );

@@ -29,7 +29,7 @@ async function readCertificateViews(deps: ApiDeps): Promise<CertificateViews> {
 
 async function readDocument<T>(deps: ApiDeps, key: string): Promise<{ doc: T; modRevision: number }> {
   const kv = await deps.store.get(key);
-  if (kv === undefined) throw new ApiError(503, 'store_unavailable', 'The cluster is not initialized');
+  if (kv === undefined) throw new ApiError('store_unavailable', 'The cluster is not initialized');
   return { doc: JSON.parse(kv.value) as T, modRevision: kv.modRevision };
 }
 
@@ -38,7 +38,7 @@ async function writeDocument(deps: ApiDeps, key: string, modRevision: number, do
     compare: [{ key, target: 'mod', op: '==', value: modRevision }],
     success: [{ type: 'put', key, value: JSON.stringify(doc) }, ...alsoWrite],
   });
-  if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', 'The configuration was changed concurrently; retry');
+  if (!result.succeeded) throw new ApiError('config_edit_conflict', 'The configuration was changed concurrently; retry');
   return result.revision;
 }
 
@@ -64,13 +64,13 @@ export const putCluster = defineRoute({
     const { doc, modRevision } = await readDocument<ClusterDocument>(deps, keys.cluster);
     for (const field of READ_ONLY) {
       if (body[field] !== undefined && body[field] !== doc[field]) {
-        throw new ApiError(400, 'invalid_schema', `'${field}' is read-only`);
+        throw new ApiError('invalid_schema', `'${field}' is read-only`);
       }
     }
     const views = await readCertificateViews(deps);
     for (const [field, sent] of [['proxy_certificate', proxyCertificate], ['syncer_certificate', syncerCertificate]] as const) {
       if (sent !== undefined && sent !== views[field]) {
-        throw new ApiError(400, 'invalid_schema', `'${field}' is read-only: replace the ${CERTIFICATE_VIEWS[field]} certificate with PUT /v1/cluster/certificates`);
+        throw new ApiError('invalid_schema', `'${field}' is read-only: replace the ${CERTIFICATE_VIEWS[field]} certificate with PUT /v1/cluster/certificates`);
       }
     }
     const next: ClusterDocument = {
@@ -88,7 +88,7 @@ export const putCluster = defineRoute({
     };
     Object.assign(next, mergeCipherFields(doc, body));
     const lockedOut = noLoginMethodReason(next);
-    if (lockedOut !== undefined) throw new ApiError(406, 'no_login_method', lockedOut);
+    if (lockedOut !== undefined) throw new ApiError('no_login_method', lockedOut);
     await checkMtlsPrerequisites(deps, next);
     if (!isDryRun(query)) {
       // Requests after this answer must already authenticate under the new settings.
@@ -96,7 +96,7 @@ export const putCluster = defineRoute({
       const revision = await writeDocument(deps, keys.cluster, modRevision, next, events);
       await deps.settings.waitForRevision(revision);
       // encrypt_pkeys rewrites the key files on every node: answer once every node has (409 naming those that have not).
-      if ((next.encrypt_pkeys === true) !== (doc.encrypt_pkeys === true)) await confirmApplied(deps, revision, 409);
+      if ((next.encrypt_pkeys === true) !== (doc.encrypt_pkeys === true)) await confirmApplied(deps, revision, 'nodes_not_updated');
     }
     return { ...next, ...views };
   },
@@ -107,14 +107,12 @@ async function checkMtlsPrerequisites(deps: ApiDeps, cluster: ClusterDocument): 
   if (!cluster.mtls_certificate_authentication) return;
   if ((await deps.store.get(keys.certificate('mtls_trusted_ca'))) === undefined) {
     throw new ApiError(
-      400,
       'missing_trusted_ca',
       'mtls_certificate_authentication needs the mtls_trusted_ca certificate: install it with PUT /v1/cluster/certificates first',
     );
   }
   if (cluster.mtls_client_cert_subject_validation_type !== 'disabled' && cluster.mtls_authorized_subjects.length === 0) {
     throw new ApiError(
-      400,
       'invalid_schema',
       `mtls_client_cert_subject_validation_type '${cluster.mtls_client_cert_subject_validation_type}' needs at least one entry in mtls_authorized_subjects`,
     );

@@ -32,7 +32,7 @@ export const listLogs = defineRoute({
       if (value === undefined) return undefined;
       const parsed = parseEventTime(value);
       if (parsed === undefined) {
-        throw new ApiError(400, 'invalid_schema', `${name} must be an ISO 8601 time such as 2024-01-31T10:00:00Z (got '${value}')`);
+        throw new ApiError('invalid_schema', `${name} must be an ISO 8601 time such as 2024-01-31T10:00:00Z (got '${value}')`);
       }
       return parsed;
     };

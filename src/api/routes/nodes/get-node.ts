@@ -13,7 +13,7 @@ export const getNode = defineRoute({
   handler: async ({ deps, params }) => {
     const uid = Number(params.uid);
     const node = (await readNodeViews(deps.store, deps.clock.now())).find((n) => n.uid === uid);
-    if (node === undefined) throw new ApiError(404, 'not_found', `Node ${uid} does not exist`);
+    if (node === undefined) throw new ApiError('not_found', `Node ${uid} does not exist`);
     return node;
   },
 });

@@ -22,7 +22,7 @@ export const removeNode = defineRoute({
   handler: async ({ deps, caller, params, request }) => {
     const nodeId = String(Number(params.uid));
     const info = await deps.store.get(keys.nodeInfo(nodeId));
-    if (info === undefined) throw new ApiError(404, 'not_found', `Node ${nodeId} does not exist (never joined, or already removed)`);
+    if (info === undefined) throw new ApiError('not_found', `Node ${nodeId} does not exist (never joined, or already removed)`);
     const record = JSON.parse(info.value) as NodeInfoRecord;
     const tombstone: RemovedNodeRecord = {
       uid: nodeId,
@@ -45,9 +45,9 @@ export const removeNode = defineRoute({
     });
     if (!result.succeeded) {
       if ((await deps.store.get(keys.node(nodeId))) !== undefined) {
-        throw new ApiError(409, 'node_alive', `Node ${nodeId} is alive (its lease is held): only a node that is down can be removed; stop it first`);
+        throw new ApiError('node_alive', `Node ${nodeId} is alive (its lease is held): only a node that is down can be removed; stop it first`);
       }
-      throw new ApiError(409, 'config_edit_conflict', `Node ${nodeId} changed while it was being removed; retry`);
+      throw new ApiError('config_edit_conflict', `Node ${nodeId} changed while it was being removed; retry`);
     }
     request.log.info({ node: nodeId, removed_by: caller.email }, 'node removed from the cluster');
     return { action_uid: randomUUID(), node_uid: Number(nodeId), status: 'removed' };

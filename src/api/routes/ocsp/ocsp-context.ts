@@ -41,6 +41,6 @@ export async function assertOcspCapability(deps: ApiDeps): Promise<void> {
     .filter((node) => Array.isArray(node.capabilities) && !node.capabilities.includes('ocsp'))
     .map((node) => String(node.uid ?? '?'));
   if (lacking.length > 0) {
-    throw new ApiError(406, 'ocsp_unsupported_by_capability', `Not all nodes support OCSP: node(s) ${lacking.join(', ')} do not advertise the capability`);
+    throw new ApiError('ocsp_unsupported_by_capability', `Not all nodes support OCSP: node(s) ${lacking.join(', ')} do not advertise the capability`);
   }
 }

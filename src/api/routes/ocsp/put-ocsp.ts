@@ -31,7 +31,7 @@ export const putOcsp = defineRoute({
     await assertOcspCapability(deps);
     const context = await readOcspRouteContext(deps);
     const result = applyOcspUpdate(context.settings, body, context.responderUrl);
-    if (!result.ok) throw new ApiError(400, result.error_code, result.description);
+    if (!result.ok) throw new ApiError(result.error_code, result.description);
     const unchanged = context.settingsRevision !== 0 && JSON.stringify(result.settings) === JSON.stringify(context.settings);
     if (!unchanged) {
       const written = await deps.store.txn({
@@ -41,7 +41,7 @@ export const putOcsp = defineRoute({
         ],
         success: [{ type: 'put', key: keys.ocspSettings, value: JSON.stringify(result.settings) }],
       });
-      if (!written.succeeded) throw new ApiError(409, 'config_edit_conflict', 'The OCSP settings or the proxy certificate changed concurrently; retry');
+      if (!written.succeeded) throw new ApiError('config_edit_conflict', 'The OCSP settings or the proxy certificate changed concurrently; retry');
     }
     return ocspConfigView(result.settings, context.responderUrl);
   },

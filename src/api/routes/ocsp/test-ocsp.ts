@@ -16,6 +16,6 @@ export const testOcsp = defineRoute({
     await assertOcspCapability(deps);
     const outcome = await deps.ocsp.testNow();
     if (outcome.ok) return outcome.status;
-    throw new ApiError(outcome.error_code === 'no_responder_url' ? 400 : 500, outcome.error_code, outcome.description);
+    throw new ApiError(outcome.error_code, outcome.description);
   },
 });

@@ -16,8 +16,8 @@ export const createRedisAcl = defineRoute({
   schema: { body: NewRedisAclBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => {
     const { name, acl } = body;
-    if (name === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs a name');
-    if (acl === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs an acl rule string');
+    if (name === undefined) throw new ApiError('missing_field', 'A Redis ACL needs a name');
+    if (acl === undefined) throw new ApiError('missing_field', 'A Redis ACL needs an acl rule string');
     const created = await createEntity(deps.store, redisAclEntity, {
       requestedUid: body.uid,
       build: async (uid) => {

@@ -18,13 +18,13 @@ export const deleteRedisAcl = defineRoute({
   handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);
     const { record, modRevision } = await readRedisAcl(deps, uid);
-    if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${record.name}' cannot be deleted`);
+    if (isPredefinedRedisAcl(uid)) throw new ApiError('invalid_param', `The predefined Redis ACL '${record.name}' cannot be deleted`);
     await assertMayChangeRedisAcl(deps, caller, uid);
     const users = await databasesUsingAcl(deps, uid);
-    if (users.length > 0) throw new ApiError(406, 'invalid_param', `Redis ACL ${uid} is bound in roles_permissions of database ${users.join(', ')}`);
+    if (users.length > 0) throw new ApiError('invalid_param', `Redis ACL ${uid} is bound in roles_permissions of database ${users.join(', ')}`);
     const event = entityChangeOp(deps.clock, caller, { type: 'redis_acl_deleted', target_type: 'redis_acl', target_uid: uid, target_name: record.name });
     const result = await deleteEntity(deps.store, redisAclEntity, uid, record, modRevision ?? 0, [event]);
-    if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
+    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
     return {};
   },
 });

@@ -37,19 +37,19 @@ export async function readRedisAcl(deps: ApiDeps, uid: number): Promise<{ record
   const predefined = PREDEFINED_REDIS_ACLS.find((a) => a.uid === uid);
   if (predefined !== undefined) return { record: { ...predefined }, modRevision: undefined };
   const kv = await deps.store.get(keys.redisAcl(uid));
-  if (kv === undefined) throw new ApiError(404, 'not_found', `Redis ACL ${uid} does not exist`);
+  if (kv === undefined) throw new ApiError('not_found', `Redis ACL ${uid} does not exist`);
   return { record: JSON.parse(kv.value) as RedisAclRecord, modRevision: kv.modRevision };
 }
 
 /** Checks name and rule string; throws the RS error codes (missing_field, invalid_param, name_already_exists). */
 export async function checkRedisAcl(deps: ApiDeps, record: RedisAclRecord, previousName: string | undefined): Promise<void> {
   const nameError = checkRedisAclName(record.name);
-  if (nameError !== undefined) throw new ApiError(400, 'invalid_param', nameError);
+  if (nameError !== undefined) throw new ApiError('invalid_param', nameError);
   const rule = checkAclRule(record.acl);
-  if (!rule.ok) throw new ApiError(400, 'invalid_param', rule.description);
+  if (!rule.ok) throw new ApiError('invalid_param', rule.description);
   if (record.name !== previousName) {
     const clash = (await listRedisAcls(deps)).some((a) => a.name === record.name && a.uid !== record.uid);
-    if (clash) throw new ApiError(409, 'name_already_exists', `A Redis ACL named '${record.name}' already exists`);
+    if (clash) throw new ApiError('name_already_exists', `A Redis ACL named '${record.name}' already exists`);
   }
 }
 

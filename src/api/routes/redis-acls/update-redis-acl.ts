@@ -20,7 +20,7 @@ export const updateRedisAcl = defineRoute({
   handler: async ({ deps, params, body, query, caller }) => {
     const uid = parseUidParam(params.uid);
     const { record: existing, modRevision } = await readRedisAcl(deps, uid);
-    if (isPredefinedRedisAcl(uid)) throw new ApiError(406, 'invalid_param', `The predefined Redis ACL '${existing.name}' cannot be changed`);
+    if (isPredefinedRedisAcl(uid)) throw new ApiError('invalid_param', `The predefined Redis ACL '${existing.name}' cannot be changed`);
     assertUidUnchanged(body.uid, uid);
     await assertMayChangeRedisAcl(deps, caller, uid);
     const next: RedisAclRecord = { uid, name: body.name ?? existing.name, acl: body.acl?.trim() ?? existing.acl };
@@ -34,7 +34,7 @@ export const updateRedisAcl = defineRoute({
       changed_fields: changedFields(existing, next),
     });
     const result = await updateEntity(deps.store, redisAclEntity, { uid, modRevision: modRevision ?? 0, previous: existing, next, alsoWrite: [event] });
-    if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
+    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Redis ACL ${uid} was changed concurrently; retry`);
     return next;
   },
 });

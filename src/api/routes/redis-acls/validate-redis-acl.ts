@@ -12,13 +12,13 @@ export const validateRedisAcl = defineRoute({
   errors: ['missing_field', 'invalid_param'],
   schema: { body: NewRedisAclBody },
   handler: async ({ body }) => {
-    if (body.acl === undefined) throw new ApiError(400, 'missing_field', 'A Redis ACL needs an acl rule string');
+    if (body.acl === undefined) throw new ApiError('missing_field', 'A Redis ACL needs an acl rule string');
     if (body.name !== undefined) {
       const nameError = checkRedisAclName(body.name);
-      if (nameError !== undefined) throw new ApiError(400, 'invalid_param', nameError);
+      if (nameError !== undefined) throw new ApiError('invalid_param', nameError);
     }
     const rule = checkAclRule(body.acl);
-    if (!rule.ok) throw new ApiError(400, 'invalid_param', rule.description);
+    if (!rule.ok) throw new ApiError('invalid_param', rule.description);
     return {};
   },
 });

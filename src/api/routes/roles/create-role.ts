@@ -19,8 +19,8 @@ export const createRole = defineRoute({
   schema: { body: NewRoleBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => {
     const { name, management } = body;
-    if (name === undefined) throw new ApiError(400, 'missing_field', 'A role needs a name');
-    if (management === undefined) throw new ApiError(400, 'missing_field', 'A role needs a management role');
+    if (name === undefined) throw new ApiError('missing_field', 'A role needs a name');
+    if (management === undefined) throw new ApiError('missing_field', 'A role needs a management role');
     assertGranted(decideGrant(grantActor(caller), { op: 'create_role', management }));
     const created = await createEntity(deps.store, roleEntity, {
       requestedUid: body.uid,

@@ -21,14 +21,14 @@ export const deleteRole = defineRoute({
     const uid = parseUidParam(params.uid);
     const { record, modRevision } = await readRole(deps, uid);
     assertGranted(decideGrant(grantActor(caller), { op: 'delete_role', management: record.management }));
-    if (isPredefinedRole(uid)) throw new ApiError(406, 'invalid_param', `The predefined role '${record.name}' cannot be deleted`);
+    if (isPredefinedRole(uid)) throw new ApiError('invalid_param', `The predefined role '${record.name}' cannot be deleted`);
     const usage = await roleUsage(deps, uid);
-    if (usage.users.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is held by user ${usage.users.join(', ')}`);
-    if (usage.bdbs.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is bound in roles_permissions of database ${usage.bdbs.join(', ')}`);
+    if (usage.users.length > 0) throw new ApiError('invalid_param', `Role ${uid} is held by user ${usage.users.join(', ')}`);
+    if (usage.bdbs.length > 0) throw new ApiError('invalid_param', `Role ${uid} is bound in roles_permissions of database ${usage.bdbs.join(', ')}`);
     if (isDryRun(query)) return {};
     const event = entityChangeOp(deps.clock, caller, { type: 'role_deleted', target_type: 'role', target_uid: uid, target_name: record.name });
     const result = await deleteEntity(deps.store, roleEntity, uid, record, modRevision, [event]);
-    if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
+    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
     return {};
   },
 });

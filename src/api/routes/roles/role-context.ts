@@ -35,16 +35,16 @@ export function isPredefinedRole(uid: number): boolean {
 
 export async function readRole(deps: ApiDeps, uid: number): Promise<{ record: RoleDefinition; modRevision: number }> {
   const kv = await deps.store.get(keys.role(uid));
-  if (kv === undefined) throw new ApiError(404, 'not_found', `Role ${uid} does not exist`);
+  if (kv === undefined) throw new ApiError('not_found', `Role ${uid} does not exist`);
   return { record: JSON.parse(kv.value) as RoleDefinition, modRevision: kv.modRevision };
 }
 
 export async function checkRoleName(deps: ApiDeps, name: string, uid: number): Promise<void> {
   if (!ROLE_NAME_PATTERN.test(name)) {
-    throw new ApiError(400, 'invalid_schema', 'name must be 1-255 letters, digits, spaces and _ [ ] ( ) @ , . ; # -');
+    throw new ApiError('invalid_schema', 'name must be 1-255 letters, digits, spaces and _ [ ] ( ) @ , . ; # -');
   }
   const roles = await listJson<RoleDefinition>(deps.store, keys.rolePrefix);
-  if (roles.some((r) => r.name === name && r.uid !== uid)) throw new ApiError(409, 'name_already_exists', `A role named '${name}' already exists`);
+  if (roles.some((r) => r.name === name && r.uid !== uid)) throw new ApiError('name_already_exists', `A role named '${name}' already exists`);
 }
 
 /** Users holding the role and databases binding it. */

@@ -22,19 +22,19 @@ export const updateRole = defineRoute({
   handler: async ({ deps, params, body, query, caller }) => {
     const uid = parseUidParam(params.uid);
     const { record: existing, modRevision } = await readRole(deps, uid);
-    if (isPredefinedRole(uid)) throw new ApiError(406, 'invalid_param', `The predefined role '${existing.name}' cannot be changed`);
+    if (isPredefinedRole(uid)) throw new ApiError('invalid_param', `The predefined role '${existing.name}' cannot be changed`);
     assertUidUnchanged(body.uid, uid);
     const next: RoleDefinition = { uid, name: body.name ?? existing.name, management: body.management ?? existing.management };
     assertGranted(decideGrant(grantActor(caller), { op: 'update_role', from: existing.management, to: next.management }));
     if (next.name !== existing.name) await checkRoleName(deps, next.name, uid);
     if (next.management !== existing.management) {
       const { users } = await roleUsage(deps, uid);
-      if (users.length > 0) throw new ApiError(406, 'invalid_param', `Role ${uid} is held by user ${users.join(', ')}: its management role cannot change`);
+      if (users.length > 0) throw new ApiError('invalid_param', `Role ${uid} is held by user ${users.join(', ')}: its management role cannot change`);
     }
     if (isDryRun(query)) return next;
     const event = entityChangeOp(deps.clock, caller, { type: 'role_updated', target_type: 'role', target_uid: uid, target_name: next.name, changed_fields: changedFields(existing, next) });
     const result = await updateEntity(deps.store, roleEntity, { uid, modRevision, previous: existing, next, alsoWrite: [event] });
-    if (!result.succeeded) throw new ApiError(409, 'config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
+    if (!result.succeeded) throw new ApiError('config_edit_conflict', `Role ${uid} was changed concurrently; retry`);
     return next;
   },
 });

@@ -35,17 +35,17 @@ export const authorizeUser = defineRoute({
     let user: UserRecord | undefined;
     if (body?.username !== undefined || body?.password !== undefined) {
       if (body.username === undefined || body.password === undefined) {
-        throw new ApiError(400, 'invalid_schema', 'username and password go together');
+        throw new ApiError('invalid_schema', 'username and password go together');
       }
       const cluster = deps.settings.current();
       const peer = cluster.mtls_certificate_authentication ? deps.certificates.peerOf(request.raw.socket as TLSSocket) : null;
       if (request.headers.authorization !== undefined || peer !== null) {
-        throw new ApiError(400, 'ambiguous_credentials', 'Send credentials either in the body or as the request’s own authentication, never both');
+        throw new ApiError('ambiguous_credentials', 'Send credentials either in the body or as the request’s own authentication, never both');
       }
       user = await deps.passwords.authenticate(body.username, body.password, { allowExpired: false, cluster });
     } else {
       user = await deps.users.get((await authenticateRequest(request, deps)).uid);
-      if (user === undefined) throw new ApiError(401, 'unauthenticated', 'The user no longer exists');
+      if (user === undefined) throw new ApiError('unauthenticated', 'The user no longer exists');
     }
     return { access_token: deps.tokens.issue(user, ttl) };
   },

@@ -22,7 +22,7 @@ export const createUser = defineRoute({
     assertGranted(decideGrant(grantActor(caller), { op: 'create_user', grants: managementsOf(accepted.record, ctx.roles) }));
     if (isDryRun(query)) {
       if (accepted.record.email !== '' && (await deps.users.findByEmail(accepted.record.email)) !== undefined) {
-        throw new ApiError(409, 'email_already_exists', 'A user with this email already exists');
+        throw new ApiError('email_already_exists', 'A user with this email already exists');
       }
       return userResponse(deps, accepted.record, ctx.cluster);
     }

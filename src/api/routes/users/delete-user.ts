@@ -18,7 +18,7 @@ export const deleteUser = defineRoute({
     const uid = parseUidParam(params.uid);
     // The delete compares this read's revision and the remaining admins': a user promoted meanwhile is not deleted.
     const read = await deps.users.getWithRevision(uid);
-    if (read === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    if (read === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
     const user = read.record;
     const { roles } = await userRulesContext(deps);
     assertGranted(decideGrant(grantActor(caller), { op: 'delete_user', target: grantTarget(user, roles) }));

@@ -14,10 +14,10 @@ export const getUser = defineRoute({
   handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);
     if (uid !== caller.uid && !hasPermission(caller.role, 'view_user_info')) {
-      throw new ApiError(403, 'insufficient_permissions', "This action requires the 'view_user_info' permission");
+      throw new ApiError('insufficient_permissions', "This action requires the 'view_user_info' permission");
     }
     const user = await deps.users.get(uid);
-    if (user === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    if (user === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
     return userResponse(deps, user);
   },
 });

@@ -14,9 +14,9 @@ export const refreshJwt = defineRoute({
   errors: ['invalid_token'],
   schema: { body: Type.Union([Type.Object({ ttl: Type.Optional(Ttl) }, { additionalProperties: false }), Type.Null()]) },
   handler: async ({ deps, body, caller }) => {
-    if (caller.via !== 'jwt' || caller.auth_time === undefined) throw new ApiError(401, 'invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');
+    if (caller.via !== 'jwt' || caller.auth_time === undefined) throw new ApiError('invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');
     const user = await deps.users.get(caller.uid);
-    if (user === undefined) throw new ApiError(401, 'invalid_token', 'The token’s user no longer exists');
+    if (user === undefined) throw new ApiError('invalid_token', 'The token’s user no longer exists');
     deps.tokens.assertRefreshable(caller.auth_time);
     return { access_token: deps.tokens.issue(user, body?.ttl ?? JWT_DEFAULT_TTL_SECONDS, caller.auth_time) };
   },

@@ -32,7 +32,7 @@ export const updateUser = defineRoute({
     assertUidUnchanged(body.uid, uid);
     // The write compares this read's revision: what is decided on below is what gets replaced.
     const read = await deps.users.getWithRevision(uid);
-    if (read === undefined) throw new ApiError(404, 'not_found', `User ${uid} does not exist`);
+    if (read === undefined) throw new ApiError('not_found', `User ${uid} does not exist`);
     const existing = read.record;
     const ctx = await userRulesContext(deps);
     const { old_password: oldPassword, ...patch } = body;

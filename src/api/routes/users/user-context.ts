@@ -29,7 +29,7 @@ export async function userResponse(deps: ApiDeps, record: UserRecord, cluster?: 
 }
 
 export function unwrapRule(result: UserRuleResult): UserRuleSuccess {
-  if (!result.ok) throw new ApiError(result.status, result.error_code, result.description);
+  if (!result.ok) throw new ApiError(result.error_code, result.description);
   return result;
 }
 
@@ -41,7 +41,7 @@ export async function assertAdminRemains(deps: ApiDeps, changing: UserRecord, ne
   if (changing.role !== 'admin' || next?.role === 'admin') return [];
   const admins = (await deps.users.listWithRevisions()).filter((u) => u.record.role === 'admin' && u.record.uid !== changing.uid);
   if (admins.length === 0) {
-    throw new ApiError(406, 'change_last_admin_role_not_allowed', 'At least one admin user must remain');
+    throw new ApiError('change_last_admin_role_not_allowed', 'At least one admin user must remain');
   }
   return admins.map((u): Compare => ({ key: keys.user(u.record.uid), target: 'mod', op: '==', value: u.modRevision }));
 }
@@ -63,8 +63,8 @@ export function grantTarget(record: UserRecord, roles: readonly RoleRef[]): Gran
  *  still be changed. */
 export async function assertOldPassword(deps: ApiDeps, user: UserRecord, oldPassword: string | undefined): Promise<void> {
   const verdict = oldPassword === undefined || user.password_hash === undefined ? 'wrong' : await deps.passwords.checkUserPassword(user.uid, oldPassword);
-  if (verdict === 'locked') throw new ApiError(401, 'user_locked', 'The account is locked after too many failed logins');
+  if (verdict === 'locked') throw new ApiError('user_locked', 'The account is locked after too many failed logins');
   if (verdict !== 'ok' && verdict !== 'expired') {
-    throw new ApiError(401, 'unauthenticated', 'old_password is missing or wrong: changing your own password needs the current one');
+    throw new ApiError('unauthenticated', 'old_password is missing or wrong: changing your own password needs the current one');
   }
 }

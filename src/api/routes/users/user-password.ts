@@ -28,14 +28,14 @@ type PasswordSchema = { body: typeof PasswordChange };
 async function changePassword({ deps, body, caller }: RouteContext<PasswordSchema>): Promise<unknown> {
   const read =
     body.username === undefined || body.username === caller.email ? await deps.users.getWithRevision(caller.uid) : await deps.users.findByEmailWithRevision(body.username);
-  if (read === undefined) throw new ApiError(404, 'not_found', 'No such user');
+  if (read === undefined) throw new ApiError('not_found', 'No such user');
   const target = read.record;
   const ctx = await userRulesContext(deps);
   const { needsOldPassword } = assertGranted(decideGrant(grantActor(caller), { op: 'set_password', target: grantTarget(target, ctx.roles) }));
-  if (target.auth_method !== 'regular') throw new ApiError(400, 'invalid_schema', 'Certificate users have no password');
+  if (target.auth_method !== 'regular') throw new ApiError('invalid_schema', 'Certificate users have no password');
   if (needsOldPassword) await assertOldPassword(deps, target, body.old_password);
   if (target.password_hash !== undefined && (await verifyPassword(body.new_password, target.password_hash))) {
-    throw new ApiError(400, 'new_password_same_as_current', 'The new password must differ from the current one');
+    throw new ApiError('new_password_same_as_current', 'The new password must differ from the current one');
   }
   const accepted = unwrapRule(applyUserUpdate(target, { password: body.new_password }, ctx));
   const event = entityChangeOp(deps.clock, caller, { type: 'user_password_changed', target_type: 'user', target_uid: target.uid, target_name: target.name });
@@ -68,6 +68,6 @@ export const deleteUserPassword = defineRoute({
   permission: 'authenticated',
   schema: {},
   handler: async () => {
-    throw new ApiError(400, 'invalid_schema', 'certplane keeps exactly one password per user; replace it with PUT /v1/users/password');
+    throw new ApiError('invalid_schema', 'certplane keeps exactly one password per user; replace it with PUT /v1/users/password');
   },
 });
