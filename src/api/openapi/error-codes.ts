@@ -4,25 +4,14 @@ import { ERROR_CODES, type ErrorCode } from '../../lib/api-error.js';
 import type { ApiRoute } from '../route.js';
 
 export interface ErrorCodeInfo {
-  /** undefined while the registry carries no status for the code: the document lists it under `default`. */
-  status: number | undefined;
+  status: number;
   description: string;
 }
 
-/**
- * The registry entry of a code. Accepts the registry's entry as plain text (code → description) or as an object
- * with a status (`{ status, description }`, also `statusCode`/`text`), so the document follows the registry's shape.
- */
+/** The registry entry of a code, as the document states it: the one place that reads the registry's shape. */
 export function errorCodeInfo(code: ErrorCode): ErrorCodeInfo {
-  const entry: unknown = ERROR_CODES[code];
-  if (typeof entry === 'string') return { status: undefined, description: entry };
-  const fields = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
-  const status = fields.status ?? fields.statusCode ?? fields.http_status;
-  const description = fields.description ?? fields.text ?? fields.message;
-  return {
-    status: typeof status === 'number' ? status : undefined,
-    description: typeof description === 'string' ? description : code,
-  };
+  const entry = ERROR_CODES[code];
+  return { status: entry.status, description: entry.text };
 }
 
 export const ALL_ERROR_CODES = Object.keys(ERROR_CODES) as ErrorCode[];
@@ -37,6 +26,8 @@ const AUTHENTICATION: readonly ErrorCode[] = [
   'invalid_token',
   'ambiguous_credentials',
   'certificate_not_trusted',
+  'client_certificate_expired',
+  'client_certificate_not_yet_valid',
   'certificate_not_authorized',
   'unknown_certificate_user',
 ];

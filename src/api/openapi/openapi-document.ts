@@ -72,15 +72,14 @@ function undeclaredPathParameters(route: ApiRoute, declared: Json[]): Json[] {
   return names.filter((name) => !declared.some((p) => p.name === name)).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
 }
 
-/** Error answers grouped by HTTP status; codes the registry gives no status land under `default`. */
+/** Error answers grouped by the HTTP status the registry gives each code. */
 function errorResponses(codes: readonly ErrorCode[]): Record<string, Json> {
   const byStatus = new Map<string, ErrorCode[]>();
   for (const code of codes) {
-    const status = errorCodeInfo(code).status;
-    const key = status === undefined ? 'default' : String(status);
+    const key = String(errorCodeInfo(code).status);
     byStatus.set(key, [...(byStatus.get(key) ?? []), code]);
   }
-  const keys = [...byStatus.keys()].sort((a, b) => (a === 'default' ? 1 : b === 'default' ? -1 : Number(a) - Number(b)));
+  const keys = [...byStatus.keys()].sort((a, b) => Number(a) - Number(b));
   return Object.fromEntries(
     keys.map((key) => {
       const group = byStatus.get(key)!;
