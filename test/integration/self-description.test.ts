@@ -1,6 +1,7 @@
 // Issue 16.6 and 16.7 on a real node: GET /v1/openapi.json answers without credentials with a valid OpenAPI 3.1
-// document of every route, whose stated success bodies match what the node answers; a node whose stdout is not a terminal still writes JSON lines only (with the start
-// summary as one of them); under a pseudo-terminal (`script`) it writes readable lines and the summary as text.
+// document of every route, whose stated success bodies match what the node answers; a node whose stdout is not a
+// terminal still writes JSON lines only (the start summary being one of them); under a pseudo-terminal (`script`)
+// it writes readable lines and the summary as text.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
