@@ -20,7 +20,7 @@ async function answer(payload: string, contentType: string, url = '/'): Promise<
   });
   const response = await app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType } });
   await app.close();
-  return { status: response.statusCode, code: (response.json() as { error_code: ErrorCode }).error_code };
+  return { status: response.statusCode, code: response.json<{ error_code: ErrorCode }>().error_code };
 }
 
 describe('handleError', () => {
