@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Static, TSchema } from 'typebox';
 import type { Permission } from '../domain/rbac.js';
+import type { ErrorCode } from '../lib/api-error.js';
 import type { ApiDeps } from './api-deps.js';
 import type { Caller } from './auth/caller.js';
 
@@ -38,6 +39,11 @@ export interface ApiRoute<S extends RouteSchema = RouteSchema> {
   url: string;
   permission: RoutePermission;
   schema: S;
+  /**
+   * The error codes specific to this route (GET /v1/openapi.json lists them); the codes every route can answer
+   * (invalid_schema, unauthenticated, insufficient_permissions, internal_error, store_unavailable…) are added there.
+   */
+  errors?: readonly ErrorCode[];
   handler: (ctx: RouteContext<S>) => Promise<unknown>;
 }
 

@@ -7,6 +7,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
+import type { ProgressStream } from './progress.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -25,11 +26,14 @@ export class CliFailure extends Error {
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Where long operations show progress (src/cli/progress.ts): stderr, shown only when it is a terminal. */
+  progress?: ProgressStream;
 }
 
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  progress: process.stderr,
 };
 
 export interface ApiConnection {

@@ -3,15 +3,17 @@
 import { loadNodeConfig, ConfigError } from '../config/node-config.js';
 import { startNode } from '../node/start-node.js';
 import { NodeRemovedError } from '../node/node-membership.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, resolveLogFormat } from '../lib/logger.js';
 import { runOperatorCommand, OPERATOR_USAGE } from './operator-commands.js';
+import { cliCommand, formatStartSummary, readAdminHint, startSummaryFields, type StartFacts } from './start-summary.js';
 
 const USAGE = `usage:
   certplane start [--data-dir DIR] [--address IP] [--api-port N] [--cm-port N] [--metrics-port N]
                   [--store sqlite|etcd://HOST:PORT[,HOST:PORT]] [--cluster-name FQDN] [--node-name NAME]
                   [--api-request-timeout-ms N] [--api-headers-timeout-ms N] [--api-keep-alive-timeout-ms N]
                   [--api-idle-timeout-ms N] [--api-max-connections N] [--metrics-max-connections N]
-                  [--db-max-connections N] [--db-idle-timeout-seconds N]   (README "Configuration")
+                  [--db-max-connections N] [--db-idle-timeout-seconds N]
+                  [--log-level L] [--log-format auto|json|pretty]   (README "Configuration")
 ${OPERATOR_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,8 +34,23 @@ async function runStart(argv: string[]): Promise<number> {
     process.stderr.write(`certplane: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
     return 2;
   }
-  const log = createLogger(config.logLevel);
+  const format = resolveLogFormat(config.logFormat, process.stdout.isTTY === true);
+  const log = createLogger(config.logLevel, undefined, format);
   const node = await startNode(config, log);
+  const facts: StartFacts = {
+    nodeId: node.nodeId,
+    clusterName: config.clusterName,
+    address: config.address,
+    apiPort: node.apiPort,
+    metricsPort: node.metricsPort,
+    cmPort: config.cmPort,
+    dataDir: config.dataDir,
+    ...(await readAdminHint(config.dataDir, process.env)),
+    cli: cliCommand(process.cwd()),
+  };
+  // A person at a terminal gets the text; JSON logs get one more JSON line, and stdout stays JSON lines.
+  if (format === 'pretty') process.stdout.write(formatStartSummary(facts));
+  else log.info(startSummaryFields(facts), 'where to start');
   const removed = await new Promise<NodeRemovedError | undefined>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');

@@ -2,6 +2,7 @@
 // GET/PUT /v1/ocsp, status from GET /v1/ocsp/status, test_certificate from POST /v1/ocsp/test. Values are
 // validated by the API only (one set of rules): a value the API refuses is an API error (exit 1).
 import { callApi, CliFailure, CliUsageError, type ApiConnection, type CliIo } from './cli-api-client.js';
+import { withProgress } from './progress.js';
 
 export const OCSP_USAGE = `  certplane cluster ocsp certificate_compatible
   certplane cluster ocsp config [<param> [set <value>]]
@@ -44,7 +45,10 @@ export async function runOcspCommand(args: string[], connection: () => Promise<A
   if (verb === 'certificate_compatible' && rest.length === 0) return certificateCompatible(await connection(), io);
   if (verb === 'config') return config(rest, connection, io);
   if (verb === 'status' && rest.length === 0) return printStatus(await callApi(await connection(), 'GET', '/v1/ocsp/status'), io);
-  if (verb === 'test_certificate' && rest.length === 0) return printStatus(await callApi(await connection(), 'POST', '/v1/ocsp/test'), io);
+  if (verb === 'test_certificate' && rest.length === 0) {
+    const api = await connection();
+    return printStatus(await withProgress('querying the OCSP responder', () => callApi(api, 'POST', '/v1/ocsp/test'), io.progress), io);
+  }
   throw new CliUsageError(`unknown or incomplete command 'cluster ocsp ${args.join(' ')}'`);
 }
 

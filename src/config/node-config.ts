@@ -20,6 +20,8 @@ export interface NodeConfig {
   /** Request body limit of the REST API. */
   bodyLimitBytes: number;
   logLevel: string;
+  /** `auto` (readable lines on a terminal, JSON lines otherwise), `json` or `pretty` (README "Log output"). */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** The database proxy drops a TLS handshake not finished within this time (slowloris). */
   proxyHandshakeTimeoutMs: number;
   /** TTL of this node's lease in the store: a node that stops renewing it is down after this long. */
@@ -60,6 +62,7 @@ const FLAGS = {
   'apply-timeout-ms': { env: 'CERTPLANE_APPLY_TIMEOUT_MS', default: '15000' },
   'body-limit-bytes': { env: 'CERTPLANE_BODY_LIMIT_BYTES', default: String(1024 * 1024) },
   'log-level': { env: 'CERTPLANE_LOG_LEVEL', default: 'info' },
+  'log-format': { env: 'CERTPLANE_LOG_FORMAT', default: 'auto' },
   'proxy-handshake-timeout-ms': { env: 'CERTPLANE_PROXY_HANDSHAKE_TIMEOUT_MS', default: '10000' },
   'lease-ttl-seconds': { env: 'CERTPLANE_LEASE_TTL_SECONDS', default: '10' },
   'api-request-timeout-ms': { env: 'CERTPLANE_API_REQUEST_TIMEOUT_MS', default: '30000' },
@@ -113,6 +116,8 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
   if (store !== 'sqlite' && !/^etcd:\/\/[^,\s]+(,[^,\s]+)*$/.test(store)) {
     throw new ConfigError('--store must be sqlite or etcd://host:port[,host:port]');
   }
+  const logFormat = pick('log-format');
+  if (logFormat !== 'auto' && logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('--log-format must be auto, json or pretty');
   const clusterName = pick('cluster-name');
   if (!/^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(clusterName)) {
     throw new ConfigError('--cluster-name must be an FQDN of at most 64 characters');
@@ -131,6 +136,7 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     adminPassword: env.CERTPLANE_ADMIN_PASSWORD,
     bodyLimitBytes: positive('body-limit-bytes'),
     logLevel: pick('log-level'),
+    logFormat,
     proxyHandshakeTimeoutMs: positive('proxy-handshake-timeout-ms'),
     leaseTtlSeconds: positive('lease-ttl-seconds'),
     apiRequestTimeoutMs,

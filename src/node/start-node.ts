@@ -37,6 +37,8 @@ import type { TLSSocket } from 'node:tls';
 export interface RunningNode {
   nodeId: string;
   apiPort: number;
+  /** The metrics exporter's bound port; undefined when it could not start (the node runs without metrics). */
+  metricsPort: number | undefined;
   close(): Promise<void>;
   /** Resolves if an operator removes this node while it runs (it must then stop: it never rejoins). */
   removed: Promise<NodeRemovedError>;
@@ -128,7 +130,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
-    return { nodeId, apiPort, close, removed };
+    return { nodeId, apiPort, metricsPort: metrics?.port, close, removed };
   } catch (error) {
     await close();
     throw error;

@@ -129,6 +129,31 @@ describe('certplane operator commands', () => {
     expect(missing.stderr).toContain('ENOENT');
   });
 
+  it('certificate set with several certificates sends them in one request, all or nothing, and prints no progress off a terminal', async () => {
+    const cm = await selfSigned({ cn: 'cluster.local', curve: 'P-256', freshKey: true });
+    const syncer = await selfSigned({ cn: 'cluster.local', curve: 'P-256', freshKey: true });
+    const stranger = await selfSigned({ cn: 'cluster.local', curve: 'P-256', freshKey: true });
+    const [cmCert, cmKey, syncerCert, syncerKey, strangerKey] = await Promise.all([
+      file('bulk-cm.pem', cm.certificate),
+      file('bulk-cm.key', cm.key),
+      file('bulk-syncer.pem', syncer.certificate),
+      file('bulk-syncer.key', syncer.key),
+      file('bulk-stranger.key', stranger.key),
+    ]);
+    const refused = await expectNoChange(node.dataDir, () =>
+      certplane(['cluster', 'certificate', 'set', 'cm', 'certificate_file', cmCert, 'key_file', cmKey, 'syncer', 'certificate_file', syncerCert, 'key_file', strangerKey]),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^HTTP 400 key_mismatch: .+\n {2}syncer: key_mismatch: /);
+    const run = await certplane(['cluster', 'certificate', 'set', 'cm', 'certificate_file', cmCert, 'key_file', cmKey, 'syncer', 'certificate_file', syncerCert, 'key_file', syncerKey]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(`Set cm certificate to contents of file ${cmCert}\nSet syncer certificate to contents of file ${syncerCert}\n`);
+    const installed = (await apiRequest(node.port, { path: '/v1/cluster/certificates', auth: node.admin })).json as Record<string, string>;
+    expect(installed.cm_cert).toBe(cm.certificate);
+    expect(installed.syncer_cert).toBe(syncer.certificate);
+  });
+
   it('certificate_compatible fails while the proxy certificate has no OCSP URI, and names it once a CA-issued chain is set', async () => {
     const before = await certplane(['cluster', 'ocsp', 'certificate_compatible']);
     expect(before.code).toBe(1);

@@ -43,6 +43,7 @@ import { getOcsp } from './ocsp/get-ocsp.js';
 import { putOcsp } from './ocsp/put-ocsp.js';
 import { getOcspStatus } from './ocsp/get-ocsp-status.js';
 import { testOcsp } from './ocsp/test-ocsp.js';
+import { openApiRoute } from '../openapi/get-openapi.js';
 
 export const allRoutes: ApiRoute[] = [
   getBootstrap,
@@ -90,4 +91,5 @@ export const allRoutes: ApiRoute[] = [
   putOcsp,
   getOcspStatus,
   testOcsp,
+  openApiRoute(() => allRoutes),
 ] as ApiRoute[];

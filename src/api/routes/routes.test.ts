@@ -19,9 +19,9 @@ describe('route table', () => {
     expect(isPermission(permission) || permission === 'authenticated' || permission === 'public').toBe(true);
   });
 
-  it('makes only GET /v1/bootstrap and POST /v1/users/authorize (it authenticates in its handler) public', () => {
+  it('makes only GET /v1/bootstrap, GET /v1/openapi.json (the API description) and POST /v1/users/authorize (it authenticates in its handler) public', () => {
     const publicRoutes = allRoutes.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`);
-    expect(publicRoutes.sort()).toEqual(['GET /v1/bootstrap', 'POST /v1/users/authorize']);
+    expect(publicRoutes.sort()).toEqual(['GET /v1/bootstrap', 'GET /v1/openapi.json', 'POST /v1/users/authorize']);
   });
 
   it('guards every write with a named permission, never just "authenticated", except self-service user updates', () => {

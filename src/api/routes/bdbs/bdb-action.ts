@@ -22,6 +22,7 @@ export const bdbAction = defineRoute({
   method: 'PUT',
   url: '/v1/bdbs/:uid/:action',
   permission: 'update_bdb_with_action',
+  errors: ['not_found', 'busy', 'config_edit_conflict', 'nodes_not_updated', 'action_failed'],
   schema: { params: ActionParams },
   handler: async ({ deps, caller, params }) => {
     const uid = parseUidParam(params.uid);

@@ -11,6 +11,7 @@ export const createBdb = defineRoute({
   method: 'POST',
   url: '/v1/bdbs',
   permission: 'create_bdb',
+  errors: ['missing_db_name', 'missing_memory_size', 'name_already_exists', 'uid_exists', 'port_unavailable', 'duplicated_certs', 'invalid_sharding', 'invalid_replication', 'unknown_role', 'unknown_redis_acl', 'invalid_certificate', 'certificate_expired', 'certificate_not_trusted', 'invalid_param', 'config_edit_conflict'],
   schema: { body: NewBdbBody, querystring: DryRunQuery },
   handler: async ({ deps, caller, body, query }) => bdbs.createBdb(deps, caller, body, isDryRun(query)),
 });

@@ -9,6 +9,7 @@ export const deleteBdb = defineRoute({
   method: 'DELETE',
   url: '/v1/bdbs/:uid',
   permission: 'delete_bdb',
+  errors: ['not_found', 'config_edit_conflict'],
   schema: { params: UidParams },
   handler: async ({ deps, caller, params }) => bdbs.deleteBdb(deps, caller, parseUidParam(params.uid)),
 });

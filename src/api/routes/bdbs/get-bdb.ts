@@ -7,6 +7,7 @@ export const getBdb = defineRoute({
   method: 'GET',
   url: '/v1/bdbs/:uid',
   permission: 'view_bdb_info',
+  errors: ['not_found'],
   schema: { params: UidParams },
   handler: async ({ deps, caller, params }) => bdbs.getBdb(deps, caller, parseUidParam(params.uid)),
 });

@@ -12,6 +12,7 @@ export const updateBdb = defineRoute({
   method: 'PUT',
   url: '/v1/bdbs/:uid',
   permission: 'update_bdb',
+  errors: ['not_found', 'name_already_exists', 'port_unavailable', 'duplicated_certs', 'invalid_sharding', 'invalid_replication', 'unknown_role', 'unknown_redis_acl', 'invalid_certificate', 'certificate_expired', 'certificate_not_trusted', 'invalid_param', 'config_edit_conflict'],
   schema: { params: UidParams, body: BdbUpdateBody, querystring: DryRunQuery },
   handler: async ({ deps, caller, params, body, query }) => bdbs.updateBdb(deps, caller, parseUidParam(params.uid), body, isDryRun(query)),
 });

@@ -10,6 +10,7 @@ export const deleteCertificateRoute = defineRoute({
   method: 'DELETE',
   url: '/v1/cluster/certificates/:name',
   permission: 'update_cluster',
+  errors: ['unknown_certificate', 'required_certificate', 'certificate_in_use', 'not_found', 'config_edit_conflict', 'nodes_not_updated', 'node_apply_failed'],
   schema: { params: Type.Object({ name: Type.String({ maxLength: 64 }) }) },
   handler: async ({ deps, caller, params, request }) => {
     const { name } = params;

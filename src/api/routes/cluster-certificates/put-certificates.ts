@@ -16,6 +16,7 @@ export const putCertificates = defineRoute({
   method: 'PUT',
   url: '/v1/cluster/certificates',
   permission: 'update_cluster',
+  errors: ['unknown_certificate', 'invalid_certificate', 'invalid_key', 'certificate_expired', 'certificate_not_yet_valid', 'key_mismatch', 'weak_key', 'weak_signature', 'missing_key', 'unexpected_key', 'not_a_ca', 'duplicate_certificate_name', 'config_edit_conflict', 'nodes_not_updated'],
   schema: {
     body: Type.Object(
       { certificates: Type.Array(CertificateItem, { minItems: 1, maxItems: 32 }) },

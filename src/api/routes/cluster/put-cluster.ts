@@ -10,6 +10,7 @@ export const putCluster = defineRoute({
   method: 'PUT',
   url: '/v1/cluster',
   permission: 'update_cluster',
+  errors: ['invalid_param', 'missing_trusted_ca', 'no_login_method', 'config_edit_conflict', 'nodes_not_updated'],
   schema: { body: ClusterUpdate, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => clusterSettings.putCluster(deps, caller, body, isDryRun(query)),
 });

@@ -8,6 +8,7 @@ export const putPolicy = defineRoute({
   method: 'PUT',
   url: '/v1/cluster/policy',
   permission: 'update_cluster',
+  errors: ['config_edit_conflict'],
   schema: { body: PolicyUpdate, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => clusterSettings.putPolicy(deps, caller, body, isDryRun(query)),
 });

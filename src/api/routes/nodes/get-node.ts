@@ -7,6 +7,7 @@ export const getNode = defineRoute({
   method: 'GET',
   url: '/v1/nodes/:uid',
   permission: 'view_node_info',
+  errors: ['not_found'],
   schema: { params: Type.Object({ uid: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) }) },
   handler: async ({ deps, params }) => nodes.getNode(deps, Number(params.uid)),
 });

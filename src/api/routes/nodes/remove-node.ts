@@ -13,6 +13,7 @@ export const removeNode = defineRoute({
   method: 'POST',
   url: '/v1/nodes/:uid/actions/remove',
   permission: 'update_cluster',
+  errors: ['not_found', 'node_alive', 'config_edit_conflict'],
   schema: { params: Type.Object({ uid: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) }) },
   handler: async ({ deps, caller, params, request }) => {
     const nodeId = String(Number(params.uid));

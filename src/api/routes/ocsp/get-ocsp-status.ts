@@ -8,6 +8,7 @@ export const getOcspStatus = defineRoute({
   method: 'GET',
   url: '/v1/ocsp/status',
   permission: 'view_ocsp_status',
+  errors: ['ocsp_unsupported_by_capability'],
   schema: {},
   handler: async ({ deps }) => ocsp.getOcspStatus(deps),
 });

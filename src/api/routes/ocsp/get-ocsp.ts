@@ -6,6 +6,7 @@ export const getOcsp = defineRoute({
   method: 'GET',
   url: '/v1/ocsp',
   permission: 'view_ocsp_config',
+  errors: ['ocsp_unsupported_by_capability'],
   schema: {},
   handler: async ({ deps }) => ocsp.getOcsp(deps),
 });

@@ -23,6 +23,7 @@ export const putOcsp = defineRoute({
   method: 'PUT',
   url: '/v1/ocsp',
   permission: 'config_ocsp',
+  errors: ['no_responder_url', 'ocsp_unsupported_by_capability', 'config_edit_conflict'],
   schema: { body: OcspUpdateBody },
   handler: async ({ deps, body }) => ocsp.putOcsp(deps, body),
 });

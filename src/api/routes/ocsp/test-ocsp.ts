@@ -10,6 +10,7 @@ export const testOcsp = defineRoute({
   method: 'POST',
   url: '/v1/ocsp/test',
   permission: 'test_ocsp_status',
+  errors: ['no_responder_url', 'invalid_ocsp_response', 'ocsp_unsupported_by_capability'],
   schema: {},
   handler: async ({ deps }) => {
     const outcome = await ocsp.testOcsp(deps);

@@ -10,6 +10,7 @@ export const createRedisAcl = defineRoute({
   method: 'POST',
   url: '/v1/redis_acls',
   permission: 'create_redis_acl',
+  errors: ['missing_field', 'invalid_param', 'name_already_exists', 'uid_exists', 'config_edit_conflict'],
   schema: { body: NewRedisAclBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => {
     const { name, acl } = body;

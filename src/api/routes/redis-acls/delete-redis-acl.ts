@@ -8,6 +8,7 @@ export const deleteRedisAcl = defineRoute({
   method: 'DELETE',
   url: '/v1/redis_acls/:uid',
   permission: 'delete_redis_acl',
+  errors: ['not_found', 'invalid_param', 'config_edit_conflict'],
   schema: { params: UidParams },
   handler: async ({ deps, params, caller }) => {
     await redisAcls.deleteRedisAcl(deps, caller, parseUidParam(params.uid));

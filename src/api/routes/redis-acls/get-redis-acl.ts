@@ -7,6 +7,7 @@ export const getRedisAcl = defineRoute({
   method: 'GET',
   url: '/v1/redis_acls/:uid',
   permission: 'view_redis_acl_info',
+  errors: ['not_found'],
   schema: { params: UidParams },
   handler: async ({ deps, params }) => redisAcls.getRedisAcl(deps, parseUidParam(params.uid)),
 });

@@ -11,6 +11,7 @@ export const updateRedisAcl = defineRoute({
   method: 'PUT',
   url: '/v1/redis_acls/:uid',
   permission: 'update_redis_acl',
+  errors: ['not_found', 'invalid_param', 'name_already_exists', 'config_edit_conflict'],
   schema: { params: UidParams, body: RedisAclUpdateBody, querystring: DryRunQuery },
   handler: async ({ deps, params, body, query, caller }) => redisAcls.updateRedisAcl(deps, caller, parseUidParam(params.uid), body, isDryRun(query)),
 });

@@ -9,6 +9,7 @@ export const validateRedisAcl = defineRoute({
   method: 'POST',
   url: '/v1/redis_acls/validate',
   permission: 'create_redis_acl',
+  errors: ['missing_field', 'invalid_param'],
   schema: { body: NewRedisAclBody },
   handler: async ({ body }) => {
     if (body.acl === undefined) throw new ApiError('missing_field', 'A Redis ACL needs an acl rule string');

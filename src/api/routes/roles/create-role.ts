@@ -11,6 +11,7 @@ export const createRole = defineRoute({
   method: 'POST',
   url: '/v1/roles',
   permission: 'create_role',
+  errors: ['missing_field', 'name_already_exists', 'uid_exists', 'config_edit_conflict'],
   schema: { body: NewRoleBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => {
     const { name, management } = body;

@@ -10,6 +10,7 @@ export const deleteRole = defineRoute({
   method: 'DELETE',
   url: '/v1/roles/:uid',
   permission: 'delete_role',
+  errors: ['not_found', 'invalid_param', 'config_edit_conflict'],
   schema: { params: UidParams, querystring: DryRunQuery },
   handler: async ({ deps, params, query, caller }) => {
     await roles.deleteRole(deps, caller, parseUidParam(params.uid), isDryRun(query));

@@ -7,6 +7,7 @@ export const getRole = defineRoute({
   method: 'GET',
   url: '/v1/roles/:uid',
   permission: 'view_role_info',
+  errors: ['not_found'],
   schema: { params: UidParams },
   handler: async ({ deps, params }) => roles.getRole(deps, parseUidParam(params.uid)),
 });

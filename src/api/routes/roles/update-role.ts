@@ -12,6 +12,7 @@ export const updateRole = defineRoute({
   method: 'PUT',
   url: '/v1/roles/:uid',
   permission: 'update_role',
+  errors: ['not_found', 'name_already_exists', 'invalid_param', 'config_edit_conflict'],
   schema: { params: UidParams, body: RoleUpdateBody, querystring: DryRunQuery },
   handler: async ({ deps, params, body, query, caller }) => roles.updateRole(deps, caller, parseUidParam(params.uid), body, isDryRun(query)),
 });

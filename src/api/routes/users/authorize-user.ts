@@ -28,6 +28,7 @@ export const authorizeUser = defineRoute({
   method: 'POST',
   url: '/v1/users/authorize',
   permission: 'public',
+  errors: ['unauthenticated', 'ambiguous_credentials', 'password_expired', 'user_locked', 'invalid_token', 'certificate_not_trusted', 'client_certificate_expired', 'client_certificate_not_yet_valid', 'certificate_not_authorized', 'unknown_certificate_user'],
   schema: { body: AuthorizeBody },
   handler: async ({ deps, body, request }) => {
     const ttl = body?.ttl ?? JWT_DEFAULT_TTL_SECONDS;

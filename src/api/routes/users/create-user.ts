@@ -9,6 +9,7 @@ export const createUser = defineRoute({
   method: 'POST',
   url: '/v1/users',
   permission: 'create_new_user',
+  errors: ['email_already_exists', 'name_already_exists', 'subject_line_already_exists', 'uid_exists', 'invalid_subject_line', 'password_not_complex', 'missing_password', 'unknown_role', 'certificate_expired', 'certificate_not_yet_valid'],
   schema: { body: NewUserBody, querystring: DryRunQuery },
   handler: async ({ deps, body, query, caller }) => users.createUser(deps, caller, body, isDryRun(query)),
 });

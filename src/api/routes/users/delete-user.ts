@@ -8,6 +8,7 @@ export const deleteUser = defineRoute({
   method: 'DELETE',
   url: '/v1/users/:uid',
   permission: 'delete_user',
+  errors: ['not_found', 'change_last_admin_role_not_allowed', 'config_edit_conflict'],
   schema: { params: UidParams },
   handler: async ({ deps, params, caller }) => {
     await users.deleteUser(deps, caller, parseUidParam(params.uid));

@@ -9,6 +9,7 @@ export const getUser = defineRoute({
   method: 'GET',
   url: '/v1/users/:uid',
   permission: 'authenticated',
+  errors: ['not_found', 'insufficient_permissions'],
   schema: { params: UidParams },
   handler: async ({ deps, params, caller }) => {
     const uid = parseUidParam(params.uid);

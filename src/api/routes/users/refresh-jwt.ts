@@ -12,6 +12,7 @@ export const refreshJwt = defineRoute({
   method: 'POST',
   url: '/v1/users/refresh_jwt',
   permission: 'authenticated',
+  errors: ['invalid_token'],
   schema: { body: Type.Union([Type.Object({ ttl: Type.Optional(Ttl) }, { additionalProperties: false }), Type.Null()]) },
   handler: async ({ deps, body, caller }) => {
     if (caller.via !== 'jwt' || caller.auth_time === undefined) throw new ApiError('invalid_token', 'refresh_jwt takes a valid token: send it as Authorization: Bearer <token>');

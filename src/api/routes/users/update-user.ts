@@ -13,6 +13,7 @@ export const updateUser = defineRoute({
   method: 'PUT',
   url: '/v1/users/:uid',
   permission: 'authenticated',
+  errors: ['not_found', 'unauthorized_action', 'user_locked', 'email_already_exists', 'subject_line_already_exists', 'invalid_subject_line', 'password_not_complex', 'missing_password', 'unknown_role', 'change_last_admin_role_not_allowed', 'config_edit_conflict'],
   schema: { params: UidParams, body: UserUpdateBody, querystring: DryRunQuery },
   handler: async ({ deps, params, body, query, caller }) => users.updateUser(deps, caller, parseUidParam(params.uid), body, isDryRun(query)),
 });

@@ -28,6 +28,7 @@ export const putUserPassword = defineRoute({
   method: 'PUT',
   url: '/v1/users/password',
   permission: 'authenticated',
+  errors: ['not_found', 'unauthorized_action', 'user_locked', 'new_password_same_as_current', 'password_not_complex'],
   schema: { body: PasswordChange },
   handler: changePassword,
 });
@@ -36,6 +37,7 @@ export const postUserPassword = defineRoute({
   method: 'POST',
   url: '/v1/users/password',
   permission: 'authenticated',
+  errors: ['not_found', 'unauthorized_action', 'user_locked', 'new_password_same_as_current', 'password_not_complex'],
   schema: { body: PasswordChange },
   handler: changePassword,
 });
