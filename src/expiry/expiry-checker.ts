@@ -14,7 +14,8 @@
 //   checking --write refused (fence lost, or a concurrent change)--> checking again if a change arrived, else backoff
 //   checking --store error--> backoff --timer / change--> checking
 //   any --close()--> closed
-import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
+// A check is a pass of the loop engine (lib/loop.ts): changes wake it, the hourly check is its interval.
+import { Loop, type LoopTimer } from '../lib/loop.js';
 import { randomBytes, type X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
@@ -69,20 +70,24 @@ interface StoredCertificate {
 
 export class ExpiryChecker {
   state: ExpiryCheckerState = { name: 'stopped' };
-  private readonly loop: WakeLoop;
+  private readonly loop: Loop;
+  private readonly intervalMs: number;
   private watches: Watch[] = [];
   /** Checks made (tests and diagnostics). */
   checks = 0;
 
   constructor(private readonly deps: ExpiryCheckerDeps) {
-    this.loop = new WakeLoop(
-      () => this.check(),
-      (error) => {
-        this.backoff(`store error: ${(error as Error).message}`);
+    this.intervalMs = deps.intervalMs ?? HOUR_MS;
+    this.loop = new Loop({
+      pass: () => this.check(),
+      onError: (error, retryInMs) => {
+        this.enterBackoff(`store error: ${(error as Error).message}`, retryInMs);
         this.deps.log.error({ err: error }, 'certificate expiry check could not read or write the store; retrying');
       },
-      deps.timer,
-    );
+      backoff: deps.retryDelayMs ?? 5000,
+      intervalMs: this.intervalMs,
+      ...(deps.timer === undefined ? {} : { timer: deps.timer }),
+    });
   }
 
   /** Follows certificates and the cluster document; checks at once. Resolves once the watches are in place. */
@@ -123,15 +128,12 @@ export class ExpiryChecker {
     return this.state.name === 'closed';
   }
 
-  private backoff(reason: string): void {
-    const delayMs = this.deps.retryDelayMs ?? 5000;
+  private enterBackoff(reason: string, delayMs: number): void {
     this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
-    this.loop.schedule(delayMs);
   }
 
   private async check(): Promise<void> {
     this.state = { name: 'checking' };
-    this.loop.cancelSchedule();
     this.checks += 1;
     const { store, clock } = this.deps;
     const [certificatesRange, clusterKv, raisedKv, internalCaKv] = await Promise.all([
@@ -185,7 +187,7 @@ export class ExpiryChecker {
       if (!result.succeeded) {
         if (!this.loop.wakePending) {
           // No change arrived that explains the refusal: most likely the fence (no longer the leader). Retry later.
-          this.backoff('the expiry alerts could not be recorded (not the leader, or concurrent writes)');
+          this.enterBackoff('the expiry alerts could not be recorded (not the leader, or concurrent writes)', this.loop.backOff());
           this.deps.log.warn({}, 'certificate expiry alerts not recorded (leadership lost or concurrent writes); retrying later');
         }
         return;
@@ -196,9 +198,8 @@ export class ExpiryChecker {
         else this.deps.log.info(fields, event.description);
       }
     }
-    const intervalMs = this.deps.intervalMs ?? HOUR_MS;
-    this.state = { name: 'waiting', dueAt: new Date(now.getTime() + intervalMs) };
-    this.loop.schedule(intervalMs);
+    // The loop runs the next check after intervalMs.
+    this.state = { name: 'waiting', dueAt: new Date(now.getTime() + this.intervalMs) };
   }
 }
 

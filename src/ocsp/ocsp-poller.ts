@@ -16,7 +16,9 @@
 //   querying --outcome discarded (fence lost or repeated conflicts)--> backoff --timer--> evaluating
 //   evaluating --store error--> backoff --timer--> evaluating
 //   any --close()--> closed (an in-flight query is aborted)
-import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
+// An evaluation is a pass of the loop engine (lib/loop.ts): store and certificate changes wake it, waiting and
+// backoff are its timer.
+import { Loop, type LoopTimer } from '../lib/loop.js';
 import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { followPrefixWaking } from '../store/follow-prefix.js';
@@ -59,7 +61,7 @@ export interface OcspPollerDeps {
 
 export class OcspPoller {
   state: OcspPollerState = { name: 'stopped' };
-  private readonly loop: WakeLoop;
+  private readonly loop: Loop;
   private readonly abort = new AbortController();
   private watches: Watch[] = [];
   private seenSettingsRevision: number | undefined;
@@ -67,14 +69,15 @@ export class OcspPoller {
   queries = 0;
 
   constructor(private readonly deps: OcspPollerDeps) {
-    this.loop = new WakeLoop(
-      () => this.evaluate(),
-      (error) => {
-        this.backoff(`store error: ${(error as Error).message}`);
+    this.loop = new Loop({
+      pass: () => this.evaluate(),
+      onError: (error, retryInMs) => {
+        this.enterBackoff(`store error: ${(error as Error).message}`, retryInMs);
         this.deps.log.error({ err: error }, 'OCSP poller could not read or write the store; retrying');
       },
-      deps.timer,
-    );
+      backoff: deps.retryDelayMs ?? 5000,
+      ...(deps.timer === undefined ? {} : { timer: deps.timer }),
+    });
   }
 
   /** Follows the store and queries when due; resolves once the watches are in place. */
@@ -115,14 +118,12 @@ export class OcspPoller {
     return this.state.name === 'closed';
   }
 
-  private backoff(reason: string, delayMs = this.deps.retryDelayMs ?? 5000): void {
+  private enterBackoff(reason: string, delayMs: number): void {
     this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
-    this.loop.schedule(delayMs);
   }
 
   private async evaluate(): Promise<void> {
     this.state = { name: 'evaluating' };
-    this.loop.cancelSchedule();
     const context = await readOcspContext(this.deps.store);
     if (this.isClosed()) return;
     const settingsChanged = this.seenSettingsRevision !== undefined && context.settingsRevision !== this.seenSettingsRevision;
@@ -173,11 +174,12 @@ export class OcspPoller {
     const certificate = await this.deps.store.get(keys.certificate('proxy'));
     if (written === undefined && certificate?.modRevision === target.certificateRevision) {
       // Not the proxy certificate changing under us: the fence failed or writers kept racing. Do not re-query at once.
-      this.backoff('the OCSP status could not be recorded (not the leader, or concurrent writes)', settings.recovery_frequency * 1000);
+      const retryInMs = this.loop.backOff(settings.recovery_frequency * 1000);
+      this.enterBackoff('the OCSP status could not be recorded (not the leader, or concurrent writes)', retryInMs);
       this.deps.log.warn({}, 'OCSP status not recorded (leadership lost or concurrent writes); retrying later');
       return;
     }
     // Re-evaluate from the store: schedules the next query from the record just written.
-    this.loop.wakeAfterPass();
+    this.loop.wake();
   }
 }
