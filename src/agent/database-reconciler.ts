@@ -12,7 +12,7 @@
 // Level-triggered: each pass reads bdbs, Redis ACLs, users, the cluster document and mtls_trusted_ca whole,
 // so merged or missed events are harmless. Unchanged databases cost a comparison.
 import type { FastifyBaseLogger } from 'fastify';
-import type { ClusterStore, KeyValue, Watch } from '../store/cluster-store.js';
+import type { ClusterStore, KeyValue } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import type { BdbAppliedStatus, BdbRecord } from '../domain/databases.js';
@@ -28,7 +28,7 @@ import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js'
 import type { RedisDatabaseSpec, RedisSupervisor } from './redis-supervisor.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
 import { Loop, type LoopState } from '../lib/loop.js';
-import { followPrefixWaking } from '../store/follow-prefix.js';
+import { followPrefixesWaking } from '../store/follow-prefix.js';
 
 /** What the proxy offers the agent (src/proxy/database-proxy.ts implements it; src/node wires it). */
 export interface DatabaseEndpoints {
@@ -54,10 +54,9 @@ export interface DatabaseReconcilerDeps {
   retryDelayMs?: number;
 }
 
-const WATCHED_PREFIXES = [keys.bdbPrefix, keys.bdbActionPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
+const WATCHED_PREFIXES: [string, ...string[]] = [keys.bdbPrefix, keys.bdbActionPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
 
 export class DatabaseReconciler {
-  private watches: Watch[] = [];
   /** Last status written per database, to avoid rewriting an unchanged one. */
   private readonly reported = new Map<number, string>();
   private staleRemoved = false;
@@ -82,20 +81,18 @@ export class DatabaseReconciler {
       return undefined;
     });
     const from = revision ?? (await this.deps.store.list(keys.bdbPrefix)).revision;
-    for (const prefix of WATCHED_PREFIXES) {
-      // Level-triggered: after lost watch history (compaction) a fresh pass is all it takes.
-      this.watches.push(
-        await followPrefixWaking(this.deps.store, prefix, from, () => this.loop.wake(), {
-          onTrouble: (error, what) => this.deps.log.warn({ err: error, prefix }, `database reconciler: ${what}; re-reading`),
-        }),
-      );
-    }
+    // Level-triggered: after lost watch history (compaction) a fresh pass is all it takes.
+    await this.loop.follow((wake) =>
+      followPrefixesWaking(this.deps.store, WATCHED_PREFIXES, wake, {
+        fromRevision: from,
+        onTrouble: (error, what, prefix) => this.deps.log.warn({ err: error, prefix }, `database reconciler: ${what}; re-reading`),
+      }),
+    );
   }
 
+  /** Stops following the store; resolves when a pass under way has ended. */
   async close(): Promise<void> {
-    const stopped = this.loop.close();
-    await Promise.all(this.watches.map((w) => w.close()));
-    await stopped;
+    await this.loop.close();
   }
 
   /** Asks for a pass now (also used by the supervisor after it restarted a crashed redis-server). */

@@ -8,14 +8,14 @@
 //   any --close()--> closed
 // Reconciling is level-triggered: it reads the whole certificate prefix, so missed or merged events are harmless.
 import type { FastifyBaseLogger } from 'fastify';
-import type { ClusterStore, Watch } from '../store/cluster-store.js';
+import type { ClusterStore } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import { type CertificateFiles, type CertificateSet, type InstalledCertificate } from './certificate-files.js';
 import type { TlsContextRegistry } from './tls-context-registry.js';
 import type { AppliedRecord } from '../domain/node-status.js';
 import { Loop, type LoopState } from '../lib/loop.js';
-import { followPrefix, followPrefixWaking } from '../store/follow-prefix.js';
+import { followPrefix, followPrefixesWaking } from '../store/follow-prefix.js';
 import type { KeyEncryptionKey } from './key-encryption.js';
 
 export type NodeAgentState = LoopState;
@@ -35,7 +35,6 @@ export interface NodeAgentDeps {
 }
 
 export class NodeAgent {
-  private watch: Watch | undefined;
   private appliedRevision = 0;
   private readonly loop: Loop<number>;
 
@@ -56,38 +55,40 @@ export class NodeAgent {
     const revision = await this.loop.runOnce();
     await this.deps.files.removeStaleGenerations();
     // Level-triggered, so lost watch history (a compaction while this node was stopped) only needs a fresh pass.
-    this.watch = await followPrefixWaking(this.deps.store, keys.certificatePrefix, revision, () => this.loop.wake(), {
-      onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
-      retryDelayMs: this.deps.retryDelayMs ?? 2000,
-    });
+    await this.loop.follow((wake) =>
+      followPrefixesWaking(this.deps.store, [keys.certificatePrefix], wake, {
+        fromRevision: revision,
+        onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
+        retryDelayMs: this.deps.retryDelayMs ?? 2000,
+      }),
+    );
     // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files (other changes
     // of the document are none of the agent's business and cause no pass, hence no applied-record write).
-    this.settingsWatch = await followPrefix({
-      store: this.deps.store,
-      prefix: keys.cluster,
-      fromRevision: revision,
-      onEvents: (events) => {
-        const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
-        if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) this.loop.wake();
-      },
-      resync: async () => {
-        const { revision: now } = await this.deps.store.list(keys.cluster);
-        this.loop.wake();
-        return now;
-      },
-      onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: cluster settings ${what}; re-reading them`),
-      retryDelayMs: this.deps.retryDelayMs ?? 2000,
-    });
+    await this.loop.follow((wake) =>
+      followPrefix({
+        store: this.deps.store,
+        prefix: keys.cluster,
+        fromRevision: revision,
+        onEvents: (events) => {
+          const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
+          if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) wake();
+        },
+        resync: async () => {
+          const { revision: now } = await this.deps.store.list(keys.cluster);
+          wake();
+          return now;
+        },
+        onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: cluster settings ${what}; re-reading them`),
+        retryDelayMs: this.deps.retryDelayMs ?? 2000,
+      }),
+    );
   }
 
+  /** Stops following the store; resolves when a pass under way has ended. */
   async close(): Promise<void> {
-    const stopped = this.loop.close();
-    await this.watch?.close();
-    await this.settingsWatch?.close();
-    await stopped;
+    await this.loop.close();
   }
 
-  private settingsWatch: Watch | undefined;
   /** encrypt_pkeys as the last pass read it. */
   private encryptKeys = false;
 

@@ -17,9 +17,9 @@
 // A check is a pass of the loop engine (lib/loop.ts): changes wake it, the hourly check is its interval.
 import { Loop, type LoopTimer } from '../lib/loop.js';
 import { randomBytes, type X509Certificate } from 'node:crypto';
-import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
+import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
-import { followPrefixWaking } from '../store/follow-prefix.js';
+import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import { CERTIFICATE_NAMES, isCertificateName } from '../domain/certificate-names.js';
 import { certificateFingerprint, certificateNotAfter, parseCertificateChain } from '../domain/pem.js';
@@ -72,7 +72,6 @@ export class ExpiryChecker {
   state: ExpiryCheckerState = { name: 'stopped' };
   private readonly loop: Loop;
   private readonly intervalMs: number;
-  private watches: Watch[] = [];
   /** Checks made (tests and diagnostics). */
   checks = 0;
 
@@ -92,36 +91,18 @@ export class ExpiryChecker {
 
   /** Follows certificates and the cluster document; checks at once. Resolves once the watches are in place. */
   async start(): Promise<void> {
-    const { revision } = await this.deps.store.list(keys.certificatePrefix);
-    const wake = (): void => this.loop.wake();
-    this.watches = [
-      await followPrefixWaking(this.deps.store, keys.certificatePrefix, revision, wake),
-      await followPrefixWaking(this.deps.store, keys.cluster, revision, wake),
-      await followPrefixWaking(this.deps.store, keys.internalCa, revision, wake),
-    ];
-    if (this.isClosed()) {
-      await this.closeWatches();
-      return;
-    }
+    await this.loop.follow((wake) => followPrefixesWaking(this.deps.store, [keys.certificatePrefix, keys.cluster, keys.internalCa], wake));
     this.loop.wake();
   }
 
   async close(): Promise<void> {
     this.state = { name: 'closed' };
-    const loopClosed = this.loop.close(); // no new pass or timer from here on
-    await this.closeWatches();
-    await loopClosed;
+    await this.loop.close(); // no new pass or timer from here on; the watches close, a check under way ends
   }
 
   /** Resolves when no check is in flight (tests). */
   async settled(): Promise<void> {
     await this.loop.settled();
-  }
-
-  private async closeWatches(): Promise<void> {
-    const watches = this.watches;
-    this.watches = [];
-    await Promise.all(watches.map((w) => w.close().catch(() => undefined)));
   }
 
   private isClosed(): boolean {

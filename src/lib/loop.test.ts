@@ -404,6 +404,30 @@ describe('Loop transitions', () => {
     expect(timer.pending).toEqual([]);
   });
 
+  it('follow(): a source wakes the loop, and close() closes it; a source opened during close() is closed at once', async () => {
+    const { loop, passes } = make();
+    const closedSources: string[] = [];
+    let wakeFromStore: () => void = () => undefined;
+    await loop.follow(async (wake) => {
+      wakeFromStore = wake;
+      return { close: async () => void closedSources.push('watch') };
+    });
+    expect(passes).toHaveLength(0);
+    wakeFromStore();
+    expect(loop.state).toBe('running');
+    let openLate: () => void = () => undefined;
+    const late = loop.follow(() => new Promise((resolve) => (openLate = () => resolve([{ close: async () => void closedSources.push('late') }]))));
+    const closing = loop.close();
+    passes[0]?.resolve(1);
+    await closing;
+    expect(closedSources).toEqual(['watch']);
+    openLate();
+    await late;
+    expect(closedSources).toEqual(['watch', 'late']);
+    wakeFromStore();
+    expect(passes).toHaveLength(1);
+  });
+
   it('runOnce() refuses while a pass is under way', async () => {
     const { loop } = make();
     loop.wake();

@@ -18,7 +18,8 @@
 // At most one timer: a newer schedule()/backOff() replaces it, and every pass start cancels it (the pass
 // derives the next one). The backoff policy (cockatiel; a number means a constant delay) restarts after a pass
 // that succeeded without asking for backoff. runOnce() runs a pass whose outcome goes to the caller instead
-// (no onError, no backoff: the caller decides, e.g. backOff()). Timers are injected so schedules are testable.
+// (no onError, no backoff: the caller decides, e.g. backOff()). The sources of wake-ups (store watches) are
+// opened with follow() and closed by close(). Timers are injected so schedules are testable.
 import { ConstantBackoff, type IBackoff, type IBackoffFactory } from 'cockatiel';
 
 export interface LoopTimer {
@@ -33,6 +34,11 @@ export const realTimer: LoopTimer = {
     return () => clearTimeout(timer);
   },
 };
+
+/** What wakes a loop (a store watch): closed with it. */
+export interface WakeSource {
+  close(): Promise<void>;
+}
 
 export type LoopState = 'idle' | 'scheduled' | 'running' | 'running+pending' | 'backoff' | 'closing' | 'closed';
 
@@ -53,6 +59,7 @@ export class Loop<T = void> {
   private pending = false;
   private timer: { kind: 'scheduled' | 'backoff'; cancel: () => void } | undefined;
   private closeCalled = false;
+  private sources: WakeSource[] = [];
   private readonly policy: IBackoffFactory<unknown>;
   private readonly timers: LoopTimer;
   /** Where the backoff sequence stands since the last pass that succeeded. */
@@ -112,17 +119,30 @@ export class Loop<T = void> {
     return this.start(false);
   }
 
+  /**
+   * Opens what wakes this loop (open gets wake(); e.g. store watches); close() closes it. Opened during close(),
+   * it is closed at once.
+   */
+  async follow(open: (wake: () => void) => Promise<WakeSource | WakeSource[]>): Promise<void> {
+    const opened = await open(() => this.wake());
+    const sources = Array.isArray(opened) ? opened : [opened];
+    if (this.closeCalled) await closeAll(sources);
+    else this.sources.push(...sources);
+  }
+
   /** Resolves when no pass is in flight (tests). */
   async settled(): Promise<void> {
     while (this.running !== undefined) await this.running;
   }
 
-  /** Stops at once (no new pass, no timer) and resolves when a pass under way has ended. */
+  /** Stops at once (no new pass, no timer), closes the sources of wake-ups, and resolves when a pass under way has ended. */
   async close(): Promise<void> {
     this.closeCalled = true;
     this.pending = false;
     this.cancelTimer();
-    await this.running;
+    const sources = this.sources;
+    this.sources = [];
+    await Promise.all([this.running, closeAll(sources)]);
   }
 
   private start(retryOnError: boolean): Promise<T> {
@@ -173,4 +193,8 @@ export class Loop<T = void> {
     this.timer?.cancel();
     this.timer = undefined;
   }
+}
+
+async function closeAll(sources: readonly WakeSource[]): Promise<void> {
+  await Promise.all(sources.map((source) => source.close().catch(() => undefined)));
 }

@@ -19,9 +19,9 @@
 // An evaluation is a pass of the loop engine (lib/loop.ts): store and certificate changes wake it, waiting and
 // backoff are its timer.
 import { Loop, type LoopTimer } from '../lib/loop.js';
-import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
+import type { ClusterStore, Compare } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
-import { followPrefixWaking } from '../store/follow-prefix.js';
+import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import type { OcspSettings } from '../domain/ocsp-settings.js';
 import { nextQueryDueAt } from '../domain/ocsp-status.js';
@@ -63,7 +63,6 @@ export class OcspPoller {
   state: OcspPollerState = { name: 'stopped' };
   private readonly loop: Loop;
   private readonly abort = new AbortController();
-  private watches: Watch[] = [];
   private seenSettingsRevision: number | undefined;
   /** Queries made (for tests and diagnostics). */
   queries = 0;
@@ -82,36 +81,19 @@ export class OcspPoller {
 
   /** Follows the store and queries when due; resolves once the watches are in place. */
   async start(): Promise<void> {
-    const { revision } = await this.deps.store.list(keys.ocspPrefix);
-    const wake = (): void => this.loop.wake();
-    this.watches = [
-      await followPrefixWaking(this.deps.store, keys.ocspPrefix, revision, wake),
-      await followPrefixWaking(this.deps.store, keys.certificate('proxy'), revision, wake),
-    ];
-    if (this.isClosed()) {
-      await this.closeWatches();
-      return;
-    }
+    await this.loop.follow((wake) => followPrefixesWaking(this.deps.store, [keys.ocspPrefix, keys.certificate('proxy')], wake));
     this.loop.wake();
   }
 
   async close(): Promise<void> {
     this.state = { name: 'closed' };
     this.abort.abort();
-    const loopClosed = this.loop.close(); // no new pass or timer from here on
-    await this.closeWatches();
-    await loopClosed;
+    await this.loop.close(); // no new pass or timer from here on; the watches close, a pass under way ends
   }
 
   /** Resolves when no evaluation is in flight (tests). */
   async settled(): Promise<void> {
     await this.loop.settled();
-  }
-
-  private async closeWatches(): Promise<void> {
-    const watches = this.watches;
-    this.watches = [];
-    await Promise.all(watches.map((w) => w.close().catch(() => undefined)));
   }
 
   private isClosed(): boolean {

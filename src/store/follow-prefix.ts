@@ -85,26 +85,39 @@ export async function followPrefix(options: FollowPrefixOptions): Promise<Watch 
 }
 
 /**
- * followPrefix for level-triggered owners, which re-derive everything on each pass: any change, and lost
- * history, only means "run a pass" (wake).
+ * followPrefix for level-triggered owners, which re-derive everything on each pass: any change under any of the
+ * prefixes, and lost history, only means "run a pass" (wake). All follow from one store revision (by default read
+ * now, at the first prefix); when one of them cannot be followed, none is.
  */
-export function followPrefixWaking(
+export async function followPrefixesWaking(
   store: ClusterStore,
-  prefix: string,
-  fromRevision: number,
+  prefixes: readonly [string, ...string[]],
   wake: () => void,
-  more: Pick<FollowPrefixOptions, 'onTrouble' | 'retryDelayMs'> = {},
-): Promise<Watch> {
-  return followPrefix({
-    store,
-    prefix,
-    fromRevision,
-    onEvents: wake,
-    resync: async () => {
-      const { revision } = await store.list(prefix);
-      wake();
-      return revision;
-    },
-    ...more,
-  });
+  options: { fromRevision?: number; onTrouble?: (error: unknown, what: 'watch lost' | 'resync failed', prefix: string) => void; retryDelayMs?: number } = {},
+): Promise<Watch[]> {
+  const fromRevision = options.fromRevision ?? (await store.list(prefixes[0])).revision;
+  const watches: Watch[] = [];
+  try {
+    for (const prefix of prefixes) {
+      watches.push(
+        await followPrefix({
+          store,
+          prefix,
+          fromRevision,
+          onEvents: wake,
+          resync: async () => {
+            const { revision } = await store.list(prefix);
+            wake();
+            return revision;
+          },
+          onTrouble: (error, what) => options.onTrouble?.(error, what, prefix),
+          retryDelayMs: options.retryDelayMs,
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(watches.map((watch) => watch.close().catch(() => undefined)));
+    throw error;
+  }
+  return watches;
 }
