@@ -14,10 +14,10 @@
 //   checking --write refused (fence lost, or a concurrent change)--> checking again if a change arrived, else backoff
 //   checking --store error--> backoff --timer / change--> checking
 //   any --close()--> closed
-// A check is a pass of the loop engine (lib/loop.ts): changes wake it, the hourly check is its interval.
-import { Loop, type LoopTimer } from '../lib/loop.js';
+// A check is a pass of a LoopWorker (lib/loop.ts): changes wake it, the hourly check is its interval.
+import { LoopWorker, type LoopTimer, type WorkerLog } from '../lib/loop.js';
 import { randomBytes, type X509Certificate } from 'node:crypto';
-import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
+import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
@@ -40,11 +40,7 @@ export type ExpiryCheckerState =
   | { name: 'closed' };
 
 /** The logging the checker needs (pino and Fastify loggers fit). */
-export interface ExpiryLog {
-  warn(object: object, message: string): void;
-  info(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+export type ExpiryLog = WorkerLog;
 
 /** Timers, injected with the clock so the schedule is testable without sleeping. */
 export type ExpiryTimer = LoopTimer;
@@ -68,49 +64,24 @@ interface StoredCertificate {
   certificate: string;
 }
 
-export class ExpiryChecker {
-  state: ExpiryCheckerState = { name: 'stopped' };
-  private readonly loop: Loop;
+export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
   private readonly intervalMs: number;
   /** Checks made (tests and diagnostics). */
   checks = 0;
 
   constructor(private readonly deps: ExpiryCheckerDeps) {
-    this.intervalMs = deps.intervalMs ?? HOUR_MS;
-    this.loop = new Loop({
-      pass: () => this.check(),
-      onError: (error, retryInMs) => {
-        this.enterBackoff(`store error: ${(error as Error).message}`, retryInMs);
-        this.deps.log.error({ err: error }, 'certificate expiry check could not read or write the store; retrying');
-      },
-      backoff: deps.retryDelayMs ?? 5000,
-      intervalMs: this.intervalMs,
-      ...(deps.timer === undefined ? {} : { timer: deps.timer }),
-    });
+    const intervalMs = deps.intervalMs ?? HOUR_MS;
+    super({ ...deps, failure: 'certificate expiry check could not read or write the store; retrying', retryDelayMs: deps.retryDelayMs ?? 5000, intervalMs });
+    this.intervalMs = intervalMs;
   }
 
-  /** Follows certificates and the cluster document; checks at once. Resolves once the watches are in place. */
-  async start(): Promise<void> {
-    await this.loop.follow((wake) => followPrefixesWaking(this.deps.store, [keys.certificatePrefix, keys.cluster, keys.internalCa], wake));
-    this.loop.wake();
+  /** Follows certificates, the cluster document and the internal CA. */
+  protected follow(wake: () => void): Promise<Watch[]> {
+    return followPrefixesWaking(this.deps.store, [keys.certificatePrefix, keys.cluster, keys.internalCa], wake);
   }
 
-  async close(): Promise<void> {
-    this.state = { name: 'closed' };
-    await this.loop.close(); // no new pass or timer from here on; the watches close, a check under way ends
-  }
-
-  /** Resolves when no check is in flight (tests). */
-  async settled(): Promise<void> {
-    await this.loop.settled();
-  }
-
-  private isClosed(): boolean {
-    return this.state.name === 'closed';
-  }
-
-  private enterBackoff(reason: string, delayMs: number): void {
-    this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
+  protected pass(): Promise<void> {
+    return this.check();
   }
 
   private async check(): Promise<void> {

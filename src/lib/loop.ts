@@ -21,6 +21,7 @@
 // (no onError, no backoff: the caller decides, e.g. backOff()). The sources of wake-ups (store watches) are
 // opened with follow() and closed by close(). Timers are injected so schedules are testable.
 import { ConstantBackoff, type IBackoff, type IBackoffFactory } from 'cockatiel';
+import type { Clock } from './clock.js';
 
 export interface LoopTimer {
   /** Calls back after delayMs; returns the cancel function. */
@@ -192,6 +193,81 @@ export class Loop<T = void> {
   private cancelTimer(): void {
     this.timer?.cancel();
     this.timer = undefined;
+  }
+}
+
+/** The states every LoopWorker reports beside its own. */
+export type WorkerState = { name: 'stopped' } | { name: 'backoff'; reason: string; retryAt: Date } | { name: 'closed' };
+
+/** The logging a LoopWorker and its passes need (pino and Fastify loggers fit). */
+export interface WorkerLog {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface LoopWorkerOptions {
+  clock: Clock;
+  log: WorkerLog;
+  timer?: LoopTimer | undefined;
+  /** The log line of a failed pass. */
+  failure: string;
+  /** Wait after a failed pass. */
+  retryDelayMs: number;
+  intervalMs?: number;
+}
+
+/**
+ * A leader-only worker whose work is the passes of a Loop (the OCSP poller, the certificate-expiry checker): it
+ * names its own states beside stopped, backoff and closed (`state`); a failed pass is logged (`failure`) and
+ * retried after retryDelayMs, in backoff meanwhile. start() follows what wakes it and runs a first pass.
+ */
+export abstract class LoopWorker<S extends { name: string }> {
+  state: S | WorkerState = { name: 'stopped' };
+  protected readonly loop: Loop;
+
+  protected constructor(private readonly worker: LoopWorkerOptions) {
+    this.loop = new Loop({
+      pass: () => this.pass(),
+      onError: (error, retryInMs) => {
+        this.enterBackoff(`store error: ${(error as Error).message}`, retryInMs);
+        worker.log.error({ err: error }, worker.failure);
+      },
+      backoff: worker.retryDelayMs,
+      ...(worker.intervalMs === undefined ? {} : { intervalMs: worker.intervalMs }),
+      ...(worker.timer === undefined ? {} : { timer: worker.timer }),
+    });
+  }
+
+  /** One pass: reads what it needs and acts (level-triggered). */
+  protected abstract pass(): Promise<void>;
+
+  /** What wakes the worker (its store watches). */
+  protected abstract follow(wake: () => void): Promise<WakeSource | WakeSource[]>;
+
+  /** Follows what wakes it, then runs a first pass; resolves once the watches are in place. */
+  async start(): Promise<void> {
+    await this.loop.follow((wake) => this.follow(wake));
+    this.loop.wake();
+  }
+
+  /** No new pass or timer from here on; the watches close; resolves when a pass under way has ended. */
+  async close(): Promise<void> {
+    this.state = { name: 'closed' };
+    await this.loop.close();
+  }
+
+  /** Resolves when no pass is in flight (tests). */
+  async settled(): Promise<void> {
+    await this.loop.settled();
+  }
+
+  protected isClosed(): boolean {
+    return this.state.name === 'closed';
+  }
+
+  protected enterBackoff(reason: string, delayMs: number): void {
+    this.state = { name: 'backoff', reason, retryAt: new Date(this.worker.clock.now().getTime() + delayMs) };
   }
 }
 

@@ -16,10 +16,10 @@
 //   querying --outcome discarded (fence lost or repeated conflicts)--> backoff --timer--> evaluating
 //   evaluating --store error--> backoff --timer--> evaluating
 //   any --close()--> closed (an in-flight query is aborted)
-// An evaluation is a pass of the loop engine (lib/loop.ts): store and certificate changes wake it, waiting and
+// An evaluation is a pass of a LoopWorker (lib/loop.ts): store and certificate changes wake it, waiting and
 // backoff are its timer.
-import { Loop, type LoopTimer } from '../lib/loop.js';
-import type { ClusterStore, Compare } from '../store/cluster-store.js';
+import { LoopWorker, type LoopTimer, type WorkerLog } from '../lib/loop.js';
+import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
@@ -37,11 +37,7 @@ export type OcspPollerState =
   | { name: 'closed' };
 
 /** The logging the poller needs (pino and Fastify loggers fit). */
-export interface OcspLog {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+export type OcspLog = WorkerLog;
 
 /** Timers, injected with the clock so the schedule is testable without sleeping. */
 export type PollerTimer = LoopTimer;
@@ -59,49 +55,29 @@ export interface OcspPollerDeps {
   retryDelayMs?: number;
 }
 
-export class OcspPoller {
-  state: OcspPollerState = { name: 'stopped' };
-  private readonly loop: Loop;
+export class OcspPoller extends LoopWorker<OcspPollerState> {
   private readonly abort = new AbortController();
   private seenSettingsRevision: number | undefined;
   /** Queries made (for tests and diagnostics). */
   queries = 0;
 
   constructor(private readonly deps: OcspPollerDeps) {
-    this.loop = new Loop({
-      pass: () => this.evaluate(),
-      onError: (error, retryInMs) => {
-        this.enterBackoff(`store error: ${(error as Error).message}`, retryInMs);
-        this.deps.log.error({ err: error }, 'OCSP poller could not read or write the store; retrying');
-      },
-      backoff: deps.retryDelayMs ?? 5000,
-      ...(deps.timer === undefined ? {} : { timer: deps.timer }),
-    });
+    super({ ...deps, failure: 'OCSP poller could not read or write the store; retrying', retryDelayMs: deps.retryDelayMs ?? 5000 });
   }
 
-  /** Follows the store and queries when due; resolves once the watches are in place. */
-  async start(): Promise<void> {
-    await this.loop.follow((wake) => followPrefixesWaking(this.deps.store, [keys.ocspPrefix, keys.certificate('proxy')], wake));
-    this.loop.wake();
+  protected follow(wake: () => void): Promise<Watch[]> {
+    return followPrefixesWaking(this.deps.store, [keys.ocspPrefix, keys.certificate('proxy')], wake);
   }
 
-  async close(): Promise<void> {
-    this.state = { name: 'closed' };
+  /** Stops; an in-flight query is aborted. */
+  override async close(): Promise<void> {
+    const closing = super.close();
     this.abort.abort();
-    await this.loop.close(); // no new pass or timer from here on; the watches close, a pass under way ends
+    await closing;
   }
 
-  /** Resolves when no evaluation is in flight (tests). */
-  async settled(): Promise<void> {
-    await this.loop.settled();
-  }
-
-  private isClosed(): boolean {
-    return this.state.name === 'closed';
-  }
-
-  private enterBackoff(reason: string, delayMs: number): void {
-    this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
+  protected pass(): Promise<void> {
+    return this.evaluate();
   }
 
   private async evaluate(): Promise<void> {
