@@ -4,22 +4,24 @@
 // wake-ups merge and a missed one costs nothing but a later pass.
 //
 // States (Loop.state) and transitions:
-//   idle            --wake()-------------------------------------> running
-//   idle            --schedule(ms)-------------------------------> scheduled --timer or wake()--> running
-//   running         --wake()-------------------------------------> running+pending (any number of wake-ups: one more pass)
-//   running         --pass done, a timer asked by the pass-------> scheduled (schedule(ms)) or backoff (backOff())
-//   running         --pass done, nothing asked, intervalMs set---> scheduled (after intervalMs: periodic passes)
-//   running         --pass done, nothing asked, no intervalMs----> idle
-//   running         --pass failed----------------------------------> backoff, onError(error, delayMs) told
-//   backoff         --timer (the backoff policy's delay) or wake()--> running
-//   running+pending --pass done or failed---------------------------> running (at once: a change may cure a failure)
-//   idle|scheduled|backoff --close()--------------------------------> closed
-//   running|running+pending --close()--> closing --pass ended--> closed (close() resolves then; no error is told)
+//   idle                    --wake()---------------------------------> running
+//   idle                    --schedule(ms)---------------------------> scheduled
+//   scheduled               --timer or wake()------------------------> running
+//   running                 --wake()---------------------------------> running+pending (any number of wake-ups: one more pass)
+//   running                 --pass done, the pass asked a timer------> scheduled (schedule(ms)) or backoff (backOff())
+//   running                 --pass done, nothing asked, intervalMs---> scheduled (after intervalMs: periodic passes)
+//   running                 --pass done, nothing asked---------------> idle
+//   running                 --pass failed----------------------------> backoff (onError(error, delayMs) is told)
+//   backoff                 --timer (the policy's delay) or wake()---> running
+//   running+pending         --pass done or failed--------------------> running (at once: a change may cure a failure)
+//   idle|scheduled|backoff  --close()--------------------------------> closed
+//   running|running+pending --close()--------------------------------> closing --pass ended--> closed (no error told)
 // At most one timer: a newer schedule()/backOff() replaces it, and every pass start cancels it (the pass
-// derives the next one). The backoff policy (cockatiel; a number means a constant delay) restarts after a pass
-// that succeeded without asking for backoff. runOnce() runs a pass whose outcome goes to the caller instead
-// (no onError, no backoff: the caller decides, e.g. backOff()). The sources of wake-ups (store watches) are
-// opened with follow() and closed by close(). Timers are injected so schedules are testable.
+// derives the next one). The backoff policy (cockatiel, as for etcd watches and redis-server restarts; a number
+// means a constant delay) starts over after a pass that succeeded without asking for backoff. runOnce() runs a
+// pass whose outcome goes to the caller instead (no onError, no backoff: the caller decides, e.g. backOff()).
+// The sources of wake-ups (store watches) are opened with follow() and closed by close(). Timers are injected so
+// schedules are testable. LoopWorker (below) is a Loop for the leader-only workers that name their own states.
 import { ConstantBackoff, type IBackoff, type IBackoffFactory } from 'cockatiel';
 import type { Clock } from './clock.js';
 
