@@ -5,14 +5,14 @@
 // flush requests of PUT /v1/bdbs/{uid}/flush for its databases (claim, FLUSHALL, result; see
 // src/domain/database-actions.ts).
 //
-// States and transitions (a ReconcileLoop runs the passes, as in NodeAgent):
-//   stopped --start()--> reconciling --done--> watching --change or requestReconcile()--> reconciling
-//   reconciling --some database failed (also on the first pass)--> backoff --timer--> reconciling
+// States and transitions (the loop engine, lib/loop.ts, runs the passes, as in NodeAgent; `state` is the engine's):
+//   idle --start()--> running --done--> idle (watching) --change or requestReconcile()--> running
+//   running --some database failed (also on the first pass)--> backoff --timer--> running
 //   any --close()--> closed
 // Level-triggered: each pass reads bdbs, Redis ACLs, users, the cluster document and mtls_trusted_ca whole,
 // so merged or missed events are harmless. Unchanged databases cost a comparison.
 import type { FastifyBaseLogger } from 'fastify';
-import type { ClusterStore, KeyValue, Watch } from '../store/cluster-store.js';
+import type { ClusterStore, KeyValue } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import type { BdbAppliedStatus, BdbRecord } from '../domain/databases.js';
@@ -27,8 +27,8 @@ import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import type { RedisDatabaseSpec, RedisSupervisor } from './redis-supervisor.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
-import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
-import { followPrefix } from '../store/follow-prefix.js';
+import { Loop, type LoopState } from '../lib/loop.js';
+import { followPrefixesWaking } from '../store/follow-prefix.js';
 
 /** What the proxy offers the agent (src/proxy/database-proxy.ts implements it; src/node wires it). */
 export interface DatabaseEndpoints {
@@ -39,7 +39,7 @@ export interface DatabaseEndpoints {
   uids(): number[];
 }
 
-export type DatabaseReconcilerState = ReconcileLoopState;
+export type DatabaseReconcilerState = LoopState;
 
 export interface DatabaseReconcilerDeps {
   store: ClusterStore;
@@ -54,20 +54,19 @@ export interface DatabaseReconcilerDeps {
   retryDelayMs?: number;
 }
 
-const WATCHED_PREFIXES = [keys.bdbPrefix, keys.bdbActionPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
+const WATCHED_PREFIXES: [string, ...string[]] = [keys.bdbPrefix, keys.bdbActionPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
 
 export class DatabaseReconciler {
-  private watches: Watch[] = [];
   /** Last status written per database, to avoid rewriting an unchanged one. */
   private readonly reported = new Map<number, string>();
   private staleRemoved = false;
-  private readonly loop: ReconcileLoop<number>;
+  private readonly loop: Loop<number>;
 
   constructor(private readonly deps: DatabaseReconcilerDeps) {
-    this.loop = new ReconcileLoop({
+    this.loop = new Loop({
       pass: () => this.reconcileOnce(),
       onError: (error) => this.deps.log.error({ err: error }, 'databases could not all be applied; retrying'),
-      retryDelayMs: deps.retryDelayMs ?? 1000,
+      backoff: deps.retryDelayMs ?? 1000,
     });
   }
 
@@ -76,40 +75,29 @@ export class DatabaseReconciler {
   }
 
   async start(): Promise<void> {
-    const revision = await this.loop.runFirst().catch((error: unknown) => {
+    const revision = await this.loop.runOnce().catch((error: unknown) => {
       this.deps.log.error({ err: error }, 'databases could not all be applied at start; retrying');
-      this.loop.retryLater();
+      this.loop.backOff();
       return undefined;
     });
     const from = revision ?? (await this.deps.store.list(keys.bdbPrefix)).revision;
-    for (const prefix of WATCHED_PREFIXES) {
-      // Level-triggered: after lost watch history (compaction) a fresh pass is all it takes.
-      this.watches.push(
-        await followPrefix({
-          store: this.deps.store,
-          prefix,
-          fromRevision: from,
-          onEvents: () => this.loop.request(),
-          resync: async () => {
-            const { revision: now } = await this.deps.store.list(prefix);
-            this.loop.request();
-            return now;
-          },
-          onTrouble: (error, what) => this.deps.log.warn({ err: error, prefix }, `database reconciler: ${what}; re-reading`),
-        }),
-      );
-    }
+    // Level-triggered: after lost watch history (compaction) a fresh pass is all it takes.
+    await this.loop.follow((wake) =>
+      followPrefixesWaking(this.deps.store, WATCHED_PREFIXES, wake, {
+        fromRevision: from,
+        onTrouble: (error, what, prefix) => this.deps.log.warn({ err: error, prefix }, `database reconciler: ${what}; re-reading`),
+      }),
+    );
   }
 
+  /** Stops following the store; resolves when a pass under way has ended. */
   async close(): Promise<void> {
-    const stopped = this.loop.close();
-    await Promise.all(this.watches.map((w) => w.close()));
-    await stopped;
+    await this.loop.close();
   }
 
   /** Asks for a pass now (also used by the supervisor after it restarted a crashed redis-server). */
   requestReconcile(): void {
-    this.loop.request();
+    this.loop.wake();
   }
 
   private async reconcileOnce(): Promise<number> {

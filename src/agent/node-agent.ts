@@ -1,24 +1,24 @@
 // The node agent: reconciles this node with the desired certificates in the store (watch → write files →
 // reload TLS listeners → record the applied revision in the store, which the API waits for).
 //
-// States and transitions (a ReconcileLoop runs the passes):
-//   stopped --start()--> reconciling --done--> watching --change--> reconciling
-//   reconciling --error--> backoff --timer--> reconciling
+// States and transitions (the loop engine, lib/loop.ts, runs the passes; `state` is the engine's):
+//   idle --start()--> running --done--> idle (watching) --change--> running
+//   running --error--> backoff --timer--> running
 //   start() fails on its first pass (it throws; nothing is retried)
 //   any --close()--> closed
 // Reconciling is level-triggered: it reads the whole certificate prefix, so missed or merged events are harmless.
 import type { FastifyBaseLogger } from 'fastify';
-import type { ClusterStore, Watch } from '../store/cluster-store.js';
+import type { ClusterStore } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import { type CertificateFiles, type CertificateSet, type InstalledCertificate } from './certificate-files.js';
 import type { TlsContextRegistry } from './tls-context-registry.js';
 import type { AppliedRecord } from '../domain/node-status.js';
-import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
-import { followPrefix } from '../store/follow-prefix.js';
+import { Loop, type LoopState } from '../lib/loop.js';
+import { followPrefix, followPrefixesWaking } from '../store/follow-prefix.js';
 import type { KeyEncryptionKey } from './key-encryption.js';
 
-export type NodeAgentState = ReconcileLoopState;
+export type NodeAgentState = LoopState;
 
 export type { AppliedRecord } from '../domain/node-status.js';
 
@@ -35,15 +35,14 @@ export interface NodeAgentDeps {
 }
 
 export class NodeAgent {
-  private watch: Watch | undefined;
   private appliedRevision = 0;
-  private readonly loop: ReconcileLoop<number>;
+  private readonly loop: Loop<number>;
 
   constructor(private readonly deps: NodeAgentDeps) {
-    this.loop = new ReconcileLoop({
+    this.loop = new Loop({
       pass: () => this.reconcileOnce(),
       onError: (error) => this.deps.log.error({ err: error }, 'node agent could not apply certificates; retrying'),
-      retryDelayMs: deps.retryDelayMs ?? 2000,
+      backoff: deps.retryDelayMs ?? 2000,
     });
   }
 
@@ -53,50 +52,43 @@ export class NodeAgent {
 
   /** Applies the current desired state (throws if it cannot), then follows changes. */
   async start(): Promise<void> {
-    const revision = await this.loop.runFirst();
+    const revision = await this.loop.runOnce();
     await this.deps.files.removeStaleGenerations();
     // Level-triggered, so lost watch history (a compaction while this node was stopped) only needs a fresh pass.
-    this.watch = await followPrefix({
-      store: this.deps.store,
-      prefix: keys.certificatePrefix,
-      fromRevision: revision,
-      onEvents: () => this.loop.request(),
-      resync: async () => {
-        const { revision: now } = await this.deps.store.list(keys.certificatePrefix);
-        this.loop.request();
-        return now;
-      },
-      onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
-      retryDelayMs: this.deps.retryDelayMs ?? 2000,
-    });
+    await this.loop.follow((wake) =>
+      followPrefixesWaking(this.deps.store, [keys.certificatePrefix], wake, {
+        fromRevision: revision,
+        onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
+        retryDelayMs: this.deps.retryDelayMs ?? 2000,
+      }),
+    );
     // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files (other changes
     // of the document are none of the agent's business and cause no pass, hence no applied-record write).
-    this.settingsWatch = await followPrefix({
-      store: this.deps.store,
-      prefix: keys.cluster,
-      fromRevision: revision,
-      onEvents: (events) => {
-        const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
-        if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) this.loop.request();
-      },
-      resync: async () => {
-        const { revision: now } = await this.deps.store.list(keys.cluster);
-        this.loop.request();
-        return now;
-      },
-      onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: cluster settings ${what}; re-reading them`),
-      retryDelayMs: this.deps.retryDelayMs ?? 2000,
-    });
+    await this.loop.follow((wake) =>
+      followPrefix({
+        store: this.deps.store,
+        prefix: keys.cluster,
+        fromRevision: revision,
+        onEvents: (events) => {
+          const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
+          if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) wake();
+        },
+        resync: async () => {
+          const { revision: now } = await this.deps.store.list(keys.cluster);
+          wake();
+          return now;
+        },
+        onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: cluster settings ${what}; re-reading them`),
+        retryDelayMs: this.deps.retryDelayMs ?? 2000,
+      }),
+    );
   }
 
+  /** Stops following the store; resolves when a pass under way has ended. */
   async close(): Promise<void> {
-    const stopped = this.loop.close();
-    await this.watch?.close();
-    await this.settingsWatch?.close();
-    await stopped;
+    await this.loop.close();
   }
 
-  private settingsWatch: Watch | undefined;
   /** encrypt_pkeys as the last pass read it. */
   private encryptKeys = false;
 

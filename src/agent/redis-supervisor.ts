@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import { ExponentialBackoff, noJitterGenerator, type IBackoff } from 'cockatiel';
 import { writeFileDurably } from './atomic-file.js';
 import { runRedisCommands, type RedisAuth } from './redis-admin.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
@@ -96,7 +97,9 @@ class RedisInstance {
   private spec: RedisDatabaseSpec;
   private appliedKey: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private restartDelay: number;
+  /** Restart delays: restartDelayMs, doubling up to maxRestartDelayMs (the backoff policy of the loops, cockatiel). */
+  private readonly restartPolicy: ExponentialBackoff<number>;
+  private restartStep: IBackoff<unknown> | undefined;
   private startedAt = 0;
   private starting: Promise<void> | undefined;
   private applying: Promise<void> = Promise.resolve();
@@ -114,7 +117,7 @@ class RedisInstance {
     this.socketPath = path.join(this.dir, 'redis.sock');
     this.confPath = path.join(this.dir, 'redis.conf');
     this.pidPath = path.join(this.dir, 'redis.pid');
-    this.restartDelay = deps.restartDelayMs ?? 200;
+    this.restartPolicy = new ExponentialBackoff({ generator: noJitterGenerator, initialDelay: deps.restartDelayMs ?? 200, maxDelay: deps.maxRestartDelayMs ?? 5000 });
     if (this.socketPath.length > SOCKET_PATH_MAX) {
       throw new Error(`the Unix socket path ${this.socketPath} is longer than ${SOCKET_PATH_MAX} characters: use a shorter --data-dir`);
     }
@@ -191,15 +194,15 @@ class RedisInstance {
     this.child = undefined;
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.deps.log.warn({ bdb: this.spec.uid, code, signal }, 'redis-server exited unexpectedly; restarting');
-    if (this.state === 'running' && Date.now() - this.startedAt > 30_000) this.restartDelay = this.deps.restartDelayMs ?? 200;
+    if (this.state === 'running' && Date.now() - this.startedAt > 30_000) this.restartStep = undefined;
     this.scheduleRestart();
   }
 
   private scheduleRestart(): void {
     this.state = 'backoff';
     clearTimeout(this.restartTimer);
-    const wait = this.restartDelay;
-    this.restartDelay = Math.min(this.restartDelay * 2, this.deps.maxRestartDelayMs ?? 5000);
+    this.restartStep = (this.restartStep ?? this.restartPolicy).next(undefined);
+    const wait = this.restartStep.duration;
     this.restartTimer = setTimeout(() => {
       if (this.state !== 'backoff') return;
       this.starting ??= this.start().finally(() => (this.starting = undefined));

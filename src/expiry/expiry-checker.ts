@@ -14,11 +14,12 @@
 //   checking --write refused (fence lost, or a concurrent change)--> checking again if a change arrived, else backoff
 //   checking --store error--> backoff --timer / change--> checking
 //   any --close()--> closed
-import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
+// A check is a pass of a LoopWorker (lib/loop.ts): changes wake it, the hourly check is its interval.
+import { LoopWorker, type LoopTimer, type WorkerLog } from '../lib/loop.js';
 import { randomBytes, type X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
-import { followPrefixWaking } from '../store/follow-prefix.js';
+import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import { CERTIFICATE_NAMES, isCertificateName } from '../domain/certificate-names.js';
 import { certificateFingerprint, certificateNotAfter, parseCertificateChain } from '../domain/pem.js';
@@ -39,11 +40,7 @@ export type ExpiryCheckerState =
   | { name: 'closed' };
 
 /** The logging the checker needs (pino and Fastify loggers fit). */
-export interface ExpiryLog {
-  warn(object: object, message: string): void;
-  info(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+export type ExpiryLog = WorkerLog;
 
 /** Timers, injected with the clock so the schedule is testable without sleeping. */
 export type ExpiryTimer = LoopTimer;
@@ -67,71 +64,28 @@ interface StoredCertificate {
   certificate: string;
 }
 
-export class ExpiryChecker {
-  state: ExpiryCheckerState = { name: 'stopped' };
-  private readonly loop: WakeLoop;
-  private watches: Watch[] = [];
+export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
+  private readonly intervalMs: number;
   /** Checks made (tests and diagnostics). */
   checks = 0;
 
   constructor(private readonly deps: ExpiryCheckerDeps) {
-    this.loop = new WakeLoop(
-      () => this.check(),
-      (error) => {
-        this.backoff(`store error: ${(error as Error).message}`);
-        this.deps.log.error({ err: error }, 'certificate expiry check could not read or write the store; retrying');
-      },
-      deps.timer,
-    );
+    const intervalMs = deps.intervalMs ?? HOUR_MS;
+    super({ ...deps, failure: 'certificate expiry check could not read or write the store; retrying', retryDelayMs: deps.retryDelayMs ?? 5000, intervalMs });
+    this.intervalMs = intervalMs;
   }
 
-  /** Follows certificates and the cluster document; checks at once. Resolves once the watches are in place. */
-  async start(): Promise<void> {
-    const { revision } = await this.deps.store.list(keys.certificatePrefix);
-    const wake = (): void => this.loop.wake();
-    this.watches = [
-      await followPrefixWaking(this.deps.store, keys.certificatePrefix, revision, wake),
-      await followPrefixWaking(this.deps.store, keys.cluster, revision, wake),
-      await followPrefixWaking(this.deps.store, keys.internalCa, revision, wake),
-    ];
-    if (this.isClosed()) {
-      await this.closeWatches();
-      return;
-    }
-    this.loop.wake();
+  /** Follows certificates, the cluster document and the internal CA. */
+  protected follow(wake: () => void): Promise<Watch[]> {
+    return followPrefixesWaking(this.deps.store, [keys.certificatePrefix, keys.cluster, keys.internalCa], wake);
   }
 
-  async close(): Promise<void> {
-    this.state = { name: 'closed' };
-    const loopClosed = this.loop.close(); // no new pass or timer from here on
-    await this.closeWatches();
-    await loopClosed;
-  }
-
-  /** Resolves when no check is in flight (tests). */
-  async settled(): Promise<void> {
-    await this.loop.settled();
-  }
-
-  private async closeWatches(): Promise<void> {
-    const watches = this.watches;
-    this.watches = [];
-    await Promise.all(watches.map((w) => w.close().catch(() => undefined)));
-  }
-
-  private isClosed(): boolean {
-    return this.state.name === 'closed';
-  }
-
-  private backoff(reason: string): void {
-    const delayMs = this.deps.retryDelayMs ?? 5000;
-    this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
-    this.loop.schedule(delayMs);
+  protected pass(): Promise<void> {
+    return this.check();
   }
 
   private async check(): Promise<void> {
     this.state = { name: 'checking' };
-    this.loop.cancelSchedule();
     this.checks += 1;
     const { store, clock } = this.deps;
     const [certificatesRange, clusterKv, raisedKv, internalCaKv] = await Promise.all([
@@ -185,7 +139,7 @@ export class ExpiryChecker {
       if (!result.succeeded) {
         if (!this.loop.wakePending) {
           // No change arrived that explains the refusal: most likely the fence (no longer the leader). Retry later.
-          this.backoff('the expiry alerts could not be recorded (not the leader, or concurrent writes)');
+          this.enterBackoff('the expiry alerts could not be recorded (not the leader, or concurrent writes)', this.loop.backOff());
           this.deps.log.warn({}, 'certificate expiry alerts not recorded (leadership lost or concurrent writes); retrying later');
         }
         return;
@@ -196,9 +150,8 @@ export class ExpiryChecker {
         else this.deps.log.info(fields, event.description);
       }
     }
-    const intervalMs = this.deps.intervalMs ?? HOUR_MS;
-    this.state = { name: 'waiting', dueAt: new Date(now.getTime() + intervalMs) };
-    this.loop.schedule(intervalMs);
+    // The loop runs the next check after intervalMs.
+    this.state = { name: 'waiting', dueAt: new Date(now.getTime() + this.intervalMs) };
   }
 }
 

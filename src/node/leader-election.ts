@@ -8,12 +8,14 @@
 //   campaigning --lost--> follower --key deleted--> campaigning
 //   campaigning --store unavailable--> backoff --timer--> campaigning
 //   any --close()--> closed (a leader deletes its key so a follower takes over at once)
+// A campaign is a pass of the loop engine (lib/loop.ts): a key change during a campaign runs one more after it.
 // A partitioned leader learns that its lease lapsed only when its keep-alives give up, so for up to about one
 // TTL two nodes may both believe they lead: work that writes to the store should fence itself with
 // `fence()` (a compare that holds only while this node owns the key), and all such work must be idempotent.
 import type { FastifyBaseLogger } from 'fastify';
 import { type ClusterStore, type Compare, type Lease, type Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { Loop } from '../lib/loop.js';
 
 export type LeaderElectionState = 'idle' | 'campaigning' | 'leader' | 'follower' | 'backoff' | 'closed';
 
@@ -31,13 +33,20 @@ export class LeaderElection {
   state: LeaderElectionState = 'idle';
   private lease: Lease | undefined;
   private watch: Watch | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private campaigning: Promise<void> | undefined;
+  private readonly campaigns: Loop;
   private readonly listeners = new Set<(isLeader: boolean) => void>();
   private readonly key: string;
 
   constructor(private readonly deps: LeaderElectionDeps) {
     this.key = keys.leader(deps.role);
+    this.campaigns = new Loop({
+      pass: () => this.runCampaign(),
+      onError: (error) => {
+        this.setState('backoff');
+        this.deps.log.warn({ err: error }, 'leader election: store unavailable, retrying');
+      },
+      backoff: deps.retryDelayMs ?? 1000,
+    });
   }
 
   isLeader(): boolean {
@@ -57,15 +66,14 @@ export class LeaderElection {
 
   /** Starts campaigning; resolves after the first attempt (leader or follower), never throws. */
   async start(): Promise<void> {
-    this.campaign();
-    await this.campaigning;
+    this.campaigns.wake();
+    await this.campaigns.settled();
   }
 
   async close(): Promise<void> {
     const wasLeader = this.state === 'leader';
     this.state = 'closed';
-    clearTimeout(this.retryTimer);
-    await this.campaigning?.catch(() => undefined);
+    await this.campaigns.close();
     await this.watch?.close().catch(() => undefined);
     if (wasLeader) {
       // Resign: delete the key only if it is still ours, so a follower need not wait for the lease to expire.
@@ -75,22 +83,8 @@ export class LeaderElection {
     await this.lease?.revoke().catch(() => undefined);
   }
 
-  private campaign(): void {
-    if (this.state === 'closed' || this.campaigning !== undefined) return;
-    this.setState('campaigning');
-    this.campaigning = this.runCampaign()
-      .catch((error: unknown) => {
-        if (this.isClosed()) return;
-        this.setState('backoff');
-        this.deps.log.warn({ err: error }, 'leader election: store unavailable, retrying');
-        this.retryTimer = setTimeout(() => this.campaign(), this.deps.retryDelayMs ?? 1000);
-      })
-      .finally(() => {
-        this.campaigning = undefined;
-      });
-  }
-
   private async runCampaign(): Promise<void> {
+    this.setState('campaigning');
     const { store, nodeId } = this.deps;
     await this.watch?.close().catch(() => undefined);
     this.watch = undefined;
@@ -136,12 +130,8 @@ export class LeaderElection {
   private lostKey(): void {
     if (this.isClosed()) return;
     if (this.state === 'leader') this.setState('campaigning');
-    if (this.campaigning !== undefined) {
-      // A campaign is running; run another once it ends so the new situation is seen.
-      void this.campaigning.then(() => this.campaign());
-      return;
-    }
-    this.campaign();
+    // A campaign under way is followed by another, so the new situation is seen.
+    this.campaigns.wake();
   }
 
   private setState(next: LeaderElectionState): void {

@@ -4,19 +4,22 @@
 // when the node stops keeping the lease alive). A lapsed lease is replaced and the node re-registers.
 //
 // Registration states and transitions:
-//   registering --txn ok--> registered --lease lost--> registering (after retryDelayMs while the store is down)
+//   registering --txn ok--> registered --lease lost--> registering (again after retryDelayMs while the store is down;
+//                                                         a pass of the loop engine, lib/loop.ts)
 //   registering --the uid was removed (tombstone)--> removed (onRemoved: the node shuts down, never rejoins)
 //   any --close()--> closed (lease revoked: the liveness key goes at once)
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import { ConstantBackoff, handleType, retry } from 'cockatiel';
 import { type ClusterStore, type Lease, StoreUnavailableError } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 import { rsSoftwareVersion, type NodeInfoRecord, type NodeLiveRecord, type RemovedNodeRecord } from '../domain/nodes.js';
 import { CERTPLANE_VERSION } from '../lib/version.js';
+import { Loop } from '../lib/loop.js';
 
 /**
  * The uid of this node. The embedded (SQLite) store has one node: uid 1. On a shared store the first start
@@ -104,11 +107,19 @@ export type NodeRegistrationState = 'registering' | 'registered' | 'removed' | '
 export class NodeRegistration {
   state: NodeRegistrationState = 'registering';
   private lease: Lease | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
   private readonly startedAt: string;
+  /** Registers again after the lease lapsed, retrying while the store is down. */
+  private readonly reregistering: Loop;
 
   constructor(private readonly deps: NodeRegistrationDeps) {
     this.startedAt = deps.clock.now().toISOString();
+    this.reregistering = new Loop({
+      pass: () => this.registerAgain(),
+      onError: (error) => {
+        if (!(error instanceof StoreUnavailableError)) this.deps.log.error({ err: error }, 'node registration failed');
+      },
+      backoff: deps.retryDelayMs ?? 1000,
+    });
   }
 
   /** Registers once (throws if the store is unreachable); afterwards re-registers by itself whenever the lease lapses. */
@@ -118,7 +129,7 @@ export class NodeRegistration {
 
   async close(): Promise<void> {
     this.state = 'closed';
-    clearTimeout(this.retryTimer);
+    await this.reregistering.close();
     await this.lease?.revoke().catch(() => undefined);
   }
 
@@ -176,26 +187,20 @@ export class NodeRegistration {
     if (this.state === 'closed' || this.lease !== lease) return;
     this.state = 'registering';
     this.deps.log.warn({ err: error }, 'node lease lapsed: registering again');
-    this.retry(0);
+    this.reregistering.wake();
   }
 
-  private retry(delayMs: number): void {
-    this.retryTimer = setTimeout(() => {
-      if (this.state === 'closed') return;
-      this.register().then(
-        () => this.deps.log.info({ node: this.deps.nodeId }, 'node registered again'),
-        (error: unknown) => {
-          if (error instanceof NodeRemovedError) {
-            this.state = 'removed';
-            this.deps.log.error({ node: this.deps.nodeId }, error.message);
-            this.deps.onRemoved?.(error);
-            return;
-          }
-          if (!(error instanceof StoreUnavailableError)) this.deps.log.error({ err: error }, 'node registration failed');
-          this.retry(this.deps.retryDelayMs ?? 1000);
-        },
-      );
-    }, delayMs);
+  private async registerAgain(): Promise<void> {
+    try {
+      await this.register();
+    } catch (error) {
+      if (!(error instanceof NodeRemovedError)) throw error;
+      this.state = 'removed';
+      this.deps.log.error({ node: this.deps.nodeId }, error.message);
+      this.deps.onRemoved?.(error);
+      return;
+    }
+    this.deps.log.info({ node: this.deps.nodeId }, 'node registered again');
   }
 }
 
@@ -204,18 +209,11 @@ export class NodeRegistration {
  * now and then. Errors other than StoreUnavailableError are thrown at once.
  */
 export async function waitForStore(store: ClusterStore, log: FastifyBaseLogger, retryDelayMs = 500): Promise<void> {
-  let attempts = 0;
-  for (;;) {
-    try {
-      await store.get(keys.cluster);
-      return;
-    } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      if (attempts % 20 === 0) log.warn({ err: error }, 'waiting for the cluster store');
-      attempts++;
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
-    }
-  }
+  const untilItAnswers = retry(handleType(StoreUnavailableError), { backoff: new ConstantBackoff(retryDelayMs) });
+  untilItAnswers.onRetry(({ attempt, ...failure }) => {
+    if ((attempt - 1) % 20 === 0) log.warn({ err: 'error' in failure ? failure.error : undefined }, 'waiting for the cluster store');
+  });
+  await untilItAnswers.execute(() => store.get(keys.cluster));
 }
 
 /** The distribution's name and version as RS shows it ("Ubuntu 22.04.5 LTS"), else the kernel. */

@@ -16,10 +16,12 @@
 //   querying --outcome discarded (fence lost or repeated conflicts)--> backoff --timer--> evaluating
 //   evaluating --store error--> backoff --timer--> evaluating
 //   any --close()--> closed (an in-flight query is aborted)
-import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
+// An evaluation is a pass of a LoopWorker (lib/loop.ts): store and certificate changes wake it, waiting and
+// backoff are its timer.
+import { LoopWorker, type LoopTimer, type WorkerLog } from '../lib/loop.js';
 import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
-import { followPrefixWaking } from '../store/follow-prefix.js';
+import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import type { OcspSettings } from '../domain/ocsp-settings.js';
 import { nextQueryDueAt } from '../domain/ocsp-status.js';
@@ -35,11 +37,7 @@ export type OcspPollerState =
   | { name: 'closed' };
 
 /** The logging the poller needs (pino and Fastify loggers fit). */
-export interface OcspLog {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
+export type OcspLog = WorkerLog;
 
 /** Timers, injected with the clock so the schedule is testable without sleeping. */
 export type PollerTimer = LoopTimer;
@@ -57,72 +55,33 @@ export interface OcspPollerDeps {
   retryDelayMs?: number;
 }
 
-export class OcspPoller {
-  state: OcspPollerState = { name: 'stopped' };
-  private readonly loop: WakeLoop;
+export class OcspPoller extends LoopWorker<OcspPollerState> {
   private readonly abort = new AbortController();
-  private watches: Watch[] = [];
   private seenSettingsRevision: number | undefined;
   /** Queries made (for tests and diagnostics). */
   queries = 0;
 
   constructor(private readonly deps: OcspPollerDeps) {
-    this.loop = new WakeLoop(
-      () => this.evaluate(),
-      (error) => {
-        this.backoff(`store error: ${(error as Error).message}`);
-        this.deps.log.error({ err: error }, 'OCSP poller could not read or write the store; retrying');
-      },
-      deps.timer,
-    );
+    super({ ...deps, failure: 'OCSP poller could not read or write the store; retrying', retryDelayMs: deps.retryDelayMs ?? 5000 });
   }
 
-  /** Follows the store and queries when due; resolves once the watches are in place. */
-  async start(): Promise<void> {
-    const { revision } = await this.deps.store.list(keys.ocspPrefix);
-    const wake = (): void => this.loop.wake();
-    this.watches = [
-      await followPrefixWaking(this.deps.store, keys.ocspPrefix, revision, wake),
-      await followPrefixWaking(this.deps.store, keys.certificate('proxy'), revision, wake),
-    ];
-    if (this.isClosed()) {
-      await this.closeWatches();
-      return;
-    }
-    this.loop.wake();
+  protected follow(wake: () => void): Promise<Watch[]> {
+    return followPrefixesWaking(this.deps.store, [keys.ocspPrefix, keys.certificate('proxy')], wake);
   }
 
-  async close(): Promise<void> {
-    this.state = { name: 'closed' };
+  /** Stops; an in-flight query is aborted. */
+  override async close(): Promise<void> {
+    const closing = super.close();
     this.abort.abort();
-    const loopClosed = this.loop.close(); // no new pass or timer from here on
-    await this.closeWatches();
-    await loopClosed;
+    await closing;
   }
 
-  /** Resolves when no evaluation is in flight (tests). */
-  async settled(): Promise<void> {
-    await this.loop.settled();
-  }
-
-  private async closeWatches(): Promise<void> {
-    const watches = this.watches;
-    this.watches = [];
-    await Promise.all(watches.map((w) => w.close().catch(() => undefined)));
-  }
-
-  private isClosed(): boolean {
-    return this.state.name === 'closed';
-  }
-
-  private backoff(reason: string, delayMs = this.deps.retryDelayMs ?? 5000): void {
-    this.state = { name: 'backoff', reason, retryAt: new Date(this.deps.clock.now().getTime() + delayMs) };
-    this.loop.schedule(delayMs);
+  protected pass(): Promise<void> {
+    return this.evaluate();
   }
 
   private async evaluate(): Promise<void> {
     this.state = { name: 'evaluating' };
-    this.loop.cancelSchedule();
     const context = await readOcspContext(this.deps.store);
     if (this.isClosed()) return;
     const settingsChanged = this.seenSettingsRevision !== undefined && context.settingsRevision !== this.seenSettingsRevision;
@@ -173,11 +132,12 @@ export class OcspPoller {
     const certificate = await this.deps.store.get(keys.certificate('proxy'));
     if (written === undefined && certificate?.modRevision === target.certificateRevision) {
       // Not the proxy certificate changing under us: the fence failed or writers kept racing. Do not re-query at once.
-      this.backoff('the OCSP status could not be recorded (not the leader, or concurrent writes)', settings.recovery_frequency * 1000);
+      const retryInMs = this.loop.backOff(settings.recovery_frequency * 1000);
+      this.enterBackoff('the OCSP status could not be recorded (not the leader, or concurrent writes)', retryInMs);
       this.deps.log.warn({}, 'OCSP status not recorded (leadership lost or concurrent writes); retrying later');
       return;
     }
     // Re-evaluate from the store: schedules the next query from the record just written.
-    this.loop.wakeAfterPass();
+    this.loop.wake();
   }
 }

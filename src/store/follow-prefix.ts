@@ -7,9 +7,11 @@
 //   resyncing --resync() ok, watch created from its revision--> watching
 //   resyncing --resync() or watch creation failed--> backoff --retryDelayMs--> resyncing
 //   any --close()--> closed
+// Resyncing is a pass of the loop engine (lib/loop.ts), so a watch lost again during a resync merges into one more.
 // The first watch is created before followPrefix resolves; when its revision is already compacted it resyncs
 // first (so a node started long after the last change to a key still follows it).
 import { type ClusterStore, type Watch, type WatchEvent, WatchCompactedError } from './cluster-store.js';
+import { Loop } from '../lib/loop.js';
 
 export interface FollowPrefixOptions {
   store: ClusterStore;
@@ -28,42 +30,33 @@ export type FollowState = 'watching' | 'resyncing' | 'backoff' | 'closed';
 
 export async function followPrefix(options: FollowPrefixOptions): Promise<Watch & { readonly state: FollowState }> {
   const { store, prefix, onEvents } = options;
-  const retryDelayMs = options.retryDelayMs ?? 1000;
-  let state: FollowState = 'watching';
   let current: Watch | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  // A function, so TypeScript does not narrow `state` across the awaits below.
-  const isClosed = (): boolean => state === 'closed';
+  /** Why the next resync runs: the lost watch, then the failure of the last attempt. */
+  let reason: Error = new Error('watch lost');
 
   const open = (fromRevision: number): Promise<Watch> => store.watchPrefix(prefix, fromRevision, onEvents, lost);
 
+  const resyncing = new Loop({
+    pass: async () => {
+      const revision = await options.resync(reason);
+      if (resyncing.closed) return;
+      const watch = await open(revision);
+      if (resyncing.closed) await watch.close();
+      else current = watch;
+    },
+    onError: (error) => {
+      reason = error instanceof Error ? error : new Error(String(error));
+      options.onTrouble?.(error, 'resync failed');
+    },
+    backoff: options.retryDelayMs ?? 1000,
+  });
+
   function lost(error: Error): void {
-    if (isClosed()) return;
+    if (resyncing.closed) return;
     current = undefined;
     options.onTrouble?.(error, 'watch lost');
-    void resync(error);
-  }
-
-  async function resync(reason: Error): Promise<void> {
-    if (isClosed()) return;
-    state = 'resyncing';
-    try {
-      const revision = await options.resync(reason);
-      if (!isClosed()) {
-        const watch = await open(revision);
-        if (isClosed()) {
-          await watch.close();
-          return;
-        }
-        current = watch;
-        state = 'watching';
-      }
-    } catch (error) {
-      if (isClosed()) return;
-      options.onTrouble?.(error, 'resync failed');
-      state = 'backoff';
-      timer = setTimeout(() => void resync(error instanceof Error ? error : new Error(String(error))), retryDelayMs);
-    }
+    reason = error;
+    resyncing.wake();
   }
 
   try {
@@ -75,40 +68,56 @@ export async function followPrefix(options: FollowPrefixOptions): Promise<Watch 
     current = await open(await options.resync(error));
   }
   return {
-    get state() {
-      return state;
+    get state(): FollowState {
+      const state = resyncing.state;
+      if (state === 'closing' || state === 'closed') return 'closed';
+      if (state === 'running' || state === 'running+pending') return 'resyncing';
+      return state === 'backoff' ? 'backoff' : 'watching';
     },
     close: async () => {
-      state = 'closed';
-      clearTimeout(timer);
+      const stopped = resyncing.close();
       const watch = current;
       current = undefined;
       await watch?.close();
+      await stopped;
     },
   };
 }
 
 /**
- * followPrefix for level-triggered owners, which re-derive everything on each pass: any change, and lost
- * history, only means "run a pass" (wake).
+ * followPrefix for level-triggered owners, which re-derive everything on each pass: any change under any of the
+ * prefixes, and lost history, only means "run a pass" (wake). All follow from one store revision (by default read
+ * now, at the first prefix); when one of them cannot be followed, none is.
  */
-export function followPrefixWaking(
+export async function followPrefixesWaking(
   store: ClusterStore,
-  prefix: string,
-  fromRevision: number,
+  prefixes: readonly [string, ...string[]],
   wake: () => void,
-  onTrouble?: FollowPrefixOptions['onTrouble'],
-): Promise<Watch> {
-  return followPrefix({
-    store,
-    prefix,
-    fromRevision,
-    onEvents: wake,
-    resync: async () => {
-      const { revision } = await store.list(prefix);
-      wake();
-      return revision;
-    },
-    ...(onTrouble === undefined ? {} : { onTrouble }),
-  });
+  options: { fromRevision?: number; onTrouble?: (error: unknown, what: 'watch lost' | 'resync failed', prefix: string) => void; retryDelayMs?: number } = {},
+): Promise<Watch[]> {
+  const fromRevision = options.fromRevision ?? (await store.list(prefixes[0])).revision;
+  const watches: Watch[] = [];
+  try {
+    for (const prefix of prefixes) {
+      watches.push(
+        await followPrefix({
+          store,
+          prefix,
+          fromRevision,
+          onEvents: wake,
+          resync: async () => {
+            const { revision } = await store.list(prefix);
+            wake();
+            return revision;
+          },
+          onTrouble: (error, what) => options.onTrouble?.(error, what, prefix),
+          retryDelayMs: options.retryDelayMs,
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(watches.map((watch) => watch.close().catch(() => undefined)));
+    throw error;
+  }
+  return watches;
 }

@@ -1,6 +1,6 @@
-// Clock and timers under a unit test's control, for loops driven by lib/wake-loop.ts (OCSP poller, expiry
+// Clock and timers under a unit test's control, for loops driven by lib/loop.ts (OCSP poller, expiry
 // checker): advanceMs() fires due timers in time order and lets the loop under test settle after each.
-import type { LoopTimer } from '../../src/lib/wake-loop.js';
+import type { LoopTimer } from '../../src/lib/loop.js';
 
 export class FakeTime implements LoopTimer {
   private t: number;
