@@ -15,9 +15,10 @@
 //   checking --store error--> backoff --timer / change--> checking
 //   any --close()--> closed
 import { WakeLoop, type LoopTimer } from '../lib/wake-loop.js';
-import { randomBytes, type X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { eventPutOp } from '../store/event-log.js';
 import { followPrefixWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import { CERTIFICATE_NAMES, isCertificateName } from '../domain/certificate-names.js';
@@ -208,9 +209,8 @@ function leafOf(chainPem: string): X509Certificate | undefined {
   return chain.ok ? chain.value[0] : undefined;
 }
 
-/** The key scheme of the certificate audit trail (src/api/state/audit-log.ts), so GET /v1/logs lists both; the
- *  index keeps the events of one check (a clear, then the raise for a replacement) in order. */
+/** Into the cluster event log like every event (src/store/event-log.ts), so GET /v1/logs lists it; the index
+ *  keeps the events of one check (a clear, then the raise for a replacement) in order. */
 export function expiryEventOp(event: CertificateExpiryAlertEvent, index: number): TxnOp {
-  const id = `${event.time}-${String(index).padStart(2, '0')}${randomBytes(4).toString('hex')}`;
-  return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
+  return eventPutOp(event, index);
 }

@@ -2,9 +2,10 @@
 // writing the outcome of a query back: compare-and-swap on the status key, guarded by the proxy certificate's
 // revision (a result for a replaced certificate is discarded) and, on the poller, by the leader fence. Alert
 // events go into the cluster event log in the same transaction.
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { eventPutOp } from '../store/event-log.js';
 import type { Clock } from '../lib/clock.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import { ocspResponderUrlOfCertificate, ocspSettingsOrDefaults, type OcspSettings } from '../domain/ocsp-settings.js';
@@ -142,8 +143,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
   return undefined;
 }
 
-/** The same key scheme as the certificate audit trail (src/api/state/audit-log.ts), so GET /v1/logs lists both. */
+/** Into the cluster event log like every event (src/store/event-log.ts), so GET /v1/logs lists it. */
 export function alertEventOp(event: OcspAlertEvent): TxnOp {
-  const id = `${event.time}-${randomBytes(4).toString('hex')}`;
-  return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
+  return eventPutOp(event);
 }
