@@ -11,8 +11,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ClusterStore, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
-import { type CertificateFiles, type CertificateSet, type InstalledCertificate } from './certificate-files.js';
+import { type CertificateFiles, type CertificateSet } from './certificate-files.js';
 import type { TlsContextRegistry } from './tls-context-registry.js';
+import type { AppliedCertificates } from './applied-certificates.js';
+import { CERTIFICATE_RECORD_PREFIX, isSameCertificateRecord, listCertificateRecords, type CertificateRecord } from '../store/certificate-records.js';
 import type { AppliedRecord } from '../domain/node-status.js';
 import { ReconcileLoop, type ReconcileLoopState } from './reconcile-loop.js';
 import { followPrefix } from '../store/follow-prefix.js';
@@ -26,6 +28,9 @@ export interface NodeAgentDeps {
   store: ClusterStore;
   nodeId: string;
   files: CertificateFiles;
+  /** What this node serves: the agent records each certificate here once applied (it is the only writer). */
+  applied: AppliedCertificates;
+  /** Rebuilds the TLS contexts of the listeners that use a certificate the agent applied. */
   tls: TlsContextRegistry;
   clock: Clock;
   log: FastifyBaseLogger;
@@ -58,11 +63,11 @@ export class NodeAgent {
     // Level-triggered, so lost watch history (a compaction while this node was stopped) only needs a fresh pass.
     this.watch = await followPrefix({
       store: this.deps.store,
-      prefix: keys.certificatePrefix,
+      prefix: CERTIFICATE_RECORD_PREFIX,
       fromRevision: revision,
       onEvents: () => this.loop.request(),
       resync: async () => {
-        const { revision: now } = await this.deps.store.list(keys.certificatePrefix);
+        const { revision: now } = await this.deps.store.list(CERTIFICATE_RECORD_PREFIX);
         this.loop.request();
         return now;
       },
@@ -106,13 +111,11 @@ export class NodeAgent {
    */
   private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean }> {
     for (;;) {
-      const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
+      const { records, revision } = await listCertificateRecords(this.deps.store);
       const cluster = await this.deps.store.get(keys.cluster);
       if (cluster !== undefined && cluster.modRevision > revision) continue;
       const desired: CertificateSet = {};
-      for (const kv of kvs) {
-        desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
-      }
+      for (const [name, { record }] of records) desired[name] = record;
       this.encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
       return { desired, revision, encryptKeys: this.encryptKeys };
     }
@@ -137,15 +140,27 @@ export class NodeAgent {
     const names = new Set([...Object.keys(desired), ...this.knownNames]);
     for (const name of names) {
       const next = desired[name];
-      const previous = this.deps.tls.get(name);
-      if (next?.certificate === previous?.certificate && next?.key === previous?.key) continue;
-      this.deps.tls.apply(name, next);
+      if (isSameCertificateRecord(next, this.deps.applied.get(name))) continue;
+      this.applyCertificate(name, next);
       this.deps.log.info({ certificate: name, removed: next === undefined }, 'certificate applied on this node');
     }
     this.knownNames = new Set(Object.keys(desired));
   }
 
   private knownNames = new Set<string>();
+
+  /** Serves `next` under `name` from now on: recorded as applied, then every listener that uses it is rebuilt;
+   *  if a listener rejects it, the previous record is restored and the error propagates (the pass fails). */
+  private applyCertificate(name: string, next: CertificateRecord | undefined): void {
+    const previous = this.deps.applied.get(name);
+    this.deps.applied.set(name, next);
+    try {
+      this.deps.tls.reloadUsers(name);
+    } catch (error) {
+      this.deps.applied.set(name, previous);
+      throw error;
+    }
+  }
 
   private async keyProtection(): Promise<{ passphrase: string }> {
     if (this.deps.keyEncryption === undefined) throw new Error('encrypt_pkeys is on but this node has no key-encryption key');

@@ -19,6 +19,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { eventPutOp } from '../store/event-log.js';
+import { certificateRecordUnchanged, listCertificateRecords, parseCertificateRecord } from '../store/certificate-records.js';
 import { followPrefixWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import { CERTIFICATE_NAMES, isCertificateName } from '../domain/certificate-names.js';
@@ -62,10 +63,6 @@ export interface ExpiryCheckerDeps {
   intervalMs?: number;
   /** Wait after a store error or a refused write (default 5 s). */
   retryDelayMs?: number;
-}
-
-interface StoredCertificate {
-  certificate: string;
 }
 
 export class ExpiryChecker {
@@ -135,8 +132,8 @@ export class ExpiryChecker {
     this.loop.cancelSchedule();
     this.checks += 1;
     const { store, clock } = this.deps;
-    const [certificatesRange, clusterKv, raisedKv, internalCaKv] = await Promise.all([
-      store.list(keys.certificatePrefix),
+    const [installed, clusterKv, raisedKv, internalCaKv] = await Promise.all([
+      listCertificateRecords(store),
       store.get(keys.cluster),
       store.get(keys.expiryAlerts),
       store.get(keys.internalCa),
@@ -144,11 +141,10 @@ export class ExpiryChecker {
     if (this.isClosed()) return;
     const revisions = new Map<string, number>();
     const certificates: InstalledCertificateExpiry[] = [];
-    for (const kv of certificatesRange.kvs) {
-      const name = kv.key.slice(keys.certificatePrefix.length);
+    for (const [name, { record, modRevision }] of installed.records) {
       if (!isCertificateName(name)) continue;
-      revisions.set(name, kv.modRevision);
-      const leaf = leafOf((JSON.parse(kv.value) as StoredCertificate).certificate);
+      revisions.set(name, modRevision);
+      const leaf = leafOf(record.certificate);
       if (leaf === undefined) {
         this.deps.log.warn({ certificate: name }, 'certificate expiry check: the installed certificate cannot be parsed; skipped');
         continue;
@@ -157,7 +153,7 @@ export class ExpiryChecker {
     }
     if (internalCaKv !== undefined) {
       // The CA certificate alone (the key is never read here).
-      const ca = leafOf((JSON.parse(internalCaKv.value) as StoredCertificate).certificate);
+      const ca = leafOf(parseCertificateRecord(internalCaKv.value).certificate);
       if (ca === undefined) this.deps.log.warn({ certificate: 'internal_ca' }, 'certificate expiry check: the internal CA cannot be parsed; skipped');
       else certificates.push({ name: 'internal_ca', fingerprint: certificateFingerprint(ca), notAfter: certificateNotAfter(ca) });
     }
@@ -172,7 +168,7 @@ export class ExpiryChecker {
       const compare: Compare[] = [
         ...CERTIFICATE_NAMES.map((name): Compare => {
           const revision = revisions.get(name);
-          return revision === undefined ? { key: keys.certificate(name), target: 'version', op: '==', value: 0 } : { key: keys.certificate(name), target: 'mod', op: '==', value: revision };
+          return certificateRecordUnchanged(name, revision === undefined ? undefined : { modRevision: revision });
         }),
         { key: keys.cluster, target: 'mod', op: '==', value: clusterKv?.modRevision ?? 0 },
         { key: keys.internalCa, target: 'mod', op: '==', value: internalCaKv?.modRevision ?? 0 },

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { eventPutOp } from '../store/event-log.js';
+import { certificateRecordKey, parseCertificateRecord } from '../store/certificate-records.js';
 import type { Clock } from '../lib/clock.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import { ocspResponderUrlOfCertificate, ocspSettingsOrDefaults, type OcspSettings } from '../domain/ocsp-settings.js';
@@ -46,13 +47,13 @@ export interface OcspContext {
 export async function readOcspContext(store: ClusterStore): Promise<OcspContext> {
   const [settingsKv, certificateKv, recordKv] = await Promise.all([
     store.get(keys.ocspSettings),
-    store.get(keys.certificate('proxy')),
+    store.get(certificateRecordKey('proxy')),
     store.get(keys.ocspStatus),
   ]);
   return {
     settings: ocspSettingsOrDefaults(settingsKv === undefined ? undefined : (JSON.parse(settingsKv.value) as Partial<OcspSettings>)),
     settingsRevision: settingsKv?.modRevision ?? 0,
-    target: certificateKv === undefined ? undefined : targetOf((JSON.parse(certificateKv.value) as { certificate: string }).certificate, certificateKv.modRevision),
+    target: certificateKv === undefined ? undefined : targetOf(parseCertificateRecord(certificateKv.value).certificate, certificateKv.modRevision),
     record: recordKv === undefined ? undefined : (JSON.parse(recordKv.value) as OcspStatusRecord),
     recordRevision: recordKv?.modRevision ?? 0,
   };
@@ -127,7 +128,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
     };
     const next = applyQueryOutcome(previous, input);
     const compare: Compare[] = [
-      { key: keys.certificate('proxy'), target: 'mod', op: '==', value: target.certificateRevision },
+      { key: certificateRecordKey('proxy'), target: 'mod', op: '==', value: target.certificateRevision },
       { key: keys.ocspStatus, target: 'mod', op: '==', value: context.recordRevision },
     ];
     const fence = options.fence?.();
@@ -135,7 +136,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
     const success: TxnOp[] = [{ type: 'put', key: keys.ocspStatus, value: JSON.stringify(next.record) }, ...next.events.map(alertEventOp)];
     const result = await store.txn({ compare, success });
     if (result.succeeded) return next;
-    const [certificateKv, statusKv] = await Promise.all([store.get(keys.certificate('proxy')), store.get(keys.ocspStatus)]);
+    const [certificateKv, statusKv] = await Promise.all([store.get(certificateRecordKey('proxy')), store.get(keys.ocspStatus)]);
     if ((certificateKv?.modRevision ?? 0) !== target.certificateRevision) return undefined;
     // Only the status key moved (another writer): retry on the fresh record. Otherwise the fence failed.
     if ((statusKv?.modRevision ?? 0) === context.recordRevision) return undefined;

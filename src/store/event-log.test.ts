@@ -9,7 +9,7 @@ describe('eventPutOp', () => {
     expect(a.type).toBe('put');
     expect(a.key.startsWith(`${keys.eventPrefix}${event.time}-`)).toBe(true);
     expect(a.key).not.toBe(b.key);
-    expect(a.type === 'put' && JSON.parse(a.value)).toEqual(event);
+    expect(JSON.parse(a.value)).toEqual(event);
     const ordered = Array.from({ length: 12 }, (_, i) => eventPutOp(event, i).key);
     expect([...ordered].sort()).toEqual(ordered);
   });

@@ -10,7 +10,7 @@ import { keys } from './keys.js';
  * transaction (or of one millisecond). `order`, when given, goes before the random part so that the events
  * of one write keep the order they were made in (the expiry checker's clear-then-raise).
  */
-export function eventPutOp(event: { time: string }, order?: number): TxnOp {
+export function eventPutOp(event: { time: string }, order?: number): Extract<TxnOp, { type: 'put' }> {
   const unique = `${order === undefined ? '' : String(order).padStart(2, '0')}${randomBytes(4).toString('hex')}`;
   return { type: 'put', key: keys.event(event.time, unique), value: JSON.stringify(event) };
 }

@@ -4,7 +4,15 @@ import { X509Certificate } from 'node:crypto';
 import type { ApiDeps } from '../../api-deps.js';
 import type { Caller } from '../../auth/caller.js';
 import type { Compare, TxnOp } from '../../../store/cluster-store.js';
-import { keys } from '../../../store/keys.js';
+import {
+  certificateRecordKey,
+  certificateRecordUnchanged,
+  deleteCertificateRecordOp,
+  listCertificateRecords,
+  putCertificateRecordOp,
+  type CertificateRecord,
+  type CertificateRecordVersion,
+} from '../../../store/certificate-records.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { auditEventOp, type AuditEvent, type TrustWarningEvent } from '../../state/audit-log.js';
 import { waitForNodesToApply, type ApplyOutcome } from '../../state/apply-waiter.js';
@@ -12,14 +20,9 @@ import type { ValidCertificate } from '../../../domain/certificate-validation.js
 import { validateCertificateItems } from '../../../domain/certificate-validation.js';
 import { certificateFingerprint } from '../../../domain/pem.js';
 
-export interface StoredCertificate {
-  certificate: string;
-  key?: string;
-}
-
-export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<string, StoredCertificate>> {
-  const { kvs } = await deps.store.list(keys.certificatePrefix);
-  return new Map(kvs.map((kv) => [kv.key.slice(keys.certificatePrefix.length), JSON.parse(kv.value) as StoredCertificate]));
+export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<string, CertificateRecord>> {
+  const { records } = await listCertificateRecords(deps.store);
+  return new Map([...records].map(([name, { record }]) => [name, record]));
 }
 
 /** Validates every item first; throws the status of the first failing item with every item's error listed. */
@@ -49,18 +52,17 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
   // is guarded by a compare on the mod revision of every certificate it replaces (version 0: still absent),
   // so two concurrent changes never both record the same previous certificate; the loser re-reads and retries.
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const installed = await readInstalledKvs(deps);
+    const installed: Map<string, CertificateRecordVersion> = (await listCertificateRecords(deps.store)).records;
     const time = deps.clock.now().toISOString();
     const ops: TxnOp[] = [];
     const compare: Compare[] = [];
     const events: AuditEvent[] = [];
     const warnings: TrustWarningEvent[] = [];
     for (const cert of certificates) {
-      const stored: StoredCertificate = cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key };
-      ops.push({ type: 'put', key: keys.certificate(cert.name), value: JSON.stringify(stored) });
+      ops.push(putCertificateRecordOp(cert.name, cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key }));
       const current = installed.get(cert.name);
-      compare.push(guardUnchanged(cert.name, current));
-      const previous = describe(current?.stored);
+      compare.push(certificateRecordUnchanged(cert.name, current));
+      const previous = describe(current?.record);
       const event: AuditEvent = {
         time,
         type: 'certificate_updated',
@@ -94,25 +96,25 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
     for (const warning of warnings) log?.info({ audit: warning }, 'certificate accepted with warnings');
     // A key that is replaced or dropped (a new certificate on the same key keeps it in use: nothing to forget).
     const retired = certificates.filter((cert) => {
-      const previousKey = installed.get(cert.name)?.stored.key;
+      const previousKey = installed.get(cert.name)?.record.key;
       return previousKey !== undefined && previousKey !== cert.key;
     });
     try {
       await confirmApplied(deps, result.revision, 409);
     } finally {
-      await forgetReplacedKeys(deps, retired.map((cert) => keys.certificate(cert.name)), result.revision);
+      await forgetReplacedKeys(deps, retired.map((cert) => certificateRecordKey(cert.name)), result.revision);
     }
     return;
   }
   throw new ApiError(409, 'config_edit_conflict', 'The certificates were changed concurrently too often; retry');
 }
 
-export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate, log?: AuditLogger): Promise<void> {
+export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: CertificateRecord, log?: AuditLogger): Promise<void> {
   void current; // re-read below, inside the compare-guarded retry loop (issue 10.7)
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const installed = (await readInstalledKvs(deps)).get(name);
+    const installed = (await listCertificateRecords(deps.store)).records.get(name);
     if (installed === undefined) throw new ApiError(404, 'not_found', `The '${name}' certificate is not installed`);
-    const previous = describe(installed.stored);
+    const previous = describe(installed.record);
     const event: AuditEvent = {
       time: deps.clock.now().toISOString(),
       type: 'certificate_deleted',
@@ -125,8 +127,8 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
       new_not_after: null,
     };
     const result = await deps.store.txn({
-      compare: [guardUnchanged(name, installed)],
-      success: [{ type: 'delete', key: keys.certificate(name) }, auditEventOp(event)],
+      compare: [certificateRecordUnchanged(name, installed)],
+      success: [deleteCertificateRecordOp(name), auditEventOp(event)],
     });
     if (!result.succeeded) continue;
     log?.info({ audit: event }, 'certificate deleted');
@@ -135,28 +137,11 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
     try {
       await confirmApplied(deps, result.revision, 500);
     } finally {
-      await forgetReplacedKeys(deps, installed.stored.key === undefined ? [] : [keys.certificate(name)], result.revision);
+      await forgetReplacedKeys(deps, installed.record.key === undefined ? [] : [certificateRecordKey(name)], result.revision);
     }
     return;
   }
   throw new ApiError(409, 'config_edit_conflict', `The '${name}' certificate was changed concurrently too often; retry`);
-}
-
-interface InstalledKv {
-  stored: StoredCertificate;
-  modRevision: number;
-}
-
-async function readInstalledKvs(deps: ApiDeps): Promise<Map<string, InstalledKv>> {
-  const { kvs } = await deps.store.list(keys.certificatePrefix);
-  return new Map(kvs.map((kv) => [kv.key.slice(keys.certificatePrefix.length), { stored: JSON.parse(kv.value) as StoredCertificate, modRevision: kv.modRevision }]));
-}
-
-/** The compare that holds only while the certificate is as read (absent stays absent). */
-function guardUnchanged(name: string, installed: InstalledKv | undefined): Compare {
-  return installed === undefined
-    ? { key: keys.certificate(name), target: 'version', op: '==', value: 0 }
-    : { key: keys.certificate(name), target: 'mod', op: '==', value: installed.modRevision };
 }
 
 /**
@@ -192,7 +177,7 @@ export function notUpdatedError(outcome: Exclude<ApplyOutcome, { ok: true }>, ti
   );
 }
 
-function describe(stored: StoredCertificate | undefined): { fingerprint: string | null; notAfter: string | null } {
+function describe(stored: CertificateRecord | undefined): { fingerprint: string | null; notAfter: string | null } {
   if (stored === undefined) return { fingerprint: null, notAfter: null };
   const cert = new X509Certificate(stored.certificate);
   return { fingerprint: certificateFingerprint(cert), notAfter: new Date(cert.validTo).toISOString() };

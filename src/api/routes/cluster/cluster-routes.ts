@@ -4,6 +4,7 @@ import { defineRoute, isDryRun } from '../../route.js';
 import type { ApiDeps } from '../../api-deps.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
+import { readCertificateRecord } from '../../../store/certificate-records.js';
 import type { ClusterDocument, ClusterPolicy } from '../../../domain/cluster-settings.js';
 import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
 import { noLoginMethodReason } from '../../../domain/login-methods.js';
@@ -21,8 +22,7 @@ type CertificateViews = Record<keyof typeof CERTIFICATE_VIEWS, string>;
 
 async function readCertificateViews(deps: ApiDeps): Promise<CertificateViews> {
   const read = async (name: string): Promise<string> => {
-    const kv = await deps.store.get(keys.certificate(name));
-    return kv === undefined ? '' : (JSON.parse(kv.value) as { certificate: string }).certificate;
+    return (await readCertificateRecord(deps.store, name))?.record.certificate ?? '';
   };
   return { proxy_certificate: await read(CERTIFICATE_VIEWS.proxy_certificate), syncer_certificate: await read(CERTIFICATE_VIEWS.syncer_certificate) };
 }
@@ -104,7 +104,7 @@ export const putCluster = defineRoute({
 /** Certificate authentication needs a trust anchor, and subject validation needs subjects to validate against. */
 async function checkMtlsPrerequisites(deps: ApiDeps, cluster: ClusterDocument): Promise<void> {
   if (!cluster.mtls_certificate_authentication) return;
-  if ((await deps.store.get(keys.certificate('mtls_trusted_ca'))) === undefined) {
+  if ((await readCertificateRecord(deps.store, 'mtls_trusted_ca')) === undefined) {
     throw new ApiError(
       400,
       'missing_trusted_ca',

@@ -3,6 +3,7 @@
 import type { ApiDeps } from '../../api-deps.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
+import { certificateRecordKey, parseCertificateRecord } from '../../../store/certificate-records.js';
 import { certificateFingerprint, parseCertificateChain } from '../../../domain/pem.js';
 import { ocspResponderUrlOfCertificate, ocspSettingsOrDefaults, type OcspSettings } from '../../../domain/ocsp-settings.js';
 
@@ -18,8 +19,8 @@ export interface OcspRouteContext {
 }
 
 export async function readOcspRouteContext(deps: ApiDeps): Promise<OcspRouteContext> {
-  const [settingsKv, certificateKv] = await Promise.all([deps.store.get(keys.ocspSettings), deps.store.get(keys.certificate('proxy'))]);
-  const chain = certificateKv === undefined ? undefined : parseCertificateChain((JSON.parse(certificateKv.value) as { certificate: string }).certificate);
+  const [settingsKv, certificateKv] = await Promise.all([deps.store.get(keys.ocspSettings), deps.store.get(certificateRecordKey('proxy'))]);
+  const chain = certificateKv === undefined ? undefined : parseCertificateChain(parseCertificateRecord(certificateKv.value).certificate);
   const leaf = chain?.ok === true ? chain.value[0] : undefined;
   return {
     settings: ocspSettingsOrDefaults(settingsKv === undefined ? undefined : (JSON.parse(settingsKv.value) as Partial<OcspSettings>)),

@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { defineRoute } from '../../route.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { keys } from '../../../store/keys.js';
+import { certificateRecordKey } from '../../../store/certificate-records.js';
 import { applyOcspUpdate, ocspConfigView, OCSP_RANGES } from '../../../domain/ocsp-settings.js';
 import { assertOcspCapability, readOcspRouteContext } from './ocsp-context.js';
 
@@ -36,7 +37,7 @@ export const putOcsp = defineRoute({
       const written = await deps.store.txn({
         compare: [
           { key: keys.ocspSettings, target: 'mod', op: '==', value: context.settingsRevision },
-          { key: keys.certificate('proxy'), target: 'mod', op: '==', value: context.certificateRevision },
+          { key: certificateRecordKey('proxy'), target: 'mod', op: '==', value: context.certificateRevision },
         ],
         success: [{ type: 'put', key: keys.ocspSettings, value: JSON.stringify(result.settings) }],
       });
