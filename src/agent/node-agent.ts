@@ -1,5 +1,6 @@
-// The node agent: reconciles this node with the desired certificates in the store (watch → write files →
-// reload TLS listeners → record the applied revision in the store, which the API waits for).
+// The node agent: reconciles this node with the desired certificates and cluster settings in the store (watch →
+// write files → reload TLS listeners → wait for the settings view to apply the cluster document → record the
+// applied revision in the store, which the API waits for: src/api/state/apply-contract.ts).
 //
 // States and transitions (a ReconcileLoop runs the passes):
 //   stopped --start()--> reconciling --done--> watching --change--> reconciling
@@ -37,6 +38,14 @@ export interface NodeAgentDeps {
   retryDelayMs?: number;
   /** This node's key-encryption key, for encrypt_pkeys (key files encrypted at rest). */
   keyEncryption?: KeyEncryptionKey;
+  /** This node's view of the cluster document (ClusterSettingsWatcher): a pass records a revision as applied
+   *  only once the document as of that revision is applied here. Without it the record covers certificates only. */
+  settings?: SettingsApplication;
+}
+
+/** Resolves once the cluster document at this modRevision is applied on this node; rejects if it cannot be. */
+export interface SettingsApplication {
+  whenApplied(revision: number): Promise<void>;
 }
 
 export class NodeAgent {
@@ -74,15 +83,15 @@ export class NodeAgent {
       onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
       retryDelayMs: this.deps.retryDelayMs ?? 2000,
     });
-    // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files (other changes
-    // of the document are none of the agent's business and cause no pass, hence no applied-record write).
+    // Every change of the cluster document is a pass: the applied record then says the node applies it (its
+    // settings view and listeners have it; encrypt_pkeys turned on or off also rewrites the key files), which
+    // PUT /v1/cluster waits for on every member like a certificate change.
     this.settingsWatch = await followPrefix({
       store: this.deps.store,
       prefix: keys.cluster,
       fromRevision: revision,
       onEvents: (events) => {
-        const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
-        if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) this.loop.request();
+        if (events.some((e) => e.key === keys.cluster && e.type === 'put')) this.loop.request();
       },
       resync: async () => {
         const { revision: now } = await this.deps.store.list(keys.cluster);
@@ -109,7 +118,7 @@ export class NodeAgent {
    * The certificates and encrypt_pkeys as of one store revision: the cluster document read after the listing
    * is the one at the listing's revision when it was last modified at or before it (else list again).
    */
-  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean }> {
+  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean; clusterRevision: number }> {
     for (;;) {
       const { records, revision } = await listCertificateRecords(this.deps.store);
       const cluster = await this.deps.store.get(keys.cluster);
@@ -117,16 +126,17 @@ export class NodeAgent {
       const desired: CertificateSet = {};
       for (const [name, { record }] of records) desired[name] = record;
       this.encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
-      return { desired, revision, encryptKeys: this.encryptKeys };
+      return { desired, revision, encryptKeys: this.encryptKeys, clusterRevision: cluster?.modRevision ?? 0 };
     }
   }
 
   private async reconcileOnce(): Promise<number> {
-    const { desired, revision, encryptKeys } = await this.readDesired();
+    const { desired, revision, encryptKeys, clusterRevision } = await this.readDesired();
     try {
       const protection = encryptKeys ? await this.keyProtection() : undefined;
       if (!(await this.deps.files.matches(desired, protection))) await this.deps.files.write(revision, desired, protection);
       this.reloadListeners(desired);
+      if (clusterRevision > 0) await this.deps.settings?.whenApplied(clusterRevision);
     } catch (error) {
       await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
       throw error;

@@ -93,6 +93,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const agent = new NodeAgent({
       store, nodeId, files: new CertificateFiles(config.dataDir), applied, tls, clock, log: log.child({ part: 'agent' }),
       keyEncryption: new KeyEncryptionKey(config.dataDir),
+      settings,
     });
     await agent.start();
     closers.push(() => agent.close());

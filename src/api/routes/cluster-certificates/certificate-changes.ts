@@ -1,5 +1,5 @@
-// Applying certificate changes cluster-wide: one store transaction (certificates + audit events), then
-// wait until every live node has written the files and reloaded its listeners.
+// Applying certificate changes cluster-wide: one store transaction (certificates + audit events), then the
+// apply contract (src/api/state/apply-contract.ts): every member has written the files and reloaded its listeners.
 import { X509Certificate } from 'node:crypto';
 import type { ApiDeps } from '../../api-deps.js';
 import type { Caller } from '../../auth/caller.js';
@@ -15,7 +15,7 @@ import {
 } from '../../../store/certificate-records.js';
 import { ApiError } from '../../../lib/api-error.js';
 import { auditEventOp, type AuditEvent, type TrustWarningEvent } from '../../state/audit-log.js';
-import { waitForNodesToApply, type ApplyOutcome } from '../../state/apply-waiter.js';
+import { confirmApplied } from '../../state/apply-contract.js';
 import type { ValidCertificate } from '../../../domain/certificate-validation.js';
 import { validateCertificateItems } from '../../../domain/certificate-validation.js';
 import { certificateFingerprint } from '../../../domain/pem.js';
@@ -153,28 +153,6 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
 async function forgetReplacedKeys(deps: ApiDeps, recordKeys: string[], revision: number): Promise<void> {
   if (recordKeys.length === 0) return;
   await deps.store.forgetHistory(recordKeys, revision);
-}
-
-/** 409 when members are down or did not confirm in time; statusWhenFailed when a member tried and failed. */
-export async function confirmApplied(deps: ApiDeps, revision: number, statusWhenFailed: 409 | 500): Promise<void> {
-  const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
-  if (outcome.ok) return;
-  throw notUpdatedError(outcome, deps.applyTimeoutMs, outcome.failed.length > 0 ? statusWhenFailed : 409);
-}
-
-/** The 409 (500 for deletes) that names every member that has not applied a change, and why. */
-export function notUpdatedError(outcome: Exclude<ApplyOutcome, { ok: true }>, timeoutMs: number, status: 409 | 500): ApiError {
-  const reasons = [
-    ...outcome.down.map((uid) => ({ uid, why: 'down: its lease lapsed' })),
-    ...outcome.pending.map((uid) => ({ uid, why: `did not confirm within ${timeoutMs} ms` })),
-    ...outcome.failed.map((f) => ({ uid: f.node_uid, why: f.error })),
-  ].sort((a, b) => Number(a.uid) - Number(b.uid));
-  return new ApiError(
-    status,
-    'nodes_not_updated',
-    `Not all nodes have been updated: ${reasons.map((r) => `${r.uid} (${r.why})`).join(', ')}. The change is stored; live nodes serve it and the others converge when they come back. Retry to confirm, or remove a node that will not come back (POST /v1/nodes/{uid}/actions/remove).`,
-    { nodes: reasons.map((r) => r.uid) },
-  );
 }
 
 function describe(stored: CertificateRecord | undefined): { fingerprint: string | null; notAfter: string | null } {

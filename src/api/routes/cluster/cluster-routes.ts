@@ -10,7 +10,7 @@ import { ClusterUpdate, DryRunQuery, PolicyUpdate } from './cluster-schemas.js';
 import { noLoginMethodReason } from '../../../domain/login-methods.js';
 import type { TxnOp } from '../../../store/cluster-store.js';
 import { clusterChangeEvents } from '../../state/entity-events.js';
-import { confirmApplied } from '../cluster-certificates/certificate-changes.js';
+import { confirmApplied } from '../../state/apply-contract.js';
 import { mergeCipherFields } from './cipher-settings.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
@@ -90,12 +90,11 @@ export const putCluster = defineRoute({
     if (lockedOut !== undefined) throw new ApiError(406, 'no_login_method', lockedOut);
     await checkMtlsPrerequisites(deps, next);
     if (!isDryRun(query)) {
-      // Requests after this answer must already authenticate under the new settings.
+      // Every node serves from its own copy of the document: answer once every member applied it, as for a
+      // certificate change (the apply contract; requests after a 200 authenticate under the new settings anywhere).
       const events = clusterChangeEvents(deps.clock, caller, doc, next, 'cluster');
       const revision = await writeDocument(deps, keys.cluster, modRevision, next, events);
-      await deps.settings.waitForRevision(revision);
-      // encrypt_pkeys rewrites the key files on every node: answer once every node has (409 naming those that have not).
-      if ((next.encrypt_pkeys === true) !== (doc.encrypt_pkeys === true)) await confirmApplied(deps, revision, 409);
+      await confirmApplied(deps, revision, 409);
     }
     return { ...next, ...views };
   },
