@@ -5,8 +5,8 @@
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
-import { clusterCalls, waitUntil } from '../helpers/cluster-calls.js';
-import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
+import { clusterCalls, destroyCluster, nodeUid, waitUntil } from '../helpers/cluster-calls.js';
+import type { ApiResponse, Credentials } from '../helpers/api-client.js';
 import { startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
 
 const admin: Credentials = { email: 'admin@cluster.local', password: 'Admin-Password-1' };
@@ -17,7 +17,7 @@ const NARROW = 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-GCM-SHA384';
 const WIDE = 'ECDHE+AESGCM:ECDHE+CHACHA20';
 
 let etcd: TestEtcd;
-let nodes: TestNode[] = [];
+const nodes: TestNode[] = [];
 const uids: string[] = [];
 
 beforeAll(async () => {
@@ -25,14 +25,10 @@ beforeAll(async () => {
   const args = (index: number): string[] => ['--store', etcd.storeUrl, '--apply-timeout-ms', String(APPLY_TIMEOUT_MS), '--lease-ttl-seconds', String(LEASE_TTL_SECONDS), '--node-name', `node-${index}`];
   nodes.push(await startTestNode({ address: '127.0.0.1', admin, args: args(1) }));
   nodes.push(await startTestNode({ address: '127.0.0.2', admin, args: args(2) }));
-  for (const node of nodes) uids.push(String((await apiRequest(node.port, { path: '/v1/bootstrap' }, node.address)).json.local_node_info.uid));
+  for (const node of nodes) uids.push(await nodeUid(node));
 }, 120_000);
 
-afterAll(async () => {
-  for (const node of nodes) node.process.kill('SIGCONT');
-  await Promise.all(nodes.map((node) => node.destroy()));
-  await etcd?.destroy();
-});
+afterAll(() => destroyCluster(nodes, etcd));
 
 const { call } = clusterCalls(admin);
 
