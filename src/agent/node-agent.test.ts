@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { getJson, putValue, type ClusterStore } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { putCertificateRecordOp } from '../store/certificate-records.js';
@@ -13,6 +10,7 @@ import { CertificateFiles } from './certificate-files.js';
 import { AppliedCertificates } from './applied-certificates.js';
 import { TlsContextRegistry } from './tls-context-registry.js';
 import { NodeAgent, type SettingsApplication } from './node-agent.js';
+import { openTempStore, type TempStore } from '../../test/helpers/temp-store.js';
 
 /** A settings view the test drives: whenApplied(rev) waits until the test lets `rev` through, or fails it. */
 class FakeSettings implements SettingsApplication {
@@ -26,7 +24,7 @@ class FakeSettings implements SettingsApplication {
   }
 }
 
-let dir: string;
+let temp: TempStore;
 let store: ClusterStore;
 let agent: NodeAgent;
 let settings: FakeSettings;
@@ -45,13 +43,13 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-agent-'));
-  store = new SqliteStore(path.join(dir, 'ccs.sqlite'));
+  temp = await openTempStore('certplane-agent-');
+  store = temp.store;
   await store.txn({ success: [{ type: 'put', key: keys.cluster, value: JSON.stringify({ encrypt_pkeys: false, control_cipher_suites: 'A' }) }, putCertificateRecordOp('api', { certificate: 'CERT', key: 'KEY' })] });
   settings = new FakeSettings();
   settings.appliedUpTo = Number.MAX_SAFE_INTEGER;
   agent = new NodeAgent({
-    store, nodeId: '1', files: new CertificateFiles(path.join(dir, 'data')), applied, tls: new TlsContextRegistry(applied),
+    store, nodeId: '1', files: new CertificateFiles(path.join(temp.dir, 'data')), applied, tls: new TlsContextRegistry(applied),
     clock: systemClock, log: createLogger('silent'), settings, retryDelayMs: 50,
   });
   await agent.start();
@@ -59,8 +57,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await agent.close();
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  await temp.destroy();
 });
 
 describe('NodeAgent and the cluster document', () => {
