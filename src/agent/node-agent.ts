@@ -111,12 +111,11 @@ export class NodeAgent {
   }
 
   private settingsWatch: Watch | undefined;
-  /** encrypt_pkeys as the last pass read it. */
-  private encryptKeys = false;
 
   /**
-   * The certificates and encrypt_pkeys as of one store revision: the cluster document read after the listing
-   * is the one at the listing's revision when it was last modified at or before it (else list again).
+   * The certificates, encrypt_pkeys and the cluster document's modRevision as of one store revision: the
+   * cluster document read after the listing is the one at the listing's revision when it was last modified at
+   * or before it (else list again).
    */
   private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean; clusterRevision: number }> {
     for (;;) {
@@ -125,8 +124,8 @@ export class NodeAgent {
       if (cluster !== undefined && cluster.modRevision > revision) continue;
       const desired: CertificateSet = {};
       for (const [name, { record }] of records) desired[name] = record;
-      this.encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
-      return { desired, revision, encryptKeys: this.encryptKeys, clusterRevision: cluster?.modRevision ?? 0 };
+      const encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
+      return { desired, revision, encryptKeys, clusterRevision: cluster?.modRevision ?? 0 };
     }
   }
 
