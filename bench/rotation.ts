@@ -29,6 +29,7 @@ import { NodeRegistration, resolveNodeId } from '../src/node/node-membership.js'
 import { NodeAgent } from '../src/agent/node-agent.js';
 import { CertificateFiles } from '../src/agent/certificate-files.js';
 import { TlsContextRegistry } from '../src/agent/tls-context-registry.js';
+import { AppliedCertificates } from '../src/agent/applied-certificates.js';
 import { systemClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/lib/logger.js';
 import { toPem } from '../src/domain/pem.js';
@@ -110,11 +111,12 @@ async function runAgents(): Promise<void> {
     const store = new EtcdStore({ hosts: parseEtcdUrl(storeUrl!) });
     closers.push(() => store.close());
     const nodeId = await resolveNodeId(store, dataDir, true);
-    const registry = new TlsContextRegistry();
-    const agent = new NodeAgent({ store, nodeId, files: new CertificateFiles(dataDir), tls: registry, clock: systemClock, log });
+    const applied = new AppliedCertificates();
+    const registry = new TlsContextRegistry(applied);
+    const agent = new NodeAgent({ store, nodeId, files: new CertificateFiles(dataDir), applied, tls: registry, clock: systemClock, log });
     await agent.start();
     closers.push(() => agent.close());
-    const api = registry.get('api')!;
+    const api = applied.get('api')!;
     const server = tls.createServer({ cert: api.certificate, key: api.key });
     server.on('secureConnection', (socket) => socket.end());
     registry.register('api', server);

@@ -6,13 +6,10 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDirectory, readSymlink, swapSymlink, writeFileDurably } from './atomic-file.js';
 import { encryptPrivateKey, keyFileHolds, type KeyFileProtection } from './key-encryption.js';
+import type { CertificateRecord } from '../store/certificate-records.js';
 
-export interface InstalledCertificate {
-  certificate: string;
-  key?: string;
-}
-
-export type CertificateSet = Record<string, InstalledCertificate>;
+/** The certificate records of one applied generation, by certificate name. */
+export type CertificateSet = Record<string, CertificateRecord>;
 
 export const KEY_FILE_MODE = 0o600;
 export const CERT_FILE_MODE = 0o644;

@@ -1,5 +1,7 @@
 // Keeps this node's view of the cluster document (TLS versions, mTLS settings…) current by watching the
 // store, and tells listeners when it changes so new connections get the new settings without a restart.
+// whenApplied() tells the node agent when a document revision is applied here (view updated, every listener
+// rebuilt), so the agent's applied record covers the cluster document too (src/api/state/apply-contract.ts).
 import type { FastifyBaseLogger } from 'fastify';
 import type { ClusterStore, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
@@ -10,6 +12,8 @@ export class ClusterSettingsWatcher implements ClusterSettingsView {
   private settings: ClusterDocument | undefined;
   private revision = 0;
   private waiters: Array<{ revision: number; resolve: () => void }> = [];
+  /** The revision whose update a listener could not apply, and why (cleared by the next clean update). */
+  private failure: { revision: number; error: string } | undefined;
   private watch: Watch | undefined;
   private readonly listeners = new Set<(settings: ClusterDocument) => void>();
 
@@ -57,12 +61,30 @@ export class ClusterSettingsWatcher implements ClusterSettingsView {
       waiter.resolve();
       return false;
     });
+    let failure: { revision: number; error: string } | undefined;
     for (const listener of this.listeners) {
       try {
         listener(settings);
       } catch (error) {
+        failure = { revision, error: error instanceof Error ? error.message : String(error) };
         this.log.error({ err: error }, 'could not apply new cluster settings to a listener');
       }
+    }
+    this.failure = failure;
+  }
+
+  /**
+   * Resolves once this node has applied the cluster document as of `revision` (its modRevision): the view holds
+   * it and every listener was rebuilt with it. Rejects when a listener refused it, or when the view has not
+   * reached it within `timeoutMs` (the node agent then records the failure and retries).
+   */
+  async whenApplied(revision: number, timeoutMs = 5000): Promise<void> {
+    if (this.revision < revision) {
+      await this.waitForRevision(revision, timeoutMs);
+      if (this.revision < revision) throw new Error(`the cluster settings at revision ${revision} did not reach this node within ${timeoutMs} ms`);
+    }
+    if (this.failure !== undefined && this.failure.revision === this.revision) {
+      throw new Error(`a listener could not apply the cluster settings: ${this.failure.error}`);
     }
   }
 
@@ -71,7 +93,7 @@ export class ClusterSettingsWatcher implements ClusterSettingsView {
     return this.settings;
   }
 
-  waitForRevision(revision: number, timeoutMs = 5000): Promise<void> {
+  private waitForRevision(revision: number, timeoutMs: number): Promise<void> {
     if (this.revision >= revision) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);

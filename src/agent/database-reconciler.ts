@@ -14,6 +14,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ClusterStore, KeyValue } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { certificateRecordKey, parseCertificateRecord } from '../store/certificate-records.js';
 import type { Clock } from '../lib/clock.js';
 import type { BdbAppliedStatus, BdbRecord } from '../domain/databases.js';
 import type { ClusterDocument } from '../domain/cluster-settings.js';
@@ -54,7 +55,7 @@ export interface DatabaseReconcilerDeps {
   retryDelayMs?: number;
 }
 
-const WATCHED_PREFIXES: [string, ...string[]] = [keys.bdbPrefix, keys.bdbActionPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, keys.certificate('mtls_trusted_ca'), keys.cluster];
+const WATCHED_PREFIXES: [string, ...string[]] = [keys.bdbPrefix, keys.bdbActionPrefix, keys.redisAclPrefix, keys.userPrefix, keys.rolePrefix, certificateRecordKey('mtls_trusted_ca'), keys.cluster];
 
 export class DatabaseReconciler {
   /** Last status written per database, to avoid rewriting an unchanged one. */
@@ -107,13 +108,13 @@ export class DatabaseReconciler {
       store.list(keys.redisAclPrefix),
       store.list(keys.userPrefix),
       store.get(keys.cluster),
-      store.get(keys.certificate('mtls_trusted_ca')),
+      store.get(certificateRecordKey('mtls_trusted_ca')),
       store.list(keys.bdbActionPrefix),
     ]);
     const allAcls: RedisAclRecord[] = [...PREDEFINED_REDIS_ACLS, ...acls.kvs.map((kv) => JSON.parse(kv.value) as RedisAclRecord)];
     const allUsers = users.kvs.map((kv) => JSON.parse(kv.value) as UserRecord);
     const clusterDoc = cluster === undefined ? undefined : (JSON.parse(cluster.value) as ClusterDocument);
-    const clusterCa = trustedCa === undefined ? undefined : (JSON.parse(trustedCa.value) as { certificate: string }).certificate;
+    const clusterCa = trustedCa === undefined ? undefined : parseCertificateRecord(trustedCa.value).certificate;
 
     const mine = bdbs.kvs
       .map((kv) => ({ record: JSON.parse(kv.value) as BdbRecord, modRevision: kv.modRevision }))

@@ -1,5 +1,6 @@
-// The node agent: reconciles this node with the desired certificates in the store (watch → write files →
-// reload TLS listeners → record the applied revision in the store, which the API waits for).
+// The node agent: reconciles this node with the desired certificates and cluster settings in the store (watch →
+// write files → reload TLS listeners → wait for the settings view to apply the cluster document → record the
+// applied revision in the store, which the API waits for: src/api/state/apply-contract.ts).
 //
 // States and transitions (the loop engine, lib/loop.ts, runs the passes; `state` is the engine's):
 //   idle --start()--> running --done--> idle (watching) --change--> running
@@ -11,8 +12,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ClusterStore } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import type { Clock } from '../lib/clock.js';
-import { type CertificateFiles, type CertificateSet, type InstalledCertificate } from './certificate-files.js';
+import { type CertificateFiles, type CertificateSet } from './certificate-files.js';
 import type { TlsContextRegistry } from './tls-context-registry.js';
+import type { AppliedCertificates } from './applied-certificates.js';
+import { CERTIFICATE_RECORD_PREFIX, isSameCertificateRecord, listCertificateRecords, type CertificateRecord } from '../store/certificate-records.js';
 import type { AppliedRecord } from '../domain/node-status.js';
 import { Loop, type LoopState } from '../lib/loop.js';
 import { followPrefix, followPrefixesWaking } from '../store/follow-prefix.js';
@@ -26,12 +29,23 @@ export interface NodeAgentDeps {
   store: ClusterStore;
   nodeId: string;
   files: CertificateFiles;
+  /** What this node serves: the agent records each certificate here once applied (it is the only writer). */
+  applied: AppliedCertificates;
+  /** Rebuilds the TLS contexts of the listeners that use a certificate the agent applied. */
   tls: TlsContextRegistry;
   clock: Clock;
   log: FastifyBaseLogger;
   retryDelayMs?: number;
   /** This node's key-encryption key, for encrypt_pkeys (key files encrypted at rest). */
   keyEncryption?: KeyEncryptionKey;
+  /** This node's view of the cluster document (ClusterSettingsWatcher): a pass records a revision as applied
+   *  only once the document as of that revision is applied here. Without it the record covers certificates only. */
+  settings?: SettingsApplication;
+}
+
+/** Resolves once the cluster document at this modRevision is applied on this node; rejects if it cannot be. */
+export interface SettingsApplication {
+  whenApplied(revision: number): Promise<void>;
 }
 
 export class NodeAgent {
@@ -56,22 +70,22 @@ export class NodeAgent {
     await this.deps.files.removeStaleGenerations();
     // Level-triggered, so lost watch history (a compaction while this node was stopped) only needs a fresh pass.
     await this.loop.follow((wake) =>
-      followPrefixesWaking(this.deps.store, [keys.certificatePrefix], wake, {
+      followPrefixesWaking(this.deps.store, [CERTIFICATE_RECORD_PREFIX], wake, {
         fromRevision: revision,
         onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: certificate ${what}; re-reading the certificates`),
         retryDelayMs: this.deps.retryDelayMs ?? 2000,
       }),
     );
-    // encrypt_pkeys lives in the cluster document: turning it on or off rewrites the key files (other changes
-    // of the document are none of the agent's business and cause no pass, hence no applied-record write).
+    // Every change of the cluster document is a pass: the applied record then says the node applies it (its
+    // settings view and listeners have it; encrypt_pkeys turned on or off also rewrites the key files), which
+    // PUT /v1/cluster waits for on every member like a certificate change.
     await this.loop.follow((wake) =>
       followPrefix({
         store: this.deps.store,
         prefix: keys.cluster,
         fromRevision: revision,
         onEvents: (events) => {
-          const last = events.filter((e) => e.key === keys.cluster && e.type === 'put').at(-1);
-          if (last !== undefined && encryptsKeys(last.value) !== this.encryptKeys) wake();
+          if (events.some((e) => e.key === keys.cluster && e.type === 'put')) wake();
         },
         resync: async () => {
           const { revision: now } = await this.deps.store.list(keys.cluster);
@@ -89,33 +103,31 @@ export class NodeAgent {
     await this.loop.close();
   }
 
-  /** encrypt_pkeys as the last pass read it. */
-  private encryptKeys = false;
 
   /**
-   * The certificates and encrypt_pkeys as of one store revision: the cluster document read after the listing
-   * is the one at the listing's revision when it was last modified at or before it (else list again).
+   * The certificates, encrypt_pkeys and the cluster document's modRevision as of one store revision: the
+   * cluster document read after the listing is the one at the listing's revision when it was last modified at
+   * or before it (else list again).
    */
-  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean }> {
+  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean; clusterRevision: number }> {
     for (;;) {
-      const { kvs, revision } = await this.deps.store.list(keys.certificatePrefix);
+      const { records, revision } = await listCertificateRecords(this.deps.store);
       const cluster = await this.deps.store.get(keys.cluster);
       if (cluster !== undefined && cluster.modRevision > revision) continue;
       const desired: CertificateSet = {};
-      for (const kv of kvs) {
-        desired[kv.key.slice(keys.certificatePrefix.length)] = JSON.parse(kv.value) as InstalledCertificate;
-      }
-      this.encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
-      return { desired, revision, encryptKeys: this.encryptKeys };
+      for (const [name, { record }] of records) desired[name] = record;
+      const encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
+      return { desired, revision, encryptKeys, clusterRevision: cluster?.modRevision ?? 0 };
     }
   }
 
   private async reconcileOnce(): Promise<number> {
-    const { desired, revision, encryptKeys } = await this.readDesired();
+    const { desired, revision, encryptKeys, clusterRevision } = await this.readDesired();
     try {
       const protection = encryptKeys ? await this.keyProtection() : undefined;
       if (!(await this.deps.files.matches(desired, protection))) await this.deps.files.write(revision, desired, protection);
       this.reloadListeners(desired);
+      if (clusterRevision > 0) await this.deps.settings?.whenApplied(clusterRevision);
     } catch (error) {
       await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
       throw error;
@@ -129,15 +141,27 @@ export class NodeAgent {
     const names = new Set([...Object.keys(desired), ...this.knownNames]);
     for (const name of names) {
       const next = desired[name];
-      const previous = this.deps.tls.get(name);
-      if (next?.certificate === previous?.certificate && next?.key === previous?.key) continue;
-      this.deps.tls.apply(name, next);
+      if (isSameCertificateRecord(next, this.deps.applied.get(name))) continue;
+      this.applyCertificate(name, next);
       this.deps.log.info({ certificate: name, removed: next === undefined }, 'certificate applied on this node');
     }
     this.knownNames = new Set(Object.keys(desired));
   }
 
   private knownNames = new Set<string>();
+
+  /** Serves `next` under `name` from now on: recorded as applied, then every listener that uses it is rebuilt;
+   *  if a listener rejects it, the previous record is restored and the error propagates (the pass fails). */
+  private applyCertificate(name: string, next: CertificateRecord | undefined): void {
+    const previous = this.deps.applied.get(name);
+    this.deps.applied.set(name, next);
+    try {
+      this.deps.tls.reloadUsers(name);
+    } catch (error) {
+      this.deps.applied.set(name, previous);
+      throw error;
+    }
+  }
 
   private async keyProtection(): Promise<{ passphrase: string }> {
     if (this.deps.keyEncryption === undefined) throw new Error('encrypt_pkeys is on but this node has no key-encryption key');

@@ -1,9 +1,11 @@
-// Which local TLS listeners use which certificate, and the hot swap of their context when it changes.
+// Which local TLS listeners use which certificate, and the hot swap of their context when it changes. The
+// registry only builds and swaps contexts: the certificates come from the node's applied certificates
+// (AppliedCertificates, kept by the node agent), read at every rebuild.
 // setSecureContext() affects new handshakes only; open connections keep the context they started with.
 // A listener can also depend on other certificates (the REST API on mtls_trusted_ca for client
 // certificates) and on settings; it is rebuilt when any of them changes.
 import type { SecureContextOptions } from 'node:tls';
-import type { InstalledCertificate } from './certificate-files.js';
+import type { CertificateRecord } from '../store/certificate-records.js';
 
 export interface ReloadableTlsServer {
   setSecureContext(options: SecureContextOptions): void;
@@ -17,6 +19,11 @@ export interface ListenerTlsOptions extends SecureContextOptions {
   requestCert?: boolean;
 }
 
+/** Where the registry reads the certificate a listener serves (AppliedCertificates). */
+export interface CertificateLookup {
+  get(certificateName: string): CertificateRecord | undefined;
+}
+
 interface Registration {
   certificateName: string;
   server: ReloadableTlsServer;
@@ -26,12 +33,8 @@ interface Registration {
 
 export class TlsContextRegistry {
   private readonly registrations = new Set<Registration>();
-  private readonly current = new Map<string, InstalledCertificate>();
 
-  /** The certificate currently applied on this node, if any. */
-  get(certificateName: string): InstalledCertificate | undefined {
-    return this.current.get(certificateName);
-  }
+  constructor(private readonly certificates: CertificateLookup) {}
 
   register(
     certificateName: string,
@@ -45,21 +48,12 @@ export class TlsContextRegistry {
   }
 
   /**
-   * Records the applied certificate and reloads every listener that uses it or depends on it.
-   * Throws (and keeps the old context) if a listener rejects the new one.
+   * Rebuilds every listener that uses this certificate or depends on it, after it changed.
+   * Throws if a listener rejects the new context (that listener keeps its old one).
    */
-  apply(certificateName: string, installed: InstalledCertificate | undefined): void {
-    const previous = this.current.get(certificateName);
-    if (installed === undefined) this.current.delete(certificateName);
-    else this.current.set(certificateName, installed);
-    try {
-      for (const registration of this.registrations) {
-        if (registration.certificateName === certificateName || registration.dependsOn.has(certificateName)) this.reload(registration);
-      }
-    } catch (error) {
-      if (previous === undefined) this.current.delete(certificateName);
-      else this.current.set(certificateName, previous);
-      throw error;
+  reloadUsers(certificateName: string): void {
+    for (const registration of this.registrations) {
+      if (registration.certificateName === certificateName || registration.dependsOn.has(certificateName)) this.reload(registration);
     }
   }
 
@@ -76,7 +70,7 @@ export class TlsContextRegistry {
   }
 
   private reload(registration: Registration): void {
-    const own = this.current.get(registration.certificateName);
+    const own = this.certificates.get(registration.certificateName);
     if (own === undefined) return;
     const { requestCert, ...options } = registration.baseOptions();
     registration.server.setSecureContext({ ...options, cert: own.certificate, key: own.key });

@@ -105,6 +105,4 @@ export const DEFAULT_CLUSTER_POLICY: ClusterPolicy = {
 /** A node's current view of the cluster document, kept fresh by a watch (see agent/cluster-settings-watcher). */
 export interface ClusterSettingsView {
   current(): ClusterDocument;
-  /** Resolves once the view reflects the store at `revision` (read-your-writes after a PUT), or after a bound. */
-  waitForRevision(revision: number): Promise<void>;
 }

@@ -1,5 +1,6 @@
-// What each node records in the store after reconciling: the store revision whose certificates it now
-// serves, or the revision it failed to apply and why. Written by the node agent, read by the API.
+// What each node records in the store after reconciling: the store revision whose certificates and cluster
+// document it now serves (certificates_revision, named before it covered the document too), or the revision it
+// failed to apply and why. Written by the node agent, read by the API (src/api/state/apply-contract.ts).
 export interface AppliedRecord {
   node_uid: string;
   certificates_revision: number;

@@ -16,9 +16,11 @@
 //   any --close()--> closed
 // A check is a pass of a LoopWorker (lib/loop.ts): changes wake it, the hourly check is its interval.
 import { LoopWorker, type LoopTimer, type WorkerLog } from '../lib/loop.js';
-import { randomBytes, type X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { eventPutOp } from '../store/event-log.js';
+import { CERTIFICATE_RECORD_PREFIX, certificateRecordUnchanged, listCertificateRecords, parseCertificateRecord } from '../store/certificate-records.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
 import { CERTIFICATE_NAMES, isCertificateName } from '../domain/certificate-names.js';
@@ -60,10 +62,6 @@ export interface ExpiryCheckerDeps {
   retryDelayMs?: number;
 }
 
-interface StoredCertificate {
-  certificate: string;
-}
-
 export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
   private readonly intervalMs: number;
   /** Checks made (tests and diagnostics). */
@@ -77,7 +75,7 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
 
   /** Follows certificates, the cluster document and the internal CA. */
   protected follow(wake: () => void): Promise<Watch[]> {
-    return followPrefixesWaking(this.deps.store, [keys.certificatePrefix, keys.cluster, keys.internalCa], wake);
+    return followPrefixesWaking(this.deps.store, [CERTIFICATE_RECORD_PREFIX, keys.cluster, keys.internalCa], wake);
   }
 
   protected pass(): Promise<void> {
@@ -88,8 +86,8 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
     this.state = { name: 'checking' };
     this.checks += 1;
     const { store, clock } = this.deps;
-    const [certificatesRange, clusterKv, raisedKv, internalCaKv] = await Promise.all([
-      store.list(keys.certificatePrefix),
+    const [installed, clusterKv, raisedKv, internalCaKv] = await Promise.all([
+      listCertificateRecords(store),
       store.get(keys.cluster),
       store.get(keys.expiryAlerts),
       store.get(keys.internalCa),
@@ -97,11 +95,10 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
     if (this.isClosed()) return;
     const revisions = new Map<string, number>();
     const certificates: InstalledCertificateExpiry[] = [];
-    for (const kv of certificatesRange.kvs) {
-      const name = kv.key.slice(keys.certificatePrefix.length);
+    for (const [name, { record, modRevision }] of installed.records) {
       if (!isCertificateName(name)) continue;
-      revisions.set(name, kv.modRevision);
-      const leaf = leafOf((JSON.parse(kv.value) as StoredCertificate).certificate);
+      revisions.set(name, modRevision);
+      const leaf = leafOf(record.certificate);
       if (leaf === undefined) {
         this.deps.log.warn({ certificate: name }, 'certificate expiry check: the installed certificate cannot be parsed; skipped');
         continue;
@@ -110,7 +107,7 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
     }
     if (internalCaKv !== undefined) {
       // The CA certificate alone (the key is never read here).
-      const ca = leafOf((JSON.parse(internalCaKv.value) as StoredCertificate).certificate);
+      const ca = leafOf(parseCertificateRecord(internalCaKv.value).certificate);
       if (ca === undefined) this.deps.log.warn({ certificate: 'internal_ca' }, 'certificate expiry check: the internal CA cannot be parsed; skipped');
       else certificates.push({ name: 'internal_ca', fingerprint: certificateFingerprint(ca), notAfter: certificateNotAfter(ca) });
     }
@@ -125,7 +122,7 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
       const compare: Compare[] = [
         ...CERTIFICATE_NAMES.map((name): Compare => {
           const revision = revisions.get(name);
-          return revision === undefined ? { key: keys.certificate(name), target: 'version', op: '==', value: 0 } : { key: keys.certificate(name), target: 'mod', op: '==', value: revision };
+          return certificateRecordUnchanged(name, revision === undefined ? undefined : { modRevision: revision });
         }),
         { key: keys.cluster, target: 'mod', op: '==', value: clusterKv?.modRevision ?? 0 },
         { key: keys.internalCa, target: 'mod', op: '==', value: internalCaKv?.modRevision ?? 0 },
@@ -161,9 +158,8 @@ function leafOf(chainPem: string): X509Certificate | undefined {
   return chain.ok ? chain.value[0] : undefined;
 }
 
-/** The key scheme of the certificate audit trail (src/api/state/audit-log.ts), so GET /v1/logs lists both; the
- *  index keeps the events of one check (a clear, then the raise for a replacement) in order. */
+/** Into the cluster event log like every event (src/store/event-log.ts), so GET /v1/logs lists it; the index
+ *  keeps the events of one check (a clear, then the raise for a replacement) in order. */
 export function expiryEventOp(event: CertificateExpiryAlertEvent, index: number): TxnOp {
-  const id = `${event.time}-${String(index).padStart(2, '0')}${randomBytes(4).toString('hex')}`;
-  return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
+  return eventPutOp(event, index);
 }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ClusterStore, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { putCertificateRecordOp } from '../store/certificate-records.js';
 import type { Clock } from '../lib/clock.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { generateClusterCertificates } from './cluster-pki.js';
@@ -46,7 +47,7 @@ export async function ensureCluster(store: ClusterStore, config: NodeConfig, clo
     { type: 'put', key: keys.cluster, value: JSON.stringify(defaultClusterDocument(config.clusterName, now, config.apiPort, config.cmPort)) },
     { type: 'put', key: keys.policy, value: JSON.stringify(DEFAULT_CLUSTER_POLICY) },
     { type: 'put', key: keys.internalCa, value: JSON.stringify(internalCa) },
-    ...Object.entries(clusterCertificates).map(([name, pair]): TxnOp => ({ type: 'put', key: keys.certificate(name), value: JSON.stringify(pair) })),
+    ...Object.entries(clusterCertificates).map(([name, pair]): TxnOp => putCertificateRecordOp(name, pair)),
     ...DEFAULT_ROLES.map((role): TxnOp => ({ type: 'put', key: keys.role(role.uid), value: JSON.stringify(role) })),
     { type: 'put', key: keys.counter('role_uid'), value: String(Math.max(...DEFAULT_ROLES.map((r) => r.uid))) },
     { type: 'put', key: keys.user(1), value: JSON.stringify(admin) },

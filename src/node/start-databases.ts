@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/node-config.js';
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { Clock } from '../lib/clock.js';
-import type { TlsContextRegistry } from '../agent/tls-context-registry.js';
 import { RedisSecrets } from '../agent/redis-secrets.js';
 import { RedisSupervisor } from '../agent/redis-supervisor.js';
 import { DatabaseReconciler } from '../agent/database-reconciler.js';
@@ -15,7 +14,7 @@ import { DatabaseProxy } from '../proxy/database-proxy.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
-import type { DatabaseLoginRefusal } from '../proxy/database-proxy.js';
+import type { DatabaseLoginRefusal, ProxyCertificateSource } from '../proxy/database-proxy.js';
 
 export interface RunningDatabases {
   close(): Promise<void>;
@@ -25,7 +24,8 @@ export interface StartDatabasesOptions {
   config: NodeConfig;
   store: ClusterStore;
   nodeId: string;
-  tls: TlsContextRegistry;
+  /** The certificates this node serves and the subscription of TLS servers to their rotations. */
+  tls: ProxyCertificateSource;
   clock: Clock;
   log: Logger;
   /** The OCSP staple for the proxy certificate presented in a handshake (src/ocsp createStapleLookup). */

@@ -12,7 +12,9 @@ import { LeaderElection } from './leader-election.js';
 import { ensureCluster } from './create-cluster.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { CertificateFiles } from '../agent/certificate-files.js';
-import { TlsContextRegistry, type ListenerTlsOptions, type ReloadableTlsServer } from '../agent/tls-context-registry.js';
+import { TlsContextRegistry, type ReloadableTlsServer } from '../agent/tls-context-registry.js';
+import { AppliedCertificates } from '../agent/applied-certificates.js';
+import { apiHttpsOptions, keepApiTlsCurrent, type ApiTlsDeps } from '../api/api-tls.js';
 import { ClusterSettingsWatcher } from '../agent/cluster-settings-watcher.js';
 import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
@@ -31,6 +33,7 @@ import { writeFileDurably } from '../agent/atomic-file.js';
 import { startMetricsExporter } from '../metrics/metrics-exporter.js';
 import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
 import { controlTlsPolicy, HYBRID_KEY_EXCHANGE_GROUP } from '../domain/tls-policy.js';
+import type { ProxyCertificateSource } from '../proxy/database-proxy.js';
 import { negotiatedGroup, opensslKnowsGroup } from '../lib/tls-groups.js';
 import type { TLSSocket } from 'node:tls';
 
@@ -83,10 +86,16 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
       log.warn({ openssl: process.versions.openssl }, `this OpenSSL does not know ${HYBRID_KEY_EXCHANGE_GROUP}: listeners offer classical key exchange only`);
     }
 
-    const tls = new TlsContextRegistry();
+    // The agent records what it applied in `applied`; the registry rebuilds listener contexts from it.
+    const applied = new AppliedCertificates();
+    const tls = new TlsContextRegistry(applied);
+    // What a listener outside the agent needs (metrics, database proxy): the certificate this node serves and
+    // the subscription of its TLS server to rotations.
+    const certificates: ProxyCertificateSource = { get: (name) => applied.get(name), register: (name, server, baseOptions) => tls.register(name, server, baseOptions) };
     const agent = new NodeAgent({
-      store, nodeId, files: new CertificateFiles(config.dataDir), tls, clock, log: log.child({ part: 'agent' }),
+      store, nodeId, files: new CertificateFiles(config.dataDir), applied, tls, clock, log: log.child({ part: 'agent' }),
       keyEncryption: new KeyEncryptionKey(config.dataDir),
+      settings,
     });
     await agent.start();
     closers.push(() => agent.close());
@@ -98,7 +107,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
       nodeId,
       dataDir: config.dataDir,
       certificateNames: CERTIFICATE_NAMES,
-      certificates: tls,
+      certificates,
       clock,
       log: log.child({ part: 'metrics' }),
       tlsPolicy: () => controlTlsPolicy(settings.current(), hybridKeyExchange),
@@ -116,10 +125,10 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => ocsp.close());
 
     const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
-    const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals });
+    const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals });
     closers.push(() => databases.close());
 
-    const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, hybridKeyExchange);
+    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -141,32 +150,17 @@ async function startApi(
   config: NodeConfig,
   store: ClusterStore,
   tls: TlsContextRegistry,
-  settings: ClusterSettingsWatcher,
+  apiTls: ApiTlsDeps & { settings: ClusterSettingsWatcher },
   clock: Clock,
   log: Logger,
   nodeId: string,
   ocsp: OcspOperations,
   jwtSecret: Buffer,
   loginRefusals: LoginRefusalLog,
-  hybridKeyExchange: boolean,
 ): Promise<FastifyInstance> {
-  // Rebuilt on every change of the api certificate, mtls_trusted_ca or the cluster settings: new
-  // connections get them at once, open ones keep theirs. Verification of client certificates happens
-  // per request (CertificateAuthenticator), so requestCert never rejects a handshake and Basic auth keeps working.
-  const listenerOptions = (): ListenerTlsOptions => {
-    const cluster = settings.current();
-    const trustedCa = tls.get('mtls_trusted_ca')?.certificate;
-    const mtls = cluster.mtls_certificate_authentication && trustedCa !== undefined;
-    return {
-      ...controlTlsPolicy(cluster, hybridKeyExchange),
-      requestCert: mtls,
-      ...(mtls ? { ca: trustedCa } : {}),
-    };
-  };
-  const apiCertificate = tls.get('api');
-  if (apiCertificate === undefined) throw new Error('the api certificate is not installed');
+  // The listener's TLS policy (certificate, cipher settings, client certificates) is the API's own: api/api-tls.ts.
+  const { settings } = apiTls;
   const users = new UsersRepository(store);
-  const { requestCert, ...initialOptions } = listenerOptions();
   const passwords = new PasswordAuthenticator(store, users, clock);
   const app = buildApi({
     deps: {
@@ -183,7 +177,7 @@ async function startApi(
       ocsp,
       loginRefusals,
     },
-    https: { ...initialOptions, cert: apiCertificate.certificate, key: apiCertificate.key, requestCert, rejectUnauthorized: false },
+    https: apiHttpsOptions(apiTls),
     logger: log.child({ part: 'api' }),
     limits: { requestTimeoutMs: config.apiRequestTimeoutMs, headersTimeoutMs: config.apiHeadersTimeoutMs, keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs, idleTimeoutMs: config.apiIdleTimeoutMs },
   });
@@ -195,12 +189,9 @@ async function startApi(
       log.debug({ part: 'api', remote: socket.remoteAddress, protocol: socket.getProtocol(), group: negotiatedGroup(socket) }, 'API TLS handshake');
     });
   }
-  const server = app.server as unknown as ReloadableTlsServer;
-  const unregister = tls.register('api', server, listenerOptions, ['mtls_trusted_ca']);
-  const unwatch = settings.onChange(() => tls.refresh('api'));
+  const stopFollowing = keepApiTlsCurrent(app.server as unknown as ReloadableTlsServer, tls, apiTls);
   app.addHook('onClose', async () => {
-    unwatch();
-    unregister();
+    stopFollowing();
   });
   await app.listen({ host: config.address, port: config.apiPort });
   return app;

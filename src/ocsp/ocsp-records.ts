@@ -2,9 +2,11 @@
 // writing the outcome of a query back: compare-and-swap on the status key, guarded by the proxy certificate's
 // revision (a result for a replaced certificate is discarded) and, on the poller, by the leader fence. Alert
 // events go into the cluster event log in the same transaction.
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
+import { eventPutOp } from '../store/event-log.js';
+import { certificateRecordKey, parseCertificateRecord } from '../store/certificate-records.js';
 import type { Clock } from '../lib/clock.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
 import { ocspResponderUrlOfCertificate, ocspSettingsOrDefaults, type OcspSettings } from '../domain/ocsp-settings.js';
@@ -45,13 +47,13 @@ export interface OcspContext {
 export async function readOcspContext(store: ClusterStore): Promise<OcspContext> {
   const [settingsKv, certificateKv, recordKv] = await Promise.all([
     store.get(keys.ocspSettings),
-    store.get(keys.certificate('proxy')),
+    store.get(certificateRecordKey('proxy')),
     store.get(keys.ocspStatus),
   ]);
   return {
     settings: ocspSettingsOrDefaults(settingsKv === undefined ? undefined : (JSON.parse(settingsKv.value) as Partial<OcspSettings>)),
     settingsRevision: settingsKv?.modRevision ?? 0,
-    target: certificateKv === undefined ? undefined : targetOf((JSON.parse(certificateKv.value) as { certificate: string }).certificate, certificateKv.modRevision),
+    target: certificateKv === undefined ? undefined : targetOf(parseCertificateRecord(certificateKv.value).certificate, certificateKv.modRevision),
     record: recordKv === undefined ? undefined : (JSON.parse(recordKv.value) as OcspStatusRecord),
     recordRevision: recordKv?.modRevision ?? 0,
   };
@@ -126,7 +128,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
     };
     const next = applyQueryOutcome(previous, input);
     const compare: Compare[] = [
-      { key: keys.certificate('proxy'), target: 'mod', op: '==', value: target.certificateRevision },
+      { key: certificateRecordKey('proxy'), target: 'mod', op: '==', value: target.certificateRevision },
       { key: keys.ocspStatus, target: 'mod', op: '==', value: context.recordRevision },
     ];
     const fence = options.fence?.();
@@ -134,7 +136,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
     const success: TxnOp[] = [{ type: 'put', key: keys.ocspStatus, value: JSON.stringify(next.record) }, ...next.events.map(alertEventOp)];
     const result = await store.txn({ compare, success });
     if (result.succeeded) return next;
-    const [certificateKv, statusKv] = await Promise.all([store.get(keys.certificate('proxy')), store.get(keys.ocspStatus)]);
+    const [certificateKv, statusKv] = await Promise.all([store.get(certificateRecordKey('proxy')), store.get(keys.ocspStatus)]);
     if ((certificateKv?.modRevision ?? 0) !== target.certificateRevision) return undefined;
     // Only the status key moved (another writer): retry on the fresh record. Otherwise the fence failed.
     if ((statusKv?.modRevision ?? 0) === context.recordRevision) return undefined;
@@ -142,8 +144,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
   return undefined;
 }
 
-/** The same key scheme as the certificate audit trail (src/api/state/audit-log.ts), so GET /v1/logs lists both. */
+/** Into the cluster event log like every event (src/store/event-log.ts), so GET /v1/logs lists it. */
 export function alertEventOp(event: OcspAlertEvent): TxnOp {
-  const id = `${event.time}-${randomBytes(4).toString('hex')}`;
-  return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
+  return eventPutOp(event);
 }

@@ -40,9 +40,10 @@ export const keys = {
   redisAclNameIndex: (name: string) => `${ROOT}/index/redis-acl-name/${name}`,
   /** Monotonic uid counters, advanced with compare-and-swap. */
   counter: (name: string) => `${ROOT}/counters/${name}`,
-  /** Audit events (certificate changes and more), ordered by sequence number. */
+  /** The event log (GET /v1/logs: audit events, alerts, entity changes), ordered by key: the event's ISO time
+   *  first, then a suffix unique to the write (src/store/event-log.ts builds every one). */
   eventPrefix: `${ROOT}/events/`,
-  event: (seq: number) => `${ROOT}/events/${String(seq).padStart(12, '0')}`,
+  event: (time: string, unique: string) => `${ROOT}/events/${time}-${unique}`,
   /** Live nodes (attached to each node's lease) and what each has applied. */
   nodePrefix: `${ROOT}/nodes/`,
   node: (nodeId: string) => `${ROOT}/nodes/${nodeId}`,

@@ -29,3 +29,15 @@ export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: nu
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** A node's uid, as it reports it itself (GET /v1/bootstrap, no credentials needed). */
+export async function nodeUid(node: TestNode): Promise<string> {
+  return String((await apiRequest(node.port, { path: '/v1/bootstrap' }, node.address)).json.local_node_info.uid);
+}
+
+/** Teardown of a test cluster: continues any frozen node first, then stops every node and the etcd. */
+export async function destroyCluster(nodes: readonly TestNode[], etcd: { destroy(): Promise<void> } | undefined): Promise<void> {
+  for (const node of nodes) node.process.kill('SIGCONT');
+  await Promise.all(nodes.map((node) => node.destroy()));
+  await etcd?.destroy();
+}

@@ -236,7 +236,10 @@ describe('members that are down, at the default lease and apply timeout', () => 
         expect(response.json).toMatchObject({ nodes: [uids[1]] });
       }
       last = pair[1]!;
-      expect((await call(nodes[0]!, 'PUT', '/v1/cluster', { min_control_TLS_version: '1.3' })).status).toBe(200);
+      // The cluster document follows the same apply contract (issue 16.5): 409 naming the member that is down.
+      const settings = await call(nodes[0]!, 'PUT', '/v1/cluster', { min_control_TLS_version: '1.3' });
+      expect(settings.status).toBe(409);
+      expect(settings.json).toMatchObject({ error_code: 'nodes_not_updated', nodes: [uids[1]] });
       // Enough traffic on the watched keys that etcd cannot hold it for the stopped client (its watch falls behind).
       const writer = new EtcdStore({ hosts: [etcd.url] });
       try {

@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { peerCertificateChain } from '../../lib/peer-chain.js';
 import type { ClusterStore } from '../../store/cluster-store.js';
-import { keys } from '../../store/keys.js';
+import { readCertificateRecord } from '../../store/certificate-records.js';
 import type { Clock } from '../../lib/clock.js';
 import { ApiError, type ErrorCode } from '../../lib/api-error.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
@@ -92,9 +92,9 @@ export class CertificateAuthenticator {
   }
 
   private async trustAnchors(): Promise<TrustAnchors> {
-    const kv = await this.store.get(keys.certificate('mtls_trusted_ca'));
-    if (kv === undefined) return NO_ANCHORS;
-    const { certificate } = JSON.parse(kv.value) as { certificate: string };
+    const installed = await readCertificateRecord(this.store, 'mtls_trusted_ca');
+    if (installed === undefined) return NO_ANCHORS;
+    const { certificate } = installed.record;
     if (this.anchors?.pem !== certificate) {
       const parsed = parseCertificateChain(certificate);
       this.anchors = { pem: certificate, set: buildTrustAnchors(parsed.ok ? parsed.value : []) };

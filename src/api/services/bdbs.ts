@@ -9,6 +9,7 @@ import type { ApiDeps } from '../api-deps.js';
 import type { Caller } from '../auth/caller.js';
 import { getJson } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
+import { certificateRecordKey } from '../../store/certificate-records.js';
 import { ApiError } from '../../lib/api-error.js';
 import { hasPermission } from '../../domain/rbac.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
@@ -149,7 +150,7 @@ export async function bdbRulesContext(deps: ApiDeps): Promise<BdbRulesContext> {
   const [roles, acls, trustedCa] = await Promise.all([
     deps.store.list(keys.rolePrefix),
     deps.store.list(keys.redisAclPrefix),
-    deps.store.get(keys.certificate('mtls_trusted_ca')),
+    deps.store.get(certificateRecordKey('mtls_trusted_ca')),
   ]);
   return {
     now: deps.clock.now(),

@@ -1,28 +1,32 @@
 // Certificates in the store (digest §2.3-2.6): reading them, and applying changes cluster-wide: one store
-// transaction (certificates + audit events), then wait until every live node has written the files and
-// reloaded its listeners.
+// transaction (certificates + audit events), then the apply contract (src/api/state/apply-contract.ts): every
+// member has written the files and reloaded its listeners.
 import { X509Certificate } from 'node:crypto';
 import type { ApiDeps } from '../api-deps.js';
 import type { Caller } from '../auth/caller.js';
 import type { Compare, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
+import {
+  certificateRecordKey,
+  certificateRecordUnchanged,
+  deleteCertificateRecordOp,
+  listCertificateRecords,
+  putCertificateRecordOp,
+  type CertificateRecord,
+  type CertificateRecordVersion,
+} from '../../store/certificate-records.js';
 import { ApiError } from '../../lib/api-error.js';
 import { auditEventOp, type AuditEvent, type TrustWarningEvent } from '../state/audit-log.js';
-import { waitForNodesToApply, type ApplyOutcome } from '../state/apply-waiter.js';
+import { confirmApplied } from '../state/apply-contract.js';
 import type { ValidCertificate } from '../../domain/certificate-validation.js';
 import { validateCertificateItems } from '../../domain/certificate-validation.js';
 import { certificateFingerprint } from '../../domain/pem.js';
 import { getJson } from '../../store/cluster-store.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
 
-export interface StoredCertificate {
-  certificate: string;
-  key?: string;
-}
-
-export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<string, StoredCertificate>> {
-  const { kvs } = await deps.store.list(keys.certificatePrefix);
-  return new Map(kvs.map((kv) => [kv.key.slice(keys.certificatePrefix.length), JSON.parse(kv.value) as StoredCertificate]));
+export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<string, CertificateRecord>> {
+  const { records } = await listCertificateRecords(deps.store);
+  return new Map([...records].map(([name, { record }]) => [name, record]));
 }
 
 /** Validates every item first; throws the status of the first failing item with every item's error listed. */
@@ -80,18 +84,17 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
   // is guarded by a compare on the mod revision of every certificate it replaces (version 0: still absent),
   // so two concurrent changes never both record the same previous certificate; the loser re-reads and retries.
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const installed = await readInstalledKvs(deps);
+    const installed: Map<string, CertificateRecordVersion> = (await listCertificateRecords(deps.store)).records;
     const time = deps.clock.now().toISOString();
     const ops: TxnOp[] = [];
     const compare: Compare[] = [];
     const events: AuditEvent[] = [];
     const warnings: TrustWarningEvent[] = [];
     for (const cert of certificates) {
-      const stored: StoredCertificate = cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key };
-      ops.push({ type: 'put', key: keys.certificate(cert.name), value: JSON.stringify(stored) });
+      ops.push(putCertificateRecordOp(cert.name, cert.key === undefined ? { certificate: cert.certificate } : { certificate: cert.certificate, key: cert.key }));
       const current = installed.get(cert.name);
-      compare.push(guardUnchanged(cert.name, current));
-      const previous = describe(current?.stored);
+      compare.push(certificateRecordUnchanged(cert.name, current));
+      const previous = describe(current?.record);
       const event: AuditEvent = {
         time,
         type: 'certificate_updated',
@@ -125,25 +128,25 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
     for (const warning of warnings) log?.info({ audit: warning }, 'certificate accepted with warnings');
     // A key that is replaced or dropped (a new certificate on the same key keeps it in use: nothing to forget).
     const retired = certificates.filter((cert) => {
-      const previousKey = installed.get(cert.name)?.stored.key;
+      const previousKey = installed.get(cert.name)?.record.key;
       return previousKey !== undefined && previousKey !== cert.key;
     });
     try {
       await confirmApplied(deps, result.revision, 'nodes_not_updated');
     } finally {
-      await forgetReplacedKeys(deps, retired.map((cert) => keys.certificate(cert.name)), result.revision);
+      await forgetReplacedKeys(deps, retired.map((cert) => certificateRecordKey(cert.name)), result.revision);
     }
     return;
   }
   throw new ApiError('config_edit_conflict', 'The certificates were changed concurrently too often; retry');
 }
 
-export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: StoredCertificate, log?: AuditLogger): Promise<void> {
+export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: string, current: CertificateRecord, log?: AuditLogger): Promise<void> {
   void current; // re-read below, inside the compare-guarded retry loop (issue 10.7)
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const installed = (await readInstalledKvs(deps)).get(name);
+    const installed = (await listCertificateRecords(deps.store)).records.get(name);
     if (installed === undefined) throw new ApiError('not_found', `The '${name}' certificate is not installed`);
-    const previous = describe(installed.stored);
+    const previous = describe(installed.record);
     const event: AuditEvent = {
       time: deps.clock.now().toISOString(),
       type: 'certificate_deleted',
@@ -156,8 +159,8 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
       new_not_after: null,
     };
     const result = await deps.store.txn({
-      compare: [guardUnchanged(name, installed)],
-      success: [{ type: 'delete', key: keys.certificate(name) }, auditEventOp(event)],
+      compare: [certificateRecordUnchanged(name, installed)],
+      success: [deleteCertificateRecordOp(name), auditEventOp(event)],
     });
     if (!result.succeeded) continue;
     log?.info({ audit: event }, 'certificate deleted');
@@ -166,28 +169,11 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
     try {
       await confirmApplied(deps, result.revision, 'node_apply_failed');
     } finally {
-      await forgetReplacedKeys(deps, installed.stored.key === undefined ? [] : [keys.certificate(name)], result.revision);
+      await forgetReplacedKeys(deps, installed.record.key === undefined ? [] : [certificateRecordKey(name)], result.revision);
     }
     return;
   }
   throw new ApiError('config_edit_conflict', `The '${name}' certificate was changed concurrently too often; retry`);
-}
-
-interface InstalledKv {
-  stored: StoredCertificate;
-  modRevision: number;
-}
-
-async function readInstalledKvs(deps: ApiDeps): Promise<Map<string, InstalledKv>> {
-  const { kvs } = await deps.store.list(keys.certificatePrefix);
-  return new Map(kvs.map((kv) => [kv.key.slice(keys.certificatePrefix.length), { stored: JSON.parse(kv.value) as StoredCertificate, modRevision: kv.modRevision }]));
-}
-
-/** The compare that holds only while the certificate is as read (absent stays absent). */
-function guardUnchanged(name: string, installed: InstalledKv | undefined): Compare {
-  return installed === undefined
-    ? { key: keys.certificate(name), target: 'version', op: '==', value: 0 }
-    : { key: keys.certificate(name), target: 'mod', op: '==', value: installed.modRevision };
 }
 
 /**
@@ -201,30 +187,7 @@ async function forgetReplacedKeys(deps: ApiDeps, recordKeys: string[], revision:
   await deps.store.forgetHistory(recordKeys, revision);
 }
 
-/** 409 nodes_not_updated when members are down or did not confirm in time; codeWhenFailed when a member tried and failed. */
-export async function confirmApplied(deps: ApiDeps, revision: number, codeWhenFailed: NotUpdatedCode): Promise<void> {
-  const outcome = await waitForNodesToApply(deps.store, revision, deps.applyTimeoutMs);
-  if (outcome.ok) return;
-  throw notUpdatedError(outcome, deps.applyTimeoutMs, outcome.failed.length > 0 ? codeWhenFailed : 'nodes_not_updated');
-}
-
-export type NotUpdatedCode = 'nodes_not_updated' | 'node_apply_failed';
-
-/** The 409 nodes_not_updated (500 node_apply_failed for deletes) that names every member that has not applied a change, and why. */
-export function notUpdatedError(outcome: Exclude<ApplyOutcome, { ok: true }>, timeoutMs: number, code: NotUpdatedCode): ApiError {
-  const reasons = [
-    ...outcome.down.map((uid) => ({ uid, why: 'down: its lease lapsed' })),
-    ...outcome.pending.map((uid) => ({ uid, why: `did not confirm within ${timeoutMs} ms` })),
-    ...outcome.failed.map((f) => ({ uid: f.node_uid, why: f.error })),
-  ].sort((a, b) => Number(a.uid) - Number(b.uid));
-  return new ApiError(
-    code,
-    `Not all nodes have been updated: ${reasons.map((r) => `${r.uid} (${r.why})`).join(', ')}. The change is stored; live nodes serve it and the others converge when they come back. Retry to confirm, or remove a node that will not come back (POST /v1/nodes/{uid}/actions/remove).`,
-    { nodes: reasons.map((r) => r.uid) },
-  );
-}
-
-function describe(stored: StoredCertificate | undefined): { fingerprint: string | null; notAfter: string | null } {
+function describe(stored: CertificateRecord | undefined): { fingerprint: string | null; notAfter: string | null } {
   if (stored === undefined) return { fingerprint: null, notAfter: null };
   const cert = new X509Certificate(stored.certificate);
   return { fingerprint: certificateFingerprint(cert), notAfter: new Date(cert.validTo).toISOString() };

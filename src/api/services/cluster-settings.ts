@@ -10,7 +10,8 @@ import type { ClusterDocument, ClusterPolicy } from '../../domain/cluster-settin
 import { noLoginMethodReason } from '../../domain/login-methods.js';
 import type { TxnOp } from '../../store/cluster-store.js';
 import { clusterChangeEvents } from '../state/entity-events.js';
-import { confirmApplied } from './certificates.js';
+import { confirmApplied } from '../state/apply-contract.js';
+import { readCertificateRecord } from '../../store/certificate-records.js';
 import { mergeCipherFields } from './cipher-settings.js';
 import type { ClusterUpdate, PolicyUpdate } from '../routes/cluster/cluster-schemas.js';
 
@@ -23,8 +24,7 @@ type CertificateViews = Record<keyof typeof CERTIFICATE_VIEWS, string>;
 
 async function readCertificateViews(deps: ApiDeps): Promise<CertificateViews> {
   const read = async (name: string): Promise<string> => {
-    const kv = await deps.store.get(keys.certificate(name));
-    return kv === undefined ? '' : (JSON.parse(kv.value) as { certificate: string }).certificate;
+    return (await readCertificateRecord(deps.store, name))?.record.certificate ?? '';
   };
   return { proxy_certificate: await read(CERTIFICATE_VIEWS.proxy_certificate), syncer_certificate: await read(CERTIFICATE_VIEWS.syncer_certificate) };
 }
@@ -83,12 +83,11 @@ export async function putCluster(deps: ApiDeps, caller: Caller, fullBody: Static
   if (lockedOut !== undefined) throw new ApiError('no_login_method', lockedOut);
   await checkMtlsPrerequisites(deps, next);
   if (!dryRun) {
-    // Requests after this answer must already authenticate under the new settings.
+    // Every node serves from its own copy of the document: answer once every member applied it, as for a
+    // certificate change (the apply contract; requests after a 200 authenticate under the new settings anywhere).
     const events = clusterChangeEvents(deps.clock, caller, doc, next, 'cluster');
     const revision = await writeDocument(deps, keys.cluster, modRevision, next, events);
-    await deps.settings.waitForRevision(revision);
-    // encrypt_pkeys rewrites the key files on every node: answer once every node has (409 naming those that have not).
-    if ((next.encrypt_pkeys === true) !== (doc.encrypt_pkeys === true)) await confirmApplied(deps, revision, 'nodes_not_updated');
+    await confirmApplied(deps, revision);
   }
   return { ...next, ...views };
 }
@@ -96,7 +95,7 @@ export async function putCluster(deps: ApiDeps, caller: Caller, fullBody: Static
 /** Certificate authentication needs a trust anchor, and subject validation needs subjects to validate against. */
 async function checkMtlsPrerequisites(deps: ApiDeps, cluster: ClusterDocument): Promise<void> {
   if (!cluster.mtls_certificate_authentication) return;
-  if ((await deps.store.get(keys.certificate('mtls_trusted_ca'))) === undefined) {
+  if ((await readCertificateRecord(deps.store, 'mtls_trusted_ca')) === undefined) {
     throw new ApiError('missing_trusted_ca',
       'mtls_certificate_authentication needs the mtls_trusted_ca certificate: install it with PUT /v1/cluster/certificates first',
     );

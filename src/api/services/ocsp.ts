@@ -5,6 +5,7 @@
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError } from '../../lib/api-error.js';
 import { keys } from '../../store/keys.js';
+import { certificateRecordKey, parseCertificateRecord } from '../../store/certificate-records.js';
 import { certificateFingerprint, parseCertificateChain } from '../../domain/pem.js';
 import { applyOcspUpdate, ocspConfigView, ocspResponderUrlOfCertificate, ocspSettingsOrDefaults, type OcspConfig, type OcspSettings, type OcspUpdate } from '../../domain/ocsp-settings.js';
 import { ocspStatusView, type OcspStatusRecord, type OcspStatusView, type OcspTestOutcome } from '../../domain/ocsp-status.js';
@@ -41,7 +42,7 @@ export async function putOcsp(deps: ApiDeps, body: OcspUpdate): Promise<OcspConf
     const written = await deps.store.txn({
       compare: [
         { key: keys.ocspSettings, target: 'mod', op: '==', value: context.settingsRevision },
-        { key: keys.certificate('proxy'), target: 'mod', op: '==', value: context.certificateRevision },
+        { key: certificateRecordKey('proxy'), target: 'mod', op: '==', value: context.certificateRevision },
       ],
       success: [{ type: 'put', key: keys.ocspSettings, value: JSON.stringify(result.settings) }],
     });
@@ -65,8 +66,8 @@ export async function testOcsp(deps: ApiDeps): Promise<OcspTestOutcome> {
 }
 
 async function readOcspContext(deps: ApiDeps): Promise<OcspContext> {
-  const [settingsKv, certificateKv] = await Promise.all([deps.store.get(keys.ocspSettings), deps.store.get(keys.certificate('proxy'))]);
-  const chain = certificateKv === undefined ? undefined : parseCertificateChain((JSON.parse(certificateKv.value) as { certificate: string }).certificate);
+  const [settingsKv, certificateKv] = await Promise.all([deps.store.get(keys.ocspSettings), deps.store.get(certificateRecordKey('proxy'))]);
+  const chain = certificateKv === undefined ? undefined : parseCertificateChain(parseCertificateRecord(certificateKv.value).certificate);
   const leaf = chain?.ok === true ? chain.value[0] : undefined;
   return {
     settings: ocspSettingsOrDefaults(settingsKv === undefined ? undefined : (JSON.parse(settingsKv.value) as Partial<OcspSettings>)),

@@ -2,7 +2,8 @@
 // answers as soon as the outcome is known: all applied, or nothing left to wait for because every member that
 // has not applied is down (lease lapsed) or failed. A member that is down has not applied the change
 // (memberApplyState, the one definition of "applied"): it is named at once, never excused. Gives up after a
-// bounded time and names every member that did not apply (the API's 409 nodes_not_updated).
+// bounded time and names every member that did not apply (the API's 409 nodes_not_updated). The rule the API
+// answers by, built on this wait, is the apply contract (apply-contract.ts).
 import type { ClusterStore } from '../../store/cluster-store.js';
 import { memberApplyState } from '../../domain/node-status.js';
 import { waitForStore, type StoreObservation } from './wait-for-store.js';

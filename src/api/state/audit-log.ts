@@ -1,8 +1,8 @@
 // The audit trail: who changed which certificate when, with old and new fingerprints and expiry.
 // Events are written in the same store transaction as the change they describe.
-import { randomBytes } from 'node:crypto';
 import type { ClusterStore, TxnOp } from '../../store/cluster-store.js';
 import { keys } from '../../store/keys.js';
+import { eventPutOp } from '../../store/event-log.js';
 import type { OcspAlertEvent } from '../../domain/ocsp-status.js';
 import type { CertificateExpiryAlertEvent } from '../../domain/certificate-expiry.js';
 import type { EntityChangeEvent } from './entity-events.js';
@@ -41,9 +41,7 @@ export interface TrustWarningEvent {
 export type ClusterEvent = AuditEvent | OcspAlertEvent | CertificateExpiryAlertEvent | EntityChangeEvent | LoginRefusalEvent | TrustWarningEvent;
 
 export function auditEventOp(event: AuditEvent | TrustWarningEvent): TxnOp {
-  // ISO time first keeps events ordered by key; the random suffix separates events of one transaction.
-  const id = `${event.time}-${randomBytes(4).toString('hex')}`;
-  return { type: 'put', key: `${keys.eventPrefix}${id}`, value: JSON.stringify(event) };
+  return eventPutOp(event);
 }
 
 export async function listAuditEvents(store: ClusterStore, limit: number): Promise<ClusterEvent[]> {

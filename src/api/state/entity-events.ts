@@ -1,9 +1,8 @@
 // Events for /v1/logs about who changed which user, role, database, Redis ACL or cluster setting (issue 17.8),
 // written in the same store transaction as the change, like the certificate events of audit-log.ts. Events
 // name the fields that changed, never their values: no password, hash or key can reach the trail.
-import { randomBytes } from 'node:crypto';
 import type { TxnOp } from '../../store/cluster-store.js';
-import { keys } from '../../store/keys.js';
+import { eventPutOp } from '../../store/event-log.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Caller } from '../auth/caller.js';
 
@@ -78,10 +77,8 @@ export function entityChangeEvent(clock: Clock, caller: Caller, change: EntityCh
   return event;
 }
 
-/** The put of any event into the event log (same key scheme as audit-log.ts: time first, then a random suffix). */
-export function eventPutOp(event: { time: string }): TxnOp {
-  return { type: 'put', key: `${keys.eventPrefix}${event.time}-${randomBytes(4).toString('hex')}`, value: JSON.stringify(event) };
-}
+/** The put of any event into the event log (src/store/event-log.ts makes every event key). */
+export { eventPutOp };
 
 /** One entity change as a transaction op. */
 export function entityChangeOp(clock: Clock, caller: Caller, change: EntityChange): TxnOp {
