@@ -11,8 +11,8 @@
 // 2. Memory (issue 12 item 5): resident memory per 1 000 idle TLS client connections (handshake done, logged
 //    in, one PING) of certplane (the node and its descendants, redis-servers excluded) and HAProxy (target
 //    <= 2x), then up to 10 000 idle connections on one endpoint of certplane and redis-benchmark on a second
-//    endpoint without and with them (they must not slow it). Opening stops short of an open-file limit and
-//    says so (a proxied connection holds 2 files: client and backend).
+//    endpoint without (before and after) and with them (they must not slow it). Opening stops short of an
+//    open-file limit and says so (a proxied connection holds 2 files: client and backend).
 // Everything listens on 127.0.0.1; every process started is stopped at the end (by PID).
 //
 // Flags (or environment): --rounds N (BENCH_ISOLATION_ROUNDS, 3), --requests N (BENCH_ISOLATION_REQUESTS,
@@ -178,7 +178,7 @@ async function memorySection(
 
   out();
   const otherTarget: Target = { name: 'second endpoint', port: other.port, args: tlsArgs(ca) };
-  out(`idle connections: up to ${IDLE_CONNECTIONS} idle on one certplane endpoint; redis-benchmark -c ${CLIENTS} -t get -n ${REQUESTS} on a second endpoint without and with them (${ROUNDS} runs each)`);
+  out(`idle connections: up to ${IDLE_CONNECTIONS} idle on one certplane endpoint; redis-benchmark -c ${CLIENTS} -t get -n ${REQUESTS} on a second endpoint without them (${ROUNDS} runs before, ${ROUNDS} after) and with them (${ROUNDS} runs)`);
   const without: RedisBenchmarkResult[] = [];
   const withIdle: RedisBenchmarkResult[] = [];
   await getRun(otherTarget); // warm-up
@@ -201,11 +201,14 @@ async function memorySection(
   } finally {
     await idle.close();
   }
+  // And again once they are closed, so a machine getting busier or quieter meanwhile shows as spread, not as effect.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  for (let i = 0; i < ROUNDS; i++) without.push(await getRun(otherTarget));
   const [w, x] = [without, withIdle].map((list) => ({ rps: median(list.map((r) => r.rps)), p99: median(list.map((r) => r.p99)), max: median(list.map((r) => r.max)) })) as [
     { rps: number; p99: number; max: number },
     { rps: number; p99: number; max: number },
   ];
-  out(`second endpoint without: ${fmtOps(w.rps)} ops/s, p99 ${fmtMs(w.p99)}, max ${fmtMs(w.max)}   with ${idle.sockets.length} idle: ${fmtOps(x.rps)} ops/s, p99 ${fmtMs(x.p99)}, max ${fmtMs(x.max)}`);
+  out(`second endpoint without (before+after): ${fmtOps(w.rps)} ops/s, p99 ${fmtMs(w.p99)}, max ${fmtMs(w.max)}   with ${idle.sockets.length} idle: ${fmtOps(x.rps)} ops/s, p99 ${fmtMs(x.p99)}, max ${fmtMs(x.max)}`);
   out(`load average after memory: ${await loadAverage()}`);
   out();
   summary.push(
