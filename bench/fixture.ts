@@ -4,9 +4,10 @@
 // the node only through its REST API and its database ports, so they measure whatever process layout the node
 // uses for its data plane.
 import { execFile } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { CLI, freePort, httpsRequest, startChild, waitFor, type Child, type Credentials, type Endpoint } from './support.js';
 
@@ -105,6 +106,33 @@ export async function createDatabase(node: CertplaneNode, name: string, fields: 
     directAuth: ['--user', 'default', '-a', secret(`default:${uid}`)],
     adminAuth: ['--user', '__certplane_admin', '-a', secret(`admin:${uid}`)],
   };
+}
+
+/** PUT the `proxy` certificate, then wait until the endpoint presents it on a fresh handshake. */
+export async function installProxyCertificate(node: CertplaneNode, certificate: { name: string; certificate: string; key: string }, port: number): Promise<void> {
+  const put = await node.request('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: certificate.certificate, key: certificate.key }] });
+  if (put.status !== 200) throw new Error(`PUT proxy certificate ${certificate.name} failed: ${put.status} ${JSON.stringify(put.json)}`);
+  const want = new X509Certificate(certificate.certificate).fingerprint256;
+  const presented = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+        const raw = socket.getPeerCertificate().raw;
+        socket.destroy();
+        resolve(new X509Certificate(raw).fingerprint256);
+      });
+      socket.on('error', reject);
+    });
+  // Several handshakes in a row: with several data-plane processes on one port each must have it.
+  const deadline = Date.now() + 30_000;
+  for (let inARow = 0; inARow < 10; ) {
+    if ((await presented()) === want) {
+      inARow += 1;
+      continue;
+    }
+    inARow = 0;
+    if (Date.now() > deadline) throw new Error(`the endpoint does not present ${certificate.name} 30 s after the PUT`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** redis-cli arguments for a TLS connection (CA file, optional client certificate). */

@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import type { Child } from './support.js';
 import { startApiLoad, type ApiLoadStats } from './api-load.js';
 import { createBenchPki } from './bench-pki.js';
-import { adminCommand, createDatabase, expectPong, freeDbPort, intOption, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode, type Database } from './fixture.js';
+import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode, type Database } from './fixture.js';
 import { openIdleConnections, type IdleTarget } from './idle-connections.js';
 import { loadAverage, treeRssBytes } from './proc-tree.js';
 import { redisBenchmark, type RedisBenchmarkResult } from './redis-benchmark.js';
@@ -231,8 +231,7 @@ async function main(): Promise<void> {
     children.push(node.child);
     const db = await createDatabase(node, 'isolation');
     const other = await createDatabase(node, 'isolation-other');
-    const put = await node.request('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: server.certificate, key: server.key }] });
-    if (put.status !== 200) throw new Error(`PUT proxy certificate failed: ${put.status} ${JSON.stringify(put.json)}`);
+    await installProxyCertificate(node, server, db.port);
 
     const nativePort = await freeDbPort();
     await adminCommand(db, ['CONFIG', 'SET', 'tls-cert-file', server.certFile, 'tls-key-file', server.keyFile, 'tls-auth-clients', 'no', 'tls-port', String(nativePort)]);

@@ -28,11 +28,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { X509Certificate } from 'node:crypto';
-import tls from 'node:tls';
 import type { Child } from './support.js';
 import { createBenchPki, type IssuedCertificate } from './bench-pki.js';
-import { adminCommand, createDatabase, expectPong, freeDbPort, intOption, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode } from './fixture.js';
+import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode } from './fixture.js';
 import { measureHandshakes, type HandshakeSample } from './handshakes.js';
 import { loadAverage, treeCpuMicros } from './proc-tree.js';
 import { redisBenchmark } from './redis-benchmark.js';
@@ -132,27 +130,6 @@ async function opsSection(targets: Record<'a' | 'b' | 'c', OpsTarget>, summary: 
   out(ratios.join('\n'));
   out(`load average after throughput: ${await loadAverage()}`);
   out();
-}
-
-/** PUT the `proxy` certificate, then wait until the endpoint presents it on a fresh handshake. */
-async function installProxyCertificate(node: CertplaneNode, certificate: IssuedCertificate, port: number): Promise<void> {
-  const put = await node.request('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: certificate.certificate, key: certificate.key }] });
-  if (put.status !== 200) throw new Error(`PUT proxy certificate ${certificate.name} failed: ${put.status} ${JSON.stringify(put.json)}`);
-  const want = new X509Certificate(certificate.certificate).fingerprint256;
-  const presented = (): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-        const raw = socket.getPeerCertificate().raw;
-        socket.destroy();
-        resolve(new X509Certificate(raw).fingerprint256);
-      });
-      socket.on('error', reject);
-    });
-  const deadline = Date.now() + 30_000;
-  while ((await presented()) !== want) {
-    if (Date.now() > deadline) throw new Error(`the endpoint does not present ${certificate.name} 30 s after the PUT`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 interface HandshakeEndpoints {
