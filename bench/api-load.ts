@@ -32,7 +32,7 @@ export function startApiLoad(node: CertplaneNode, options: { getters: number; ce
       try {
         const response = await httpsRequest(node.api, '/v1/cluster/certificates', { auth: ADMIN, agent });
         if (response.status === 200) stats.gets += 1;
-        else fail(`GET answered ${response.status}`);
+        else fail(`GET answered ${response.status}: ${response.body.slice(0, 200)}`);
       } catch (error) {
         fail(`GET: ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -209,6 +209,8 @@ async function memorySection(
     { rps: number; p99: number; max: number },
   ];
   out(`second endpoint without (before+after): ${fmtOps(w.rps)} ops/s, p99 ${fmtMs(w.p99)}, max ${fmtMs(w.max)}   with ${idle.sockets.length} idle: ${fmtOps(x.rps)} ops/s, p99 ${fmtMs(x.p99)}, max ${fmtMs(x.max)}`);
+  const list = (runs: RedisBenchmarkResult[]): string => runs.map((r) => fmtOps(r.rps)).join(' ');
+  out(`  each run, ops/s: without before ${list(without.slice(0, ROUNDS))} | with ${list(withIdle)} | without after ${list(without.slice(ROUNDS))}`);
   out(`load average after memory: ${await loadAverage()}`);
   out();
   summary.push(
