@@ -22,6 +22,7 @@ import { LoopWorker, type LoopTimer, type WorkerLog } from '../lib/loop.js';
 import type { ClusterStore, Compare, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
+import { certificateRecordKey } from '../store/certificate-records.js';
 import type { Clock } from '../lib/clock.js';
 import type { OcspSettings } from '../domain/ocsp-settings.js';
 import { nextQueryDueAt } from '../domain/ocsp-status.js';
@@ -66,7 +67,7 @@ export class OcspPoller extends LoopWorker<OcspPollerState> {
   }
 
   protected follow(wake: () => void): Promise<Watch[]> {
-    return followPrefixesWaking(this.deps.store, [keys.ocspPrefix, keys.certificate('proxy')], wake);
+    return followPrefixesWaking(this.deps.store, [keys.ocspPrefix, certificateRecordKey('proxy')], wake);
   }
 
   /** Stops; an in-flight query is aborted. */
@@ -129,7 +130,7 @@ export class OcspPoller extends LoopWorker<OcspPollerState> {
     for (const event of written?.events ?? []) {
       this.deps.log.error({ alert: event.type, state: event.state, responder_url: event.responder_url }, event.description);
     }
-    const certificate = await this.deps.store.get(keys.certificate('proxy'));
+    const certificate = await this.deps.store.get(certificateRecordKey('proxy'));
     if (written === undefined && certificate?.modRevision === target.certificateRevision) {
       // Not the proxy certificate changing under us: the fence failed or writers kept racing. Do not re-query at once.
       const retryInMs = this.loop.backOff(settings.recovery_frequency * 1000);
