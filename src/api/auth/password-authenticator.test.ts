@@ -40,6 +40,15 @@ describe('PasswordAuthenticator lockout', () => {
     expect(await api.isLocked(7)).toBe(true);
   });
 
+  it('lets a burst of 20 concurrent right passwords all in (keep-alive clients starting together): a full set of checks in flight makes the others wait, not fail', async () => {
+    const api = new PasswordAuthenticator(store, new UsersRepository(store), clock);
+    const proxy = new PasswordAuthenticator(store, new UsersRepository(store), clock);
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? api : proxy).checkUserPassword(7, 'Right-Password-1')));
+    expect(verdicts).toEqual(Array.from({ length: 20 }, () => 'ok'));
+    expect(await api.isLocked(7)).toBe(false);
+    expect(await store.get(keys.loginFailures(7))).toBeUndefined();
+  });
+
   it('lets the right password in after threshold - 1 failures, resets the count, and writes nothing for a right password', async () => {
     const auth = new PasswordAuthenticator(store, new UsersRepository(store), clock);
     for (let i = 0; i < 4; i++) expect(await auth.checkUserPassword(7, `wrong-${i}`)).toBe('wrong');

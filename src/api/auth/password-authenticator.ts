@@ -3,8 +3,10 @@
 // a password change invalidates the entry (the cached hash must still be the user's current hash).
 //
 // Lockout: an attempt that needs the slow hash first claims a slot (claimSlot): per user, one claim at a time
-// reads the stored failure counter and counts it plus the attempts still hashing on this node; at the threshold
-// the attempt is refused as locked without any hash. A failure is then recorded in the store with
+// reads the stored failure counter and counts it plus the attempts still hashing on this node. Stored failures
+// at the threshold refuse the attempt as locked without any hash; while only the attempts in flight fill the
+// threshold, the claim waits for one of them to end and counts again (so a burst of right passwords, such as
+// keep-alive clients starting together, all get in; a burst of guesses still runs at most threshold hashes). A failure is then recorded in the store with
 // compare-and-swap before its slot is released, so every attempt is always counted, in flight or stored, and
 // parallel guesses cannot exceed the threshold. A right password writes nothing (no store write per login);
 // the price is that on a cluster of N nodes, guesses sent to all nodes at once can reach N x threshold before
@@ -42,7 +44,13 @@ export type PasswordVerdict = 'ok' | 'wrong' | 'locked';
  * Slots are per store, not per authenticator: the REST API and the database proxy of a node each hold an
  * authenticator on the same store, and must see each other's checks in flight.
  */
-const slotState = new WeakMap<ClusterStore, { inFlight: Map<number, number>; claims: Map<number, Promise<undefined>> }>();
+interface SlotState {
+  inFlight: Map<number, number>;
+  claims: Map<number, Promise<undefined>>;
+  /** Per user: claims waiting for a check in flight to end (woken by its release). */
+  released: Map<number, Array<() => void>>;
+}
+const slotState = new WeakMap<ClusterStore, SlotState>();
 
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
@@ -54,6 +62,7 @@ export class PasswordAuthenticator {
   /** Per user: slow checks running on this node, and the tail of the claims being decided (see slotState). */
   private readonly inFlight: Map<number, number>;
   private readonly claims: Map<number, Promise<undefined>>;
+  private readonly released: Map<number, Array<() => void>>;
 
   constructor(
     private readonly store: ClusterStore,
@@ -62,11 +71,12 @@ export class PasswordAuthenticator {
   ) {
     let state = slotState.get(store);
     if (state === undefined) {
-      state = { inFlight: new Map(), claims: new Map() };
+      state = { inFlight: new Map(), claims: new Map(), released: new Map() };
       slotState.set(store, state);
     }
     this.inFlight = state.inFlight;
     this.claims = state.claims;
+    this.released = state.released;
   }
 
   /** Returns the user or throws 401 (unauthenticated, user_locked, password_expired). */
@@ -116,14 +126,18 @@ export class PasswordAuthenticator {
     const failures = await getJson<LoginFailures>(this.store, key);
     if (isLocked(failures, now)) return 'locked';
     const cacheKey = createHmac('sha256', this.cacheSecret).update(`${user.uid}\0${password}`).digest('base64');
-    const entry = this.cache.get(cacheKey);
-    if (entry !== undefined && entry.uid === user.uid && entry.passwordHash === user.password_hash && entry.expiresAt > Date.now()) {
-      // A cached right password costs no hash and so needs no slot.
+    // A cached right password costs no hash and so needs no slot.
+    if (this.isCachedRight(cacheKey, user)) {
       if (failures !== undefined) await this.store.txn({ success: [{ type: 'delete', key }] });
       return 'ok';
     }
     const slot = await this.claimSlot(user.uid, now);
     if (slot === undefined) return 'locked';
+    // A claim that waited for a slot may find the password verified meanwhile (a burst of the same right password).
+    if (this.isCachedRight(cacheKey, user)) {
+      slot.release();
+      return 'ok';
+    }
     try {
       if (!(await verifyPassword(password, user.password_hash!))) {
         await this.recordFailure(user, now, slot.policy);
@@ -138,22 +152,35 @@ export class PasswordAuthenticator {
     return 'ok';
   }
 
+  private isCachedRight(cacheKey: string, user: UserRecord): boolean {
+    const entry = this.cache.get(cacheKey);
+    return entry !== undefined && entry.uid === user.uid && entry.passwordHash === user.password_hash && entry.expiresAt > Date.now();
+  }
+
   /**
    * A slot for one slow check of user uid's password, or undefined when the user is locked or the stored
-   * failures plus the attempts in flight on this node already reach the threshold. Claims of one user run one
-   * at a time, and the in-flight count is taken before the store is read (an attempt that records its failure
-   * meanwhile is counted twice: stricter, never looser).
+   * failures reach the threshold. While stored failures plus the attempts in flight on this node reach it, the
+   * claim waits for an attempt in flight to end and counts again. Claims of one user run one at a time, and the
+   * in-flight count is taken before the store is read (an attempt that records its failure meanwhile is counted
+   * twice: stricter, never looser).
    */
   private claimSlot(uid: number, now: Date): Promise<{ policy: ClusterPolicy; release: () => void } | undefined> {
     const claim = (this.claims.get(uid) ?? Promise.resolve()).then(async () => {
-      const inFlight = this.inFlight.get(uid) ?? 0;
-      const [failures, policy] = await Promise.all([
-        getJson<LoginFailures>(this.store, keys.loginFailures(uid)),
-        getJson<ClusterPolicy>(this.store, keys.policy).then((p) => p ?? DEFAULT_CLUSTER_POLICY),
-      ]);
-      if (isLocked(failures, now)) return undefined;
-      const counted = failures === undefined || windowExpired(failures, policy, now) ? 0 : failures.count;
-      if (policy.login_lockout_threshold > 0 && counted + inFlight >= policy.login_lockout_threshold) return undefined;
+      let policy: ClusterPolicy;
+      for (;;) {
+        const inFlight = this.inFlight.get(uid) ?? 0;
+        const [failures, current] = await Promise.all([
+          getJson<LoginFailures>(this.store, keys.loginFailures(uid)),
+          getJson<ClusterPolicy>(this.store, keys.policy).then((p) => p ?? DEFAULT_CLUSTER_POLICY),
+        ]);
+        policy = current;
+        if (isLocked(failures, now)) return undefined;
+        const counted = failures === undefined || windowExpired(failures, policy, now) ? 0 : failures.count;
+        const threshold = policy.login_lockout_threshold;
+        if (threshold <= 0 || counted + inFlight < threshold) break;
+        if (counted >= threshold || (this.inFlight.get(uid) ?? 0) === 0) return undefined;
+        await new Promise<void>((resolve) => this.released.set(uid, [...(this.released.get(uid) ?? []), resolve]));
+      }
       this.inFlight.set(uid, (this.inFlight.get(uid) ?? 0) + 1);
       let released = false;
       const release = (): void => {
@@ -162,6 +189,9 @@ export class PasswordAuthenticator {
         const left = (this.inFlight.get(uid) ?? 1) - 1;
         if (left > 0) this.inFlight.set(uid, left);
         else this.inFlight.delete(uid);
+        const waiting = this.released.get(uid);
+        this.released.delete(uid);
+        for (const wake of waiting ?? []) wake();
       };
       return { policy, release };
     });
