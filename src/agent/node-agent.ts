@@ -32,6 +32,8 @@ export interface NodeAgentDeps {
   retryDelayMs?: number;
   /** This node's key-encryption key, for encrypt_pkeys (key files encrypted at rest). */
   keyEncryption?: KeyEncryptionKey;
+  /** Listeners in other processes (the data plane) apply a change asynchronously: awaited after the reload; throws = not applied. */
+  listenersSettled?: () => Promise<void>;
 }
 
 export class NodeAgent {
@@ -124,6 +126,7 @@ export class NodeAgent {
       const protection = encryptKeys ? await this.keyProtection() : undefined;
       if (!(await this.deps.files.matches(desired, protection))) await this.deps.files.write(revision, desired, protection);
       this.reloadListeners(desired);
+      await this.deps.listenersSettled?.();
     } catch (error) {
       await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
       throw error;

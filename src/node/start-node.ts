@@ -29,6 +29,7 @@ import { JwtAuthenticator } from '../api/auth/jwt-authenticator.js';
 import { migrateStore } from './migrate-store.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 import { startMetricsExporter } from '../metrics/metrics-exporter.js';
+import { ProcessCounters } from '../metrics/process-counters.js';
 import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
 import { controlTlsPolicy, HYBRID_KEY_EXCHANGE_GROUP } from '../domain/tls-policy.js';
 import { negotiatedGroup, opensslKnowsGroup } from '../lib/tls-groups.js';
@@ -82,14 +83,19 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     }
 
     const tls = new TlsContextRegistry();
+    // The data plane (started below) answers certificate changes asynchronously; the agent waits for it.
+    let dataPlaneSettled = (): Promise<void> => Promise.resolve();
     const agent = new NodeAgent({
       store, nodeId, files: new CertificateFiles(config.dataDir), tls, clock, log: log.child({ part: 'agent' }),
       keyEncryption: new KeyEncryptionKey(config.dataDir),
+      listenersSettled: () => dataPlaneSettled(),
     });
     await agent.start();
     closers.push(() => agent.close());
 
+    const counters = new ProcessCounters();
     const metrics = await startMetricsExporter({
+      counters,
       address: config.address,
       port: config.metricsPort,
       clusterName: config.clusterName,
@@ -114,8 +120,9 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => ocsp.close());
 
     const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
-    const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals });
+    const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals, counters });
     closers.push(() => databases.close());
+    dataPlaneSettled = () => databases.settled();
 
     const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, hybridKeyExchange);
     closers.push(() => api.close());

@@ -65,6 +65,8 @@ export interface DatabaseProxyDeps {
   maxConnections?: number;
   /** A client connection without traffic for this long is closed; 0 or absent = never (redis `timeout 0`). */
   idleTimeoutMs?: number;
+  /** Several data-plane processes listen on each endpoint's port (SO_REUSEPORT); the kernel spreads connections. */
+  reusePort?: boolean;
   /** A certificate user's backend login not done by then is dropped. */
   loginTimeoutMs?: number;
   /**
@@ -114,7 +116,7 @@ class Endpoint {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.listener.once('error', onError);
-      this.listener.listen({ host: this.config.address, port: this.config.port, exclusive: true }, () => {
+      this.listener.listen({ host: this.config.address, port: this.config.port, exclusive: true, reusePort: this.deps.reusePort === true }, () => {
         this.listener.off('error', onError);
         this.listener.on('error', (error) => this.deps.log.error({ err: error, bdb: this.config.uid }, 'endpoint listener error'));
         resolve();

@@ -1,0 +1,461 @@
+// The node's side of the data plane: starts the data-plane process(es), or reattaches to the ones a previous
+// run of the node left serving, and keeps them fed and alive. It implements the reconciler's DatabaseEndpoints
+// (apply/remove/uids): every change goes to every process at once and resolves when all of them applied it; a
+// process that refuses it makes the change fail (not applied). The `proxy` certificate is taken from the node's
+// TLS registry (ProxyCertificateSource), the staple from the OCSP staple lookup; password checks and refused
+// logins come back from the processes and go to the node's own check and event log.
+//
+// Per process (Worker): connect to <data-dir>/data-plane/control-<n>.sock; nothing there (or another protocol
+// version) → spawn a fresh process (detached, own process group, pidfile) and connect to it. Attached → hello,
+// then the full state (settings, certificate, staple, every endpoint). The control connection closing means the
+// process is gone: it is restarted at once (logged, counted by onRestart), its own connections dropped, the
+// other processes untouched. close() stops the processes (the node stops for good); detach() leaves them
+// serving for the next run of the node to reattach.
+import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import tls, { type SecureContextOptions } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import type { FastifyBaseLogger } from 'fastify';
+import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
+import type { DatabaseLoginRefusal, DatabasePasswordCheck, ProxyCertificateSource } from '../proxy/database-proxy.js';
+import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, type DataPlaneSettings, type HelloReply, type NodeMessage, type NodeRequest } from './protocol.js';
+
+export interface DataPlaneSupervisorDeps {
+  dataDir: string;
+  /** Data-plane processes; more than one share every port with SO_REUSEPORT. */
+  processes: number;
+  settings: Omit<DataPlaneSettings, 'reusePort'>;
+  certificates: ProxyCertificateSource;
+  ocspStaple?: (certificate: Buffer) => Buffer | undefined;
+  passwords: DatabasePasswordCheck;
+  onLoginRefused: (refusal: DatabaseLoginRefusal) => void;
+  log: FastifyBaseLogger;
+  /** Told of every restart of a data-plane process that died (metrics). */
+  onRestart?: (worker: number, reason: string) => void;
+  /** Where the data plane's own log lines go (default: this process's stdout, beside the node's log). */
+  writeLog?: (line: string) => void;
+  /** A data plane without a node for this long stops (and stops the redis-servers behind it). */
+  orphanSeconds?: number;
+  requestTimeoutMs?: number;
+  /** How often the OCSP staple is compared with what the data plane has. */
+  staplePollMs?: number;
+}
+
+const PROXY = 'proxy';
+const ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url));
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+class WentAway extends Error {}
+
+interface Pending {
+  resolve: (message: DataPlaneMessage) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** One data-plane process and its control connection. */
+class Worker {
+  private socket: net.Socket | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Resolves when the process is attached and has the full state. */
+  private ready: Promise<void>;
+  private markReady: () => void = () => undefined;
+  private closing = false;
+  pid: number | undefined;
+  readonly socketPath: string;
+  private readonly pidPath: string;
+
+  constructor(
+    readonly index: number,
+    private readonly owner: DataPlaneSupervisor,
+    private readonly deps: DataPlaneSupervisorDeps,
+  ) {
+    const dir = path.join(deps.dataDir, 'data-plane');
+    this.socketPath = path.join(dir, `control-${index}.sock`);
+    this.pidPath = path.join(dir, `data-plane-${index}.pid`);
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+  }
+
+  /** Attaches to the running process or starts one; resolves once it has the full state. */
+  async start(): Promise<{ reattached: boolean; hello: HelloReply }> {
+    let socket = await this.tryConnect();
+    let hello = socket === undefined ? undefined : await this.hello(socket);
+    if (socket !== undefined && hello?.version !== PROTOCOL_VERSION) {
+      this.deps.log.warn({ worker: this.index, version: hello?.version }, 'data-plane process speaks another protocol version; replacing it');
+      await this.requestOn(socket, { type: 'shutdown', id: 0 }).catch(() => undefined);
+      socket.destroy();
+      await this.stopLeftover();
+      socket = undefined;
+      hello = undefined;
+    }
+    const reattached = socket !== undefined;
+    if (socket === undefined || hello === undefined) {
+      await this.stopLeftover();
+      await this.spawnProcess();
+      socket = await this.waitConnect();
+      hello = await this.hello(socket);
+      if (hello === undefined) throw new Error(`data-plane process ${this.index} did not say hello`);
+    }
+    this.pid = hello.pid;
+    await this.sendState(socket);
+    this.markReady();
+    return { reattached, hello };
+  }
+
+  private async tryConnect(): Promise<net.Socket | undefined> {
+    if (!existsSync(this.socketPath)) return undefined;
+    return new Promise((resolve) => {
+      const socket = net.connect(this.socketPath);
+      socket.once('connect', () => {
+        socket.removeAllListeners('error');
+        resolve(this.adopt(socket));
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+    });
+  }
+
+  private async waitConnect(): Promise<net.Socket> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const socket = await this.tryConnect();
+      if (socket !== undefined) return socket;
+      await delay(10);
+    }
+    throw new Error(`data-plane process ${this.index} did not open its control socket`);
+  }
+
+  /** A data-plane process from an earlier run that no longer answers on its socket: killed (pidfile + cmdline). */
+  private async stopLeftover(): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(this.pidPath, 'utf8').trim());
+    } catch {
+      return;
+    }
+    if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.socketPath)) return;
+    } catch {
+      return;
+    }
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await delay(10);
+  }
+
+  private async spawnProcess(): Promise<void> {
+    await mkdir(path.dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    const args = [...(ENTRY.endsWith('.ts') ? process.execArgv : []), ENTRY, '--control', this.socketPath, '--orphan-seconds', String(this.deps.orphanSeconds ?? 600)];
+    // Detached (own process group, no controlling terminal): a node restart, or a signal to the node's group,
+    // does not reach it. Key material is never in argv or the environment: it comes over the socket.
+    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: { ...process.env, CERTPLANE_LOG_LEVEL: this.deps.settings.logLevel } });
+    child.once('error', (error) => this.deps.log.error({ err: error, worker: this.index }, 'cannot start a data-plane process'));
+    child.unref();
+    if (child.pid !== undefined) await writeFile(this.pidPath, `${child.pid}\n`, { mode: 0o600 });
+  }
+
+  private adopt(socket: net.Socket): net.Socket {
+    const decoder = new LineDecoder<DataPlaneMessage>();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      let messages: DataPlaneMessage[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (error) {
+        this.deps.log.error({ err: error, worker: this.index }, 'bad message from a data-plane process');
+        socket.destroy();
+        return;
+      }
+      for (const message of messages) this.onMessage(socket, message);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => this.onClose(socket));
+    return socket;
+  }
+
+  private onMessage(socket: net.Socket, message: DataPlaneMessage): void {
+    switch (message.type) {
+      case 'reply': {
+        const pending = this.pending.get(message.id);
+        if (pending === undefined) return;
+        this.pending.delete(message.id);
+        clearTimeout(pending.timer);
+        pending.resolve(message);
+        return;
+      }
+      case 'log':
+        (this.deps.writeLog ?? ((line: string) => process.stdout.write(line)))(message.line.endsWith('\n') ? message.line : `${message.line}\n`);
+        return;
+      case 'login-refused':
+        this.deps.onLoginRefused(message.refusal as DatabaseLoginRefusal);
+        return;
+      case 'password-check':
+        this.deps.passwords.check(message.userUid, message.password).then(
+          (verdict) => this.write(socket, { type: 'password-result', id: message.id, verdict }),
+          (error: unknown) => this.write(socket, { type: 'password-result', id: message.id, error: error instanceof Error ? error.message : String(error) }),
+        );
+        return;
+    }
+  }
+
+  private write(socket: net.Socket, message: NodeMessage): void {
+    if (!socket.destroyed) socket.write(encodeMessage(message));
+  }
+
+  private requestOn(socket: net.Socket, request: NodeRequest): Promise<DataPlaneMessage> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`data-plane process ${this.index} did not answer ${request.type} in time`));
+      }, this.deps.requestTimeoutMs ?? 15_000);
+      this.pending.set(id, { resolve, reject, timer });
+      this.write(socket, { ...request, id });
+    });
+  }
+
+  private async hello(socket: net.Socket): Promise<HelloReply | undefined> {
+    const reply = await this.requestOn(socket, { type: 'hello', id: 0, version: PROTOCOL_VERSION }).catch(() => undefined);
+    if (reply?.type !== 'reply' || !reply.ok || reply.hello === undefined) {
+      socket.destroy();
+      return undefined;
+    }
+    this.socket = socket;
+    return reply.hello;
+  }
+
+  /** The whole state, in order: settings, certificate, staple, every endpoint (each must be applied). */
+  private async sendState(socket: net.Socket): Promise<void> {
+    const requests: NodeRequest[] = [{ type: 'settings', id: 0, settings: { ...this.deps.settings, reusePort: this.deps.processes > 1 } }];
+    const certificate = this.owner.certificateMessage();
+    if (certificate !== undefined) requests.push(certificate);
+    requests.push({ type: 'staple', id: 0, staple: this.owner.currentStaple() });
+    for (const endpoint of this.owner.endpointConfigs()) requests.push({ type: 'apply', id: 0, endpoint });
+    const replies = await Promise.all(requests.map((request) => this.requestOn(socket, request)));
+    const failed = replies.find((r) => r.type === 'reply' && !r.ok);
+    if (failed?.type === 'reply' && !failed.ok) throw new Error(`data-plane process ${this.index} could not apply its state: ${failed.error}`);
+  }
+
+  /** Sends one change; waits for a process being restarted (which gets the full state anyway). */
+  async request(request: NodeRequest): Promise<void> {
+    for (;;) {
+      await this.ready;
+      const socket = this.socket;
+      if (this.closing) throw new Error(`data-plane process ${this.index} is stopping`);
+      if (socket === undefined || socket.destroyed) {
+        await delay(5);
+        continue;
+      }
+      let reply: DataPlaneMessage;
+      try {
+        reply = await this.requestOn(socket, request);
+      } catch (error) {
+        // The process died meanwhile: its successor gets the full state, this change included.
+        if (error instanceof WentAway && !this.closing) continue;
+        throw error;
+      }
+      if (reply.type === 'reply' && !reply.ok) throw new Error(`data-plane process ${this.index}: ${reply.error}`);
+      return;
+    }
+  }
+
+  private onClose(socket: net.Socket): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new WentAway(`data-plane process ${this.index} went away`));
+      this.pending.delete(id);
+    }
+    if (this.socket !== socket || this.closing) return;
+    this.socket = undefined;
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+    const since = Date.now();
+    this.deps.log.warn({ worker: this.index, pid: this.pid }, 'data-plane process went away; restarting it');
+    const restart = async (): Promise<void> => {
+      for (let attempt = 0; !this.closing; attempt++) {
+        try {
+          const { hello } = await this.start();
+          this.deps.log.warn({ worker: this.index, pid: hello.pid, previous_pid: this.pid, ms: Date.now() - since }, 'data-plane process restarted');
+          this.deps.onRestart?.(this.index, 'exited');
+          return;
+        } catch (error) {
+          this.deps.log.error({ err: error, worker: this.index }, 'data-plane process restart failed; retrying');
+          await delay(Math.min(1000, 50 * 2 ** attempt));
+        }
+      }
+    };
+    void restart();
+  }
+
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    const socket = this.socket;
+    const pid = this.pid;
+    if (socket !== undefined && !socket.destroyed) {
+      await this.requestOn(socket, { type: 'shutdown', id: 0 }).catch(() => undefined);
+      socket.destroy();
+    }
+    if (pid !== undefined) {
+      for (let i = 0; i < 500 && isAlive(pid); i++) await delay(10);
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    await rm(this.pidPath, { force: true });
+  }
+
+  detach(): void {
+    this.closing = true;
+    this.socket?.destroy();
+  }
+}
+
+export class DataPlaneSupervisor {
+  private readonly endpoints = new Map<number, DatabaseEndpointConfig>();
+  /** Endpoints a reattached process serves that this run has not applied yet (removed unless applied). */
+  private readonly inherited = new Set<number>();
+  private readonly workers: Worker[];
+  private certificate: { certificate: string; key: string } | undefined;
+  private staple: string | null = null;
+  private stapleTimer: NodeJS.Timeout | undefined;
+  private unregister: (() => void) | undefined;
+  /** The last certificate change sent to the processes: settled() waits for it. */
+  private certificateSent: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: DataPlaneSupervisorDeps) {
+    this.workers = Array.from({ length: Math.max(1, deps.processes) }, (_, i) => new Worker(i, this, deps));
+  }
+
+  async start(): Promise<void> {
+    const current = this.deps.certificates.get(PROXY);
+    if (current?.key !== undefined) this.certificate = { certificate: current.certificate, key: current.key };
+    this.staple = this.lookupStaple();
+    // Rotations of the proxy certificate: checked against the key here (a bad pair throws to the agent, which
+    // records the change as failed), then sent to every process; settled() reports their answers.
+    this.unregister = this.deps.certificates.register(
+      PROXY,
+      {
+        setSecureContext: (options: SecureContextOptions) => {
+          // The registry passes the installed PEM strings (tls-context-registry reload()).
+          const certificate = options.cert as string;
+          const key = options.key as string;
+          tls.createSecureContext({ cert: certificate, key });
+          this.certificate = { certificate, key };
+          this.certificateSent = this.sendCertificate();
+        },
+      },
+      () => ({}),
+    );
+    const started = await Promise.all(this.workers.map((w) => w.start()));
+    for (const { reattached, hello } of started) {
+      if (reattached) {
+        this.deps.log.info({ pid: hello.pid, endpoints: hello.uids, since: new Date(hello.startedAt).toISOString() }, 'reattached to a running data-plane process');
+        for (const uid of hello.uids) if (!this.endpoints.has(uid)) this.inherited.add(uid);
+      } else {
+        this.deps.log.info({ pid: hello.pid }, 'data-plane process started');
+      }
+    }
+    this.stapleTimer = setInterval(() => void this.pushStaple().catch(() => undefined), this.deps.staplePollMs ?? 1000);
+    this.stapleTimer.unref();
+  }
+
+  /** Resolves when every process applied the last proxy certificate; throws if one could not (and sends it again for the next pass). */
+  settled(): Promise<void> {
+    const sent = this.certificateSent;
+    return sent.catch((error: unknown) => {
+      if (this.certificateSent === sent) this.certificateSent = this.sendCertificate();
+      throw error;
+    });
+  }
+
+  private sendCertificate(): Promise<void> {
+    const message = this.certificateMessage();
+    if (message === undefined) return Promise.resolve();
+    const sent = Promise.all(this.workers.map((w) => w.request(message))).then(() => this.pushStaple());
+    sent.catch((error: unknown) => this.deps.log.error({ err: error }, 'a data-plane process could not apply the proxy certificate'));
+    return sent;
+  }
+
+  certificateMessage(): NodeRequest | undefined {
+    return this.certificate === undefined ? undefined : { type: 'certificate', id: 0, name: PROXY, ...this.certificate };
+  }
+
+  currentStaple(): string | null {
+    return this.staple;
+  }
+
+  endpointConfigs(): DatabaseEndpointConfig[] {
+    return [...this.endpoints.values()];
+  }
+
+  pids(): Array<number | undefined> {
+    return this.workers.map((w) => w.pid);
+  }
+
+  private lookupStaple(): string | null {
+    if (this.certificate === undefined || this.deps.ocspStaple === undefined) return null;
+    const der = new X509Certificate(this.certificate.certificate).raw;
+    return this.deps.ocspStaple(der)?.toString('base64') ?? null;
+  }
+
+  private async pushStaple(): Promise<void> {
+    const next = this.lookupStaple();
+    if (next === this.staple) return;
+    this.staple = next;
+    await Promise.all(this.workers.map((w) => w.request({ type: 'staple', id: 0, staple: next })));
+  }
+
+  async apply(config: DatabaseEndpointConfig): Promise<void> {
+    const previous = this.endpoints.get(config.uid);
+    this.endpoints.set(config.uid, config);
+    this.inherited.delete(config.uid);
+    try {
+      await Promise.all(this.workers.map((w) => w.request({ type: 'apply', id: 0, endpoint: config })));
+    } catch (error) {
+      // Not applied: a later process restart must not send what failed as if it were the state.
+      if (previous === undefined) this.endpoints.delete(config.uid);
+      else this.endpoints.set(config.uid, previous);
+      throw error;
+    }
+  }
+
+  async remove(uid: number): Promise<void> {
+    this.endpoints.delete(uid);
+    this.inherited.delete(uid);
+    await Promise.all(this.workers.map((w) => w.request({ type: 'remove', id: 0, uid })));
+  }
+
+  uids(): number[] {
+    return [...new Set([...this.endpoints.keys(), ...this.inherited])];
+  }
+
+  /** The node stops for good: the data-plane processes stop too. */
+  async close(): Promise<void> {
+    clearInterval(this.stapleTimer);
+    this.unregister?.();
+    await Promise.all(this.workers.map((w) => w.shutdown()));
+  }
+
+  /** The node stops but the data plane keeps serving, for the next run of the node to reattach. */
+  detach(): void {
+    clearInterval(this.stapleTimer);
+    this.unregister?.();
+    for (const worker of this.workers) worker.detach();
+  }
+}
