@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { DatabaseProxy, type DatabaseProxyDeps } from '../proxy/database-proxy.js';
@@ -25,11 +25,15 @@ function argument(name: string): string | undefined {
   return at < 0 ? undefined : process.argv[at + 1];
 }
 
-const controlPath = argument('control');
-if (controlPath === undefined) {
-  process.stderr.write('usage: data-plane --control <socket> [--orphan-seconds N]\n');
+const initialControl = argument('control');
+if (initialControl === undefined) {
+  process.stderr.write('usage: data-plane --control <socket> [--orphan-seconds N] [--spare]\n');
   process.exit(2);
 }
+/** The control socket's path: a spare's moves to the slot it takes over (promote). */
+let controlPath: string = initialControl;
+/** A spare serves nothing until promoted, and leaves with the node that started it. */
+let spare = process.argv.includes('--spare');
 const orphanMs = Number(argument('orphan-seconds') ?? '600') * 1000;
 const startedAt = Date.now();
 
@@ -43,7 +47,10 @@ const logSink = new Writable({
     if (node !== undefined && !node.destroyed) {
       send({ type: 'log', line: chunk.toString('utf8') });
     } else {
-      fileLog ??= createWriteStream(path.join(path.dirname(controlPath), 'data-plane.log'), { flags: 'a', mode: 0o600 });
+      if (fileLog === undefined) {
+        fileLog = createWriteStream(path.join(path.dirname(controlPath), 'data-plane.log'), { flags: 'a', mode: 0o600 });
+        fileLog.on('error', () => undefined);
+      }
       fileLog.write(chunk);
     }
     callback();
@@ -113,27 +120,22 @@ let exiting = false;
 async function exit(reason: string, stopBackends: boolean): Promise<void> {
   if (exiting) return;
   exiting = true;
-  log.warn({ reason }, 'data plane exiting');
-  failChecks('the data plane is exiting');
-  await proxy.close().catch(() => undefined);
   if (stopBackends) {
+    // Orphaned: nothing would supervise the redis-servers behind the endpoints any more (SIGTERM: they save).
     for (const pid of backendPids.values()) {
       try {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (cmdline.includes('redis-server')) process.kill(pid, 'SIGTERM');
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')) process.kill(pid, 'SIGTERM');
       } catch {
         // gone already
       }
     }
   }
+  if (!spare) log.warn({ reason }, 'data plane exiting');
+  failChecks('the data plane is exiting');
   control.close();
-  if (existsSync(controlPath as string)) {
-    // Only our own socket: a newer process may have taken the path over.
-    await rm(controlPath as string, { force: true }).catch(() => undefined);
-  }
+  await Promise.race([proxy.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000))]);
   fileLog?.end();
   setTimeout(() => process.exit(0), 50).unref();
-  process.exitCode = 0;
 }
 
 async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
@@ -164,10 +166,17 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       backendSockets.delete(request.uid);
       backendPids.delete(request.uid);
       return { type: 'reply', id: request.id, ok: true };
+    case 'promote':
+      await rename(controlPath, request.control);
+      controlPath = request.control;
+      spare = false;
+      log.info({ control: controlPath }, 'spare data-plane process took over');
+      return { type: 'reply', id: request.id, ok: true };
     case 'shutdown':
       setImmediate(() => void exit('the node stopped', false));
       return { type: 'reply', id: request.id, ok: true };
   }
+  return { type: 'reply', id: (request as { id: number }).id, ok: false, error: 'unknown request' };
 }
 
 function attach(socket: net.Socket): void {
@@ -217,6 +226,10 @@ function attach(socket: net.Socket): void {
     if (node !== socket) return;
     node = undefined;
     detachedSince = Date.now();
+    if (spare) {
+      void exit('spare without a node', false);
+      return;
+    }
     failChecks('the control plane went away');
     log.warn('control plane detached; endpoints keep serving');
   });

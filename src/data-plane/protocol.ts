@@ -32,6 +32,8 @@ export type NodeRequest =
   | { type: 'staple'; id: number; /** base64 DER of the OCSP response for the proxy certificate, null: none. */ staple: string | null }
   | { type: 'apply'; id: number; endpoint: DatabaseEndpointConfig }
   | { type: 'remove'; id: number; uid: number }
+  /** A spare process takes over a slot: its control socket moves to that slot's path. */
+  | { type: 'promote'; id: number; control: string }
   /** Stop serving: close the listeners and connections and exit (the node stops for good). */
   | { type: 'shutdown'; id: number };
 

@@ -41,6 +41,8 @@ export interface DataPlaneSupervisorDeps {
   /** A data plane without a node for this long stops (and stops the redis-servers behind it). */
   orphanSeconds?: number;
   requestTimeoutMs?: number;
+  /** Keep a started spare process to replace one that dies (default true). */
+  spare?: boolean;
   /** How often the OCSP staple is compared with what the data plane has. */
   staplePollMs?: number;
 }
@@ -69,16 +71,141 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** One data-plane process and its control connection. */
-class Worker {
-  private socket: net.Socket | undefined;
+/** A control connection to one data-plane process: requests with ids and timeouts, the process's own messages. */
+class Connection {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Who handles the process's own messages and the end of the connection (changes when a spare is promoted). */
+  onMessage: (message: DataPlaneMessage) => void = () => undefined;
+  onClose: () => void = () => undefined;
+  pid: number | undefined;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly log: FastifyBaseLogger,
+    private readonly timeoutMs: number,
+  ) {
+    const decoder = new LineDecoder<DataPlaneMessage>();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      let messages: DataPlaneMessage[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (error) {
+        this.log.error({ err: error }, 'bad message from a data-plane process');
+        socket.destroy();
+        return;
+      }
+      for (const message of messages) {
+        if (message.type !== 'reply') {
+          this.onMessage(message);
+          continue;
+        }
+        const pending = this.pending.get(message.id);
+        if (pending === undefined) continue;
+        this.pending.delete(message.id);
+        clearTimeout(pending.timer);
+        pending.resolve(message);
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      for (const [id, pending] of this.pending) {
+        clearTimeout(pending.timer);
+        pending.reject(new WentAway('the data-plane process went away'));
+        this.pending.delete(id);
+      }
+      this.onClose();
+    });
+  }
+
+  get alive(): boolean {
+    return !this.socket.destroyed;
+  }
+
+  write(message: NodeMessage): void {
+    if (!this.socket.destroyed) this.socket.write(encodeMessage(message));
+  }
+
+  request(request: NodeRequest): Promise<DataPlaneMessage> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.socket.destroyed) {
+        reject(new WentAway('the data-plane process went away'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`the data-plane process did not answer ${request.type} in time`));
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.write({ ...request, id });
+    });
+  }
+
+  /** Throws unless the request was applied. */
+  async apply(request: NodeRequest): Promise<void> {
+    const reply = await this.request(request);
+    if (reply.type === 'reply' && !reply.ok) throw new Error(reply.error);
+  }
+
+  async hello(): Promise<HelloReply | undefined> {
+    const reply = await this.request({ type: 'hello', id: 0, version: PROTOCOL_VERSION }).catch(() => undefined);
+    if (reply?.type !== 'reply' || !reply.ok || reply.hello === undefined) return undefined;
+    this.pid = reply.hello.pid;
+    return reply.hello;
+  }
+}
+
+/** Connects to a data-plane control socket; undefined when nothing listens there. */
+function tryConnect(socketPath: string, log: FastifyBaseLogger, timeoutMs: number): Promise<Connection | undefined> {
+  if (!existsSync(socketPath)) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(new Connection(socket, log, timeoutMs));
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+  });
+}
+
+/**
+ * Starts a data-plane process (detached: own process group, no controlling terminal, so a node restart or a
+ * signal to the node's group does not reach it) and connects to it. Key material is never in argv or the
+ * environment: it comes over the socket.
+ */
+async function spawnDataPlane(deps: DataPlaneSupervisorDeps, socketPath: string, spare: boolean): Promise<Connection> {
+  await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  await rm(socketPath, { force: true });
+  const args = [...(ENTRY.endsWith('.ts') ? process.execArgv : []), ENTRY, '--control', socketPath, '--orphan-seconds', String(deps.orphanSeconds ?? 600), ...(spare ? ['--spare'] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: { ...process.env, CERTPLANE_LOG_LEVEL: deps.settings.logLevel } });
+  child.once('error', (error) => deps.log.error({ err: error }, 'cannot start a data-plane process'));
+  child.unref();
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const connection = await tryConnect(socketPath, deps.log, deps.requestTimeoutMs ?? 15_000);
+    if (connection !== undefined) {
+      if ((await connection.hello()) !== undefined) return connection;
+      connection.socket.destroy();
+    }
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    await delay(10);
+  }
+  if (child.pid !== undefined && isAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
+  throw new Error('a data-plane process did not open its control socket');
+}
+
+/** One data-plane process slot: its control connection, restarted (from the warm spare if there is one) when it dies. */
+class Worker {
+  private connection: Connection | undefined;
   /** Resolves when the process is attached and has the full state. */
   private ready: Promise<void>;
   private markReady: () => void = () => undefined;
   private closing = false;
-  pid: number | undefined;
   readonly socketPath: string;
   private readonly pidPath: string;
 
@@ -93,58 +220,48 @@ class Worker {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
 
-  /** Attaches to the running process or starts one; resolves once it has the full state. */
-  async start(): Promise<{ reattached: boolean; hello: HelloReply }> {
-    let socket = await this.tryConnect();
-    let hello = socket === undefined ? undefined : await this.hello(socket);
-    if (socket !== undefined && hello?.version !== PROTOCOL_VERSION) {
+  get pid(): number | undefined {
+    return this.connection?.pid;
+  }
+
+  /** Attaches to the running process, or takes the spare, or starts one; resolves once it has the full state. */
+  async start(spare?: Connection): Promise<{ reattached: boolean; hello: HelloReply }> {
+    let connection = spare === undefined ? await tryConnect(this.socketPath, this.deps.log, this.deps.requestTimeoutMs ?? 15_000) : undefined;
+    let hello = connection === undefined ? undefined : await connection.hello();
+    if (connection !== undefined && hello?.version !== PROTOCOL_VERSION) {
       this.deps.log.warn({ worker: this.index, version: hello?.version }, 'data-plane process speaks another protocol version; replacing it');
-      await this.requestOn(socket, { type: 'shutdown', id: 0 }).catch(() => undefined);
-      socket.destroy();
-      await this.stopLeftover();
-      socket = undefined;
-      hello = undefined;
+      await connection.request({ type: 'shutdown', id: 0 }).catch(() => undefined);
+      connection.socket.destroy();
+      connection = undefined;
     }
-    const reattached = socket !== undefined;
-    if (socket === undefined || hello === undefined) {
+    const reattached = connection !== undefined;
+    if (connection === undefined) {
       await this.stopLeftover();
-      await this.spawnProcess();
-      socket = await this.waitConnect();
-      hello = await this.hello(socket);
-      if (hello === undefined) throw new Error(`data-plane process ${this.index} did not say hello`);
+      if (spare !== undefined && spare.alive) {
+        // The spare takes this slot's socket path (a bound Unix socket keeps working when renamed).
+        await spare.apply({ type: 'promote', id: 0, control: this.socketPath });
+        connection = spare;
+      } else {
+        connection = await spawnDataPlane(this.deps, this.socketPath, false);
+      }
     }
-    this.pid = hello.pid;
-    await this.sendState(socket);
+    hello = await connection.hello();
+    if (hello === undefined) {
+      connection.socket.destroy();
+      throw new Error(`data-plane process ${this.index} did not say hello`);
+    }
+    const attached = connection;
+    attached.onMessage = (message) => this.onMessage(attached, message);
+    attached.onClose = () => this.onClose(attached);
+    if (!attached.alive) throw new Error(`data-plane process ${this.index} went away while starting`);
+    this.connection = attached;
+    await writeFile(this.pidPath, `${hello.pid}\n`, { mode: 0o600 });
+    await this.sendState(attached);
     this.markReady();
     return { reattached, hello };
   }
 
-  private async tryConnect(): Promise<net.Socket | undefined> {
-    if (!existsSync(this.socketPath)) return undefined;
-    return new Promise((resolve) => {
-      const socket = net.connect(this.socketPath);
-      socket.once('connect', () => {
-        socket.removeAllListeners('error');
-        resolve(this.adopt(socket));
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        resolve(undefined);
-      });
-    });
-  }
-
-  private async waitConnect(): Promise<net.Socket> {
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      const socket = await this.tryConnect();
-      if (socket !== undefined) return socket;
-      await delay(10);
-    }
-    throw new Error(`data-plane process ${this.index} did not open its control socket`);
-  }
-
-  /** A data-plane process from an earlier run that no longer answers on its socket: killed (pidfile + cmdline). */
+  /** A data-plane process of this slot that no longer answers on its socket: killed (pidfile + cmdline). */
   private async stopLeftover(): Promise<void> {
     let pid: number;
     try {
@@ -154,7 +271,8 @@ class Worker {
     }
     if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return;
     try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.socketPath)) return;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes(ENTRY) || !cmdline.includes(path.dirname(this.socketPath))) return;
     } catch {
       return;
     }
@@ -162,46 +280,10 @@ class Worker {
     for (let i = 0; i < 100 && isAlive(pid); i++) await delay(10);
   }
 
-  private async spawnProcess(): Promise<void> {
-    await mkdir(path.dirname(this.socketPath), { recursive: true, mode: 0o700 });
-    const args = [...(ENTRY.endsWith('.ts') ? process.execArgv : []), ENTRY, '--control', this.socketPath, '--orphan-seconds', String(this.deps.orphanSeconds ?? 600)];
-    // Detached (own process group, no controlling terminal): a node restart, or a signal to the node's group,
-    // does not reach it. Key material is never in argv or the environment: it comes over the socket.
-    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: { ...process.env, CERTPLANE_LOG_LEVEL: this.deps.settings.logLevel } });
-    child.once('error', (error) => this.deps.log.error({ err: error, worker: this.index }, 'cannot start a data-plane process'));
-    child.unref();
-    if (child.pid !== undefined) await writeFile(this.pidPath, `${child.pid}\n`, { mode: 0o600 });
-  }
-
-  private adopt(socket: net.Socket): net.Socket {
-    const decoder = new LineDecoder<DataPlaneMessage>();
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      let messages: DataPlaneMessage[];
-      try {
-        messages = decoder.push(chunk);
-      } catch (error) {
-        this.deps.log.error({ err: error, worker: this.index }, 'bad message from a data-plane process');
-        socket.destroy();
-        return;
-      }
-      for (const message of messages) this.onMessage(socket, message);
-    });
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => this.onClose(socket));
-    return socket;
-  }
-
-  private onMessage(socket: net.Socket, message: DataPlaneMessage): void {
+  private onMessage(connection: Connection, message: DataPlaneMessage): void {
     switch (message.type) {
-      case 'reply': {
-        const pending = this.pending.get(message.id);
-        if (pending === undefined) return;
-        this.pending.delete(message.id);
-        clearTimeout(pending.timer);
-        pending.resolve(message);
+      case 'reply':
         return;
-      }
       case 'log':
         (this.deps.writeLog ?? ((line: string) => process.stdout.write(line)))(message.line.endsWith('\n') ? message.line : `${message.line}\n`);
         return;
@@ -210,47 +292,21 @@ class Worker {
         return;
       case 'password-check':
         this.deps.passwords.check(message.userUid, message.password).then(
-          (verdict) => this.write(socket, { type: 'password-result', id: message.id, verdict }),
-          (error: unknown) => this.write(socket, { type: 'password-result', id: message.id, error: error instanceof Error ? error.message : String(error) }),
+          (verdict) => connection.write({ type: 'password-result', id: message.id, verdict }),
+          (error: unknown) => connection.write({ type: 'password-result', id: message.id, error: error instanceof Error ? error.message : String(error) }),
         );
         return;
     }
   }
 
-  private write(socket: net.Socket, message: NodeMessage): void {
-    if (!socket.destroyed) socket.write(encodeMessage(message));
-  }
-
-  private requestOn(socket: net.Socket, request: NodeRequest): Promise<DataPlaneMessage> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`data-plane process ${this.index} did not answer ${request.type} in time`));
-      }, this.deps.requestTimeoutMs ?? 15_000);
-      this.pending.set(id, { resolve, reject, timer });
-      this.write(socket, { ...request, id });
-    });
-  }
-
-  private async hello(socket: net.Socket): Promise<HelloReply | undefined> {
-    const reply = await this.requestOn(socket, { type: 'hello', id: 0, version: PROTOCOL_VERSION }).catch(() => undefined);
-    if (reply?.type !== 'reply' || !reply.ok || reply.hello === undefined) {
-      socket.destroy();
-      return undefined;
-    }
-    this.socket = socket;
-    return reply.hello;
-  }
-
   /** The whole state, in order: settings, certificate, staple, every endpoint (each must be applied). */
-  private async sendState(socket: net.Socket): Promise<void> {
+  private async sendState(connection: Connection): Promise<void> {
     const requests: NodeRequest[] = [{ type: 'settings', id: 0, settings: { ...this.deps.settings, reusePort: this.deps.processes > 1 } }];
     const certificate = this.owner.certificateMessage();
     if (certificate !== undefined) requests.push(certificate);
     requests.push({ type: 'staple', id: 0, staple: this.owner.currentStaple() });
     for (const endpoint of this.owner.endpointConfigs()) requests.push({ type: 'apply', id: 0, endpoint });
-    const replies = await Promise.all(requests.map((request) => this.requestOn(socket, request)));
+    const replies = await Promise.all(requests.map((request) => connection.request(request)));
     const failed = replies.find((r) => r.type === 'reply' && !r.ok);
     if (failed?.type === 'reply' && !failed.ok) throw new Error(`data-plane process ${this.index} could not apply its state: ${failed.error}`);
   }
@@ -259,41 +315,35 @@ class Worker {
   async request(request: NodeRequest): Promise<void> {
     for (;;) {
       await this.ready;
-      const socket = this.socket;
       if (this.closing) throw new Error(`data-plane process ${this.index} is stopping`);
-      if (socket === undefined || socket.destroyed) {
+      const connection = this.connection;
+      if (connection === undefined || !connection.alive) {
         await delay(5);
         continue;
       }
-      let reply: DataPlaneMessage;
       try {
-        reply = await this.requestOn(socket, request);
+        await connection.apply(request);
+        return;
       } catch (error) {
         // The process died meanwhile: its successor gets the full state, this change included.
         if (error instanceof WentAway && !this.closing) continue;
-        throw error;
+        throw new Error(`data-plane process ${this.index}: ${error instanceof Error ? error.message : String(error)}`);
       }
-      if (reply.type === 'reply' && !reply.ok) throw new Error(`data-plane process ${this.index}: ${reply.error}`);
-      return;
     }
   }
 
-  private onClose(socket: net.Socket): void {
-    for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      pending.reject(new WentAway(`data-plane process ${this.index} went away`));
-      this.pending.delete(id);
-    }
-    if (this.socket !== socket || this.closing) return;
-    this.socket = undefined;
+  private onClose(connection: Connection): void {
+    if (this.connection !== connection || this.closing) return;
+    this.connection = undefined;
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     const since = Date.now();
-    this.deps.log.warn({ worker: this.index, pid: this.pid }, 'data-plane process went away; restarting it');
+    const previous = connection.pid;
+    this.deps.log.warn({ worker: this.index, pid: previous }, 'data-plane process went away; restarting it');
     const restart = async (): Promise<void> => {
       for (let attempt = 0; !this.closing; attempt++) {
         try {
-          const { hello } = await this.start();
-          this.deps.log.warn({ worker: this.index, pid: hello.pid, previous_pid: this.pid, ms: Date.now() - since }, 'data-plane process restarted');
+          const { hello } = await this.start(attempt === 0 ? this.owner.takeSpare() : undefined);
+          this.deps.log.warn({ worker: this.index, pid: hello.pid, previous_pid: previous, ms: Date.now() - since }, 'data-plane process restarted');
           this.deps.onRestart?.(this.index, 'exited');
           return;
         } catch (error) {
@@ -307,11 +357,11 @@ class Worker {
 
   async shutdown(): Promise<void> {
     this.closing = true;
-    const socket = this.socket;
-    const pid = this.pid;
-    if (socket !== undefined && !socket.destroyed) {
-      await this.requestOn(socket, { type: 'shutdown', id: 0 }).catch(() => undefined);
-      socket.destroy();
+    const connection = this.connection;
+    const pid = connection?.pid;
+    if (connection?.alive === true) {
+      await connection.request({ type: 'shutdown', id: 0 }).catch(() => undefined);
+      connection.socket.destroy();
     }
     if (pid !== undefined) {
       for (let i = 0; i < 500 && isAlive(pid); i++) await delay(10);
@@ -322,7 +372,7 @@ class Worker {
 
   detach(): void {
     this.closing = true;
-    this.socket?.destroy();
+    this.connection?.socket.destroy();
   }
 }
 
@@ -337,6 +387,10 @@ export class DataPlaneSupervisor {
   private unregister: (() => void) | undefined;
   /** The last certificate change sent to the processes: settled() waits for it. */
   private certificateSent: Promise<void> = Promise.resolve();
+  /** A started, idle data-plane process that replaces one that dies (a cold start can take longer than 1 s). */
+  private spare: Connection | undefined;
+  private spareStarting = false;
+  private closed = false;
 
   constructor(private readonly deps: DataPlaneSupervisorDeps) {
     this.workers = Array.from({ length: Math.max(1, deps.processes) }, (_, i) => new Worker(i, this, deps));
@@ -373,6 +427,42 @@ export class DataPlaneSupervisor {
     }
     this.stapleTimer = setInterval(() => void this.pushStaple().catch(() => undefined), this.deps.staplePollMs ?? 1000);
     this.stapleTimer.unref();
+    this.startSpare();
+  }
+
+  /** The spare, if one is ready (a new one is started behind it). */
+  takeSpare(): Connection | undefined {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare !== undefined) spare.onClose = () => undefined;
+    this.startSpare();
+    return spare?.alive === true ? spare : undefined;
+  }
+
+  private startSpare(): void {
+    if (this.deps.spare === false || this.spareStarting || this.spare !== undefined || this.closed) return;
+    this.spareStarting = true;
+    const socketPath = path.join(this.deps.dataDir, 'data-plane', `spare-${process.pid}.sock`);
+    spawnDataPlane(this.deps, socketPath, true).then(
+      (spare) => {
+        this.spareStarting = false;
+        if (this.closed) {
+          spare.socket.destroy();
+          return;
+        }
+        this.spare = spare;
+        spare.onClose = () => {
+          if (this.spare !== spare) return;
+          this.spare = undefined;
+          setTimeout(() => this.startSpare(), 1000).unref();
+        };
+      },
+      (error: unknown) => {
+        this.spareStarting = false;
+        this.deps.log.warn({ err: error }, 'could not start a spare data-plane process; retrying');
+        setTimeout(() => this.startSpare(), 5000).unref();
+      },
+    );
   }
 
   /** Resolves when every process applied the last proxy certificate; throws if one could not (and sends it again for the next pass). */
@@ -447,6 +537,8 @@ export class DataPlaneSupervisor {
 
   /** The node stops for good: the data-plane processes stop too. */
   async close(): Promise<void> {
+    this.closed = true;
+    this.spare?.socket.destroy();
     clearInterval(this.stapleTimer);
     this.unregister?.();
     await Promise.all(this.workers.map((w) => w.shutdown()));
@@ -454,6 +546,8 @@ export class DataPlaneSupervisor {
 
   /** The node stops but the data plane keeps serving, for the next run of the node to reattach. */
   detach(): void {
+    this.closed = true;
+    this.spare?.socket.destroy();
     clearInterval(this.stapleTimer);
     this.unregister?.();
     for (const worker of this.workers) worker.detach();

@@ -107,7 +107,9 @@ class Endpoint {
     config: DatabaseEndpointConfig,
   ) {
     this.config = config;
-    this.listener = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    // Half-open: a client that shuts its sending side still gets the replies to what it sent (the backend is
+    // ended in turn, and its end ends the client).
+    this.listener = net.createServer({ noDelay: true, pauseOnConnect: false, allowHalfOpen: true }, (socket) => this.onConnection(socket));
     if (deps.maxConnections !== undefined) this.listener.maxConnections = deps.maxConnections;
     this.configure(config);
   }
@@ -149,6 +151,7 @@ class Endpoint {
       key: certificate.key,
       requestCert: settings.clientAuth !== undefined,
       rejectUnauthorized: false,
+      allowHalfOpen: true,
       handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
     });
     // Anchors may be intermediate CAs or a client's own leaf (digest §7.2): OpenSSL's verdict (socket.authorized)
@@ -261,6 +264,12 @@ class Endpoint {
     });
     client.once('close', () => backend.destroy());
     backend.once('close', () => client.destroy());
+    // The backend closed: the client's side is ended (after the bytes in flight) and closed soon after even
+    // if the client never closes its own (no half-open connection left behind).
+    backend.once('end', () => {
+      client.end();
+      setTimeout(() => client.destroy(), 5000).unref();
+    });
     const pipe = (): void => {
       backend.pipe(client);
       forwardClientCommands(client, backend, {
