@@ -117,14 +117,15 @@ function refreshBackendPids(): void {
 }
 
 let exiting = false;
-async function exit(reason: string, stopBackends: boolean): Promise<void> {
+async function exit(reason: string, stopBackends: false | 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (exiting) return;
   exiting = true;
-  if (stopBackends) {
-    // Orphaned: nothing would supervise the redis-servers behind the endpoints any more (SIGTERM: they save).
+  if (stopBackends !== false) {
+    // Orphaned: nothing would supervise the redis-servers behind the endpoints any more. SIGTERM lets them save;
+    // with their directory gone a save fails and redis would refuse to stop, so then SIGKILL.
     for (const pid of backendPids.values()) {
       try {
-        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')) process.kill(pid, 'SIGTERM');
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')) process.kill(pid, stopBackends);
       } catch {
         // gone already
       }
@@ -246,8 +247,8 @@ await chmod(controlPath, 0o600);
 
 setInterval(() => {
   refreshBackendPids();
-  if (!existsSync(controlPath)) void exit('the control socket is gone (data dir removed)', true);
-  else if (node === undefined && Date.now() - detachedSince > orphanMs) void exit(`no control plane for ${orphanMs / 1000} s`, true);
+  if (!existsSync(controlPath)) void exit('the control socket is gone (data dir removed)', 'SIGKILL');
+  else if (node === undefined && Date.now() - detachedSince > orphanMs) void exit(`no control plane for ${orphanMs / 1000} s`, 'SIGTERM');
 }, 1000).unref();
 process.once('SIGTERM', () => void exit('SIGTERM', false));
 process.once('SIGINT', () => void exit('SIGINT', false));

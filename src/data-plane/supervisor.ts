@@ -79,6 +79,7 @@ class Connection {
   onMessage: (message: DataPlaneMessage) => void = () => undefined;
   onClose: () => void = () => undefined;
   pid: number | undefined;
+  helloReply: HelloReply | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -153,6 +154,7 @@ class Connection {
     const reply = await this.request({ type: 'hello', id: 0, version: PROTOCOL_VERSION }).catch(() => undefined);
     if (reply?.type !== 'reply' || !reply.ok || reply.hello === undefined) return undefined;
     this.pid = reply.hello.pid;
+    this.helloReply = reply.hello;
     return reply.hello;
   }
 }
@@ -238,14 +240,18 @@ class Worker {
     if (connection === undefined) {
       await this.stopLeftover();
       if (spare !== undefined && spare.alive) {
-        // The spare takes this slot's socket path (a bound Unix socket keeps working when renamed).
-        await spare.apply({ type: 'promote', id: 0, control: this.socketPath });
+        // The spare takes this slot's socket path (a bound Unix socket keeps working when renamed); the state
+        // follows in the same breath (the process handles requests in order).
         connection = spare;
+        void connection.apply({ type: 'promote', id: 0, control: this.socketPath }).catch((error: unknown) => {
+          this.deps.log.error({ err: error, worker: this.index }, 'the spare data-plane process could not take over');
+          spare.socket.destroy();
+        });
       } else {
         connection = await spawnDataPlane(this.deps, this.socketPath, false);
       }
+      hello = connection.helloReply;
     }
-    hello = await connection.hello();
     if (hello === undefined) {
       connection.socket.destroy();
       throw new Error(`data-plane process ${this.index} did not say hello`);
@@ -255,8 +261,7 @@ class Worker {
     attached.onClose = () => this.onClose(attached);
     if (!attached.alive) throw new Error(`data-plane process ${this.index} went away while starting`);
     this.connection = attached;
-    await writeFile(this.pidPath, `${hello.pid}\n`, { mode: 0o600 });
-    await this.sendState(attached);
+    await Promise.all([writeFile(this.pidPath, `${hello.pid}\n`, { mode: 0o600 }), this.sendState(attached)]);
     this.markReady();
     return { reattached, hello };
   }
@@ -327,7 +332,7 @@ class Worker {
       } catch (error) {
         // The process died meanwhile: its successor gets the full state, this change included.
         if (error instanceof WentAway && !this.closing) continue;
-        throw new Error(`data-plane process ${this.index}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`data-plane process ${this.index}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     }
   }
@@ -390,6 +395,7 @@ export class DataPlaneSupervisor {
   /** A started, idle data-plane process that replaces one that dies (a cold start can take longer than 1 s). */
   private spare: Connection | undefined;
   private spareStarting = false;
+  private spareCount = 0;
   private closed = false;
 
   constructor(private readonly deps: DataPlaneSupervisorDeps) {
@@ -442,7 +448,8 @@ export class DataPlaneSupervisor {
   private startSpare(): void {
     if (this.deps.spare === false || this.spareStarting || this.spare !== undefined || this.closed) return;
     this.spareStarting = true;
-    const socketPath = path.join(this.deps.dataDir, 'data-plane', `spare-${process.pid}.sock`);
+    // A path of its own per spare: the one being promoted keeps its socket while the next one starts.
+    const socketPath = path.join(this.deps.dataDir, 'data-plane', `spare-${process.pid}-${++this.spareCount}.sock`);
     spawnDataPlane(this.deps, socketPath, true).then(
       (spare) => {
         this.spareStarting = false;
