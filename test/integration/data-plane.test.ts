@@ -62,6 +62,10 @@ async function connect(port: number, useTls: boolean): Promise<Conn> {
           if (error === undefined) resolve(reply.trimEnd());
           else reject(error);
         };
+        if (socket.destroyed) {
+          done(new Error('connection closed before the command'));
+          return;
+        }
         socket.on('data', onData);
         socket.once('close', onClose);
         socket.write(`${line}\r\n`);
