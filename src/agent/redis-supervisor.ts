@@ -366,6 +366,12 @@ class RedisInstance {
     if (reply instanceof RespError) throw new Error(`FLUSHALL failed on database ${this.spec.uid}: ${reply.message}`);
   }
 
+  detach(): void {
+    clearTimeout(this.restartTimer);
+    clearInterval(this.adoptedWatch);
+    this.state = 'stopped';
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.restartTimer);
     await this.starting?.catch(() => undefined);
@@ -451,6 +457,12 @@ export class RedisSupervisor {
       removed.push(uid);
     }
     return removed;
+  }
+
+  /** Forgets the instances without stopping them (the node stops, its redis-servers serve on; the next start adopts them). */
+  detach(): void {
+    for (const instance of this.instances.values()) instance.detach();
+    this.instances.clear();
   }
 
   async close(): Promise<void> {

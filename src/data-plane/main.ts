@@ -148,6 +148,7 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       deps.maxConnections = request.settings.maxConnections;
       deps.idleTimeoutMs = request.settings.idleTimeoutMs;
       deps.reusePort = request.settings.reusePort;
+      deps.ticketKeys = Buffer.from(request.settings.ticketKeys, 'base64');
       log.level = request.settings.logLevel;
       return { type: 'reply', id: request.id, ok: true };
     case 'certificate':

@@ -20,6 +20,8 @@ export interface DataPlaneSettings {
   logLevel: string;
   /** Several processes share each port (SO_REUSEPORT). */
   reusePort: boolean;
+  /** base64 of 48 bytes: TLS session ticket keys shared by every process of the node. */
+  ticketKeys: string;
 }
 
 export type PasswordVerdict = 'ok' | 'wrong' | 'locked' | 'expired';

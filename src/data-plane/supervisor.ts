@@ -12,7 +12,7 @@
 // other processes untouched. close() stops the processes (the node stops for good); detach() leaves them
 // serving for the next run of the node to reattach.
 import { spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -28,7 +28,7 @@ export interface DataPlaneSupervisorDeps {
   dataDir: string;
   /** Data-plane processes; more than one share every port with SO_REUSEPORT. */
   processes: number;
-  settings: Omit<DataPlaneSettings, 'reusePort'>;
+  settings: Omit<DataPlaneSettings, 'reusePort' | 'ticketKeys'>;
   certificates: ProxyCertificateSource;
   ocspStaple?: (certificate: Buffer) => Buffer | undefined;
   passwords: DatabasePasswordCheck;
@@ -41,6 +41,8 @@ export interface DataPlaneSupervisorDeps {
   /** A data plane without a node for this long stops (and stops the redis-servers behind it). */
   orphanSeconds?: number;
   requestTimeoutMs?: number;
+  /** A reattached process serves endpoints this run has not applied: the reconciler should look again. */
+  onInherited?: () => void;
   /** Keep a started spare process to replace one that dies (default true). */
   spare?: boolean;
   /** How often the OCSP staple is compared with what the data plane has. */
@@ -306,7 +308,7 @@ class Worker {
 
   /** The whole state, in order: settings, certificate, staple, every endpoint (each must be applied). */
   private async sendState(connection: Connection): Promise<void> {
-    const requests: NodeRequest[] = [{ type: 'settings', id: 0, settings: { ...this.deps.settings, reusePort: this.deps.processes > 1 } }];
+    const requests: NodeRequest[] = [{ type: 'settings', id: 0, settings: { ...this.deps.settings, reusePort: this.deps.processes > 1, ticketKeys: this.owner.ticketKeys } }];
     const certificate = this.owner.certificateMessage();
     if (certificate !== undefined) requests.push(certificate);
     requests.push({ type: 'staple', id: 0, staple: this.owner.currentStaple() });
@@ -319,7 +321,13 @@ class Worker {
   /** Sends one change; waits for a process being restarted (which gets the full state anyway). */
   async request(request: NodeRequest): Promise<void> {
     for (;;) {
-      await this.ready;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        this.ready.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.deps.requestTimeoutMs ?? 15_000))),
+      ]);
+      clearTimeout(timer);
+      if (!waited) throw new Error(`data-plane process ${this.index} is not running`);
       if (this.closing) throw new Error(`data-plane process ${this.index} is stopping`);
       const connection = this.connection;
       if (connection === undefined || !connection.alive) {
@@ -397,6 +405,8 @@ export class DataPlaneSupervisor {
   private spareStarting = false;
   private spareCount = 0;
   private closed = false;
+  /** Session ticket keys for every process of this run of the node (a reattached process gets them too). */
+  readonly ticketKeys = randomBytes(48).toString('base64');
 
   constructor(private readonly deps: DataPlaneSupervisorDeps) {
     this.workers = Array.from({ length: Math.max(1, deps.processes) }, (_, i) => new Worker(i, this, deps));
@@ -422,18 +432,33 @@ export class DataPlaneSupervisor {
       },
       () => ({}),
     );
-    const started = await Promise.all(this.workers.map((w) => w.start()));
-    for (const { reattached, hello } of started) {
-      if (reattached) {
-        this.deps.log.info({ pid: hello.pid, endpoints: hello.uids, since: new Date(hello.startedAt).toISOString() }, 'reattached to a running data-plane process');
-        for (const uid of hello.uids) if (!this.endpoints.has(uid)) this.inherited.add(uid);
-      } else {
-        this.deps.log.info({ pid: hello.pid }, 'data-plane process started');
-      }
-    }
     this.stapleTimer = setInterval(() => void this.pushStaple().catch(() => undefined), this.deps.staplePollMs ?? 1000);
     this.stapleTimer.unref();
-    this.startSpare();
+    // The node does not wait for the processes to start (a cold Node start is slow on a busy machine): changes
+    // wait for them instead (Worker.request), and a reattached process's endpoints are reported when known.
+    for (const worker of this.workers) void this.run(worker);
+  }
+
+  private async run(worker: Worker): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        const { reattached, hello } = await worker.start();
+        if (reattached) {
+          this.deps.log.info({ worker: worker.index, pid: hello.pid, endpoints: hello.uids, since: new Date(hello.startedAt).toISOString() }, 'reattached to a running data-plane process');
+          const inherited = hello.uids.filter((uid) => !this.endpoints.has(uid));
+          for (const uid of inherited) this.inherited.add(uid);
+          if (inherited.length > 0) this.deps.onInherited?.();
+        } else {
+          this.deps.log.info({ worker: worker.index, pid: hello.pid }, 'data-plane process started');
+        }
+        // The spare starts once the node is up, not in competition with its start.
+        setTimeout(() => this.startSpare(), 3000).unref();
+        return;
+      } catch (error) {
+        this.deps.log.error({ err: error, worker: worker.index }, 'data-plane process could not be started; retrying');
+        await delay(Math.min(5000, 200 * 2 ** attempt));
+      }
+    }
   }
 
   /** The spare, if one is ready (a new one is started behind it). */

@@ -21,6 +21,8 @@ import type { DatabaseLoginRefusal } from '../proxy/database-proxy.js';
 
 export interface RunningDatabases {
   close(): Promise<void>;
+  /** Stops the control-plane side only: the data plane and the redis-servers keep serving for the next start. */
+  detach(): Promise<void>;
   /** Resolves when every data-plane process applied the last `proxy` certificate; throws if one could not. */
   settled(): Promise<void>;
 }
@@ -88,6 +90,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
       recordRefusal(refusal).catch((error: unknown) => log.warn({ err: error, bdb: refusal.bdbUid }, 'could not record a refused database login'));
     },
     onRestart: () => counters?.increment(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP),
+    onInherited: () => reconciler?.requestReconcile(),
     log: log.child({ part: 'data-plane' }),
   });
   await proxy.start();
@@ -112,6 +115,11 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   const running = reconciler;
   return {
     settled: () => proxy.settled(),
+    detach: async () => {
+      await running.close();
+      proxy.detach();
+      supervisor.detach();
+    },
     close: async () => {
       await running.close();
       await proxy.close();

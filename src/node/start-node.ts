@@ -41,10 +41,13 @@ export interface RunningNode {
   close(): Promise<void>;
   /** Resolves if an operator removes this node while it runs (it must then stop: it never rejoins). */
   removed: Promise<NodeRemovedError>;
+  /** Makes close() leave the data plane and the redis-servers serving, for the next start to reattach (README "Data plane"). */
+  keepDataPlane(): void;
 }
 
 export async function startNode(config: NodeConfig, log: Logger, clock: Clock = systemClock): Promise<RunningNode> {
   const closers: Array<() => Promise<void>> = [];
+  let keepDataPlane = false;
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) {
       await closer().catch((error: unknown) => log.error({ err: error }, 'error while closing'));
@@ -121,7 +124,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
 
     const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
     const databases = await startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals, counters });
-    closers.push(() => databases.close());
+    closers.push(() => (keepDataPlane ? databases.detach() : databases.close()));
     dataPlaneSettled = () => databases.settled();
 
     const api = await startApi(config, store, tls, settings, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, hybridKeyExchange);
@@ -135,7 +138,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
-    return { nodeId, apiPort, close, removed };
+    return { nodeId, apiPort, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {
     await close();
     throw error;

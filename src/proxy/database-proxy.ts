@@ -67,6 +67,11 @@ export interface DatabaseProxyDeps {
   idleTimeoutMs?: number;
   /** Several data-plane processes listen on each endpoint's port (SO_REUSEPORT); the kernel spreads connections. */
   reusePort?: boolean;
+  /**
+   * TLS session ticket keys (48 bytes) shared by every data-plane process, so a session resumes on whichever
+   * process the kernel hands the next connection to; absent: each TLS front has its own random keys.
+   */
+  ticketKeys?: Buffer;
   /** A certificate user's backend login not done by then is dropped. */
   loginTimeoutMs?: number;
   /**
@@ -152,6 +157,10 @@ class Endpoint {
       requestCert: settings.clientAuth !== undefined,
       rejectUnauthorized: false,
       allowHalfOpen: true,
+      // Resumption (tickets and the session cache) works across processes and restarts of the data plane: the
+      // same keys and session id context everywhere (Node's default context is derived from the argv).
+      ...(this.deps.ticketKeys === undefined ? {} : { ticketKeys: this.deps.ticketKeys }),
+      sessionIdContext: `certplane-bdb-${this.config.uid}`,
       handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
     });
     // Anchors may be intermediate CAs or a client's own leaf (digest §7.2): OpenSSL's verdict (socket.authorized)

@@ -331,6 +331,22 @@ describe('the data plane in its own process', () => {
     secure.close();
   }, 120_000);
 
+  it('restarts the control plane on SIGUSR2 without closing a connection (same data plane, same redis-server)', async () => {
+    const secure = await connect(tlsPort, true);
+    const pid = dataPlanePid();
+    const redis = await redisPid(dataDir, 2);
+    const exited = new Promise((resolve) => node.process.once('exit', resolve));
+    node.process.kill('SIGUSR2');
+    await exited;
+    expect(await secure.command('SET planned restart')).toBe('+OK');
+    node = await startTestNode({ dataDir, port: node.port, metricsPort: node.metricsPort });
+    await waitForActive(node.port, node.admin, 2);
+    expect(dataPlanePid()).toBe(pid);
+    expect(await redisPid(dataDir, 2)).toBe(redis);
+    expect(await secure.command('GET planned')).toBe('$7\r\nrestart');
+    secure.close();
+  }, 120_000);
+
   it('counts a proxy certificate the data plane cannot take as not applied (409), then converges', async () => {
     const pid = dataPlanePid();
     const next = await selfSigned({ cn: 'proxy-next', sans: ['IP:127.0.0.1'], freshKey: true });
