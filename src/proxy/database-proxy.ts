@@ -156,7 +156,6 @@ class Endpoint {
       key: certificate.key,
       requestCert: settings.clientAuth !== undefined,
       rejectUnauthorized: false,
-      allowHalfOpen: true,
       // Resumption (tickets and the session cache) works across processes and restarts of the data plane: the
       // same keys and session id context everywhere (Node's default context is derived from the argv).
       ...(this.deps.ticketKeys === undefined ? {} : { ticketKeys: this.deps.ticketKeys }),
@@ -209,6 +208,9 @@ class Endpoint {
       this.connectBackend(socket, undefined);
       return;
     }
+    // Half-open applies to plain connections: a TLS client that shuts its side (before or after the
+    // handshake) is closed at once, not kept until the handshake timeout.
+    socket.allowHalfOpen = false;
     front.server.emit('connection', socket);
   }
 

@@ -202,8 +202,11 @@ describe('the data plane in its own process', () => {
     await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
     const rawClosed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
     raw.on('error', () => undefined);
+    const shutAt = Date.now();
     raw.end();
     await rawClosed;
+    // At once, not after the handshake timeout (10 s).
+    expect(Date.now() - shutAt).toBeLessThan(3000);
     expect((await redisCli(plainPort, ['GET', 'half'])).stdout).toBe('open');
   });
 
