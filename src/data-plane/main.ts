@@ -6,8 +6,8 @@
 // password login is refused (the connection is closed) and the rest keeps serving.
 //
 // It exits when told to (shutdown, SIGTERM), when its control socket disappears (the data dir was removed) or
-// when no node has been attached for --orphan-seconds. Leaving as an orphan, it also stops the redis-servers
-// it fronted (SIGTERM: they save their data), so nothing is left running without a supervisor.
+// when no node has been attached for --orphan-seconds (30 s when it serves no endpoint). Leaving as an orphan,
+// it also stops the redis-servers it fronted, so nothing is left running without a supervisor.
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
@@ -19,6 +19,8 @@ import { LocalCertificates } from './local-certificates.js';
 import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, type NodeMessage, type NodeRequest, type PasswordVerdict } from './protocol.js';
 
 const PASSWORD_CHECK_TIMEOUT_MS = 5000;
+/** A process without endpoints and without a node leaves after this long. */
+const EMPTY_ORPHAN_MS = 30_000;
 
 function argument(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -250,6 +252,8 @@ setInterval(() => {
   refreshBackendPids();
   if (!existsSync(controlPath)) void exit('the control socket is gone (data dir removed)', 'SIGKILL');
   else if (node === undefined && Date.now() - detachedSince > orphanMs) void exit(`no control plane for ${orphanMs / 1000} s`, 'SIGTERM');
+  // Nothing to keep serving: no reason to wait long for the node.
+  else if (node === undefined && proxy.uids().length === 0 && Date.now() - detachedSince > EMPTY_ORPHAN_MS) void exit('no control plane and no endpoints', false);
 }, 1000).unref();
 process.once('SIGTERM', () => void exit('SIGTERM', false));
 process.once('SIGINT', () => void exit('SIGINT', false));
