@@ -196,8 +196,9 @@ function attach(socket: net.Socket): void {
     let messages: NodeMessage[];
     try {
       messages = decoder.push(chunk);
-    } catch (error) {
-      log.error({ err: error }, 'bad control message; dropping the control connection');
+    } catch {
+      // Never the parse error's text: it quotes the line, which may carry key material.
+      log.error('bad control message; dropping the control connection');
       socket.destroy();
       return;
     }

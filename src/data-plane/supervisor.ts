@@ -94,8 +94,9 @@ class Connection {
       let messages: DataPlaneMessage[];
       try {
         messages = decoder.push(chunk);
-      } catch (error) {
-        this.log.error({ err: error }, 'bad message from a data-plane process');
+      } catch {
+        // Never the parse error's text: it quotes the line, which may carry a password.
+        this.log.error('bad message from a data-plane process');
         socket.destroy();
         return;
       }
