@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
-import { chmod, rename, rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { DatabaseProxy, type DatabaseProxyDeps } from '../proxy/database-proxy.js';
@@ -49,11 +49,11 @@ const logSink = new Writable({
     if (node !== undefined && !node.destroyed) {
       send({ type: 'log', line: chunk.toString('utf8') });
     } else {
-      if (fileLog === undefined) {
+      if (fileLog === undefined && !spare) {
         fileLog = createWriteStream(path.join(path.dirname(controlPath), 'data-plane.log'), { flags: 'a', mode: 0o600 });
         fileLog.on('error', () => undefined);
       }
-      fileLog.write(chunk);
+      fileLog?.write(chunk);
     }
     callback();
   },
@@ -138,6 +138,8 @@ async function exit(reason: string, stopBackends: false | 'SIGTERM' | 'SIGKILL')
   control.close();
   await Promise.race([proxy.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000))]);
   fileLog?.end();
+  // A spare's private directory (outside the data dir) goes with the last spare of its node.
+  if (spare) await rm(path.dirname(controlPath), { recursive: true, force: true }).catch(() => undefined);
   setTimeout(() => process.exit(0), 50).unref();
 }
 
@@ -170,12 +172,18 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       backendSockets.delete(request.uid);
       backendPids.delete(request.uid);
       return { type: 'reply', id: request.id, ok: true };
-    case 'promote':
-      await rename(controlPath, request.control);
+    case 'promote': {
+      // The slot's socket path (possibly on another file system than the spare's): listen there, drop the old one.
+      const previous = control;
+      const previousPath = controlPath;
+      control = await listenControl(request.control);
       controlPath = request.control;
+      previous.close();
+      await rm(previousPath, { force: true });
       spare = false;
       log.info({ control: controlPath }, 'spare data-plane process took over');
       return { type: 'reply', id: request.id, ok: true };
+    }
     case 'shutdown':
       setImmediate(() => void exit('the node stopped', false));
       return { type: 'reply', id: request.id, ok: true };
@@ -240,14 +248,19 @@ function attach(socket: net.Socket): void {
   });
 }
 
-const control = net.createServer((socket) => attach(socket));
-control.on('error', (error) => {
-  log.error({ err: error }, 'control socket error');
-  void exit('control socket error', false);
-});
-await rm(controlPath, { force: true });
-await new Promise<void>((resolve) => control.listen(controlPath, resolve));
-await chmod(controlPath, 0o600);
+/** Listens for the node on a control socket path (0600). */
+async function listenControl(at: string): Promise<net.Server> {
+  const server = net.createServer((socket) => attach(socket));
+  server.on('error', (error) => {
+    log.error({ err: error }, 'control socket error');
+    void exit('control socket error', false);
+  });
+  await rm(at, { force: true });
+  await new Promise<void>((resolve) => server.listen(at, resolve));
+  await chmod(at, 0o600);
+  return server;
+}
+let control = await listenControl(controlPath);
 
 setInterval(() => {
   refreshBackendPids();

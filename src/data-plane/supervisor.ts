@@ -14,7 +14,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import tls, { type SecureContextOptions } from 'node:tls';
@@ -405,6 +406,7 @@ export class DataPlaneSupervisor {
   private spare: Connection | undefined;
   private spareStarting = false;
   private spareCount = 0;
+  private spareDir: Promise<string> | undefined;
   private closed = false;
   /** Session ticket keys for every process of this run of the node (a reattached process gets them too). */
   readonly ticketKeys = randomBytes(48).toString('base64');
@@ -437,13 +439,19 @@ export class DataPlaneSupervisor {
     this.stapleTimer.unref();
     // The node does not wait for the processes to start (a cold Node start is slow on a busy machine): changes
     // wait for them instead (Worker.request), and a reattached process's endpoints are reported when known.
-    for (const worker of this.workers) void this.run(worker);
+    // It waits (bounded) for the first attempt, so the node is ready with its data plane in the normal case.
+    const firstAttempts = this.workers.map((worker) => new Promise<void>((resolve) => void this.run(worker, resolve)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(firstAttempts), new Promise((resolve) => (timer = setTimeout(resolve, 20_000)))]);
+    clearTimeout(timer);
   }
 
-  private async run(worker: Worker): Promise<void> {
+  private async run(worker: Worker, attempted: () => void): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        const { reattached, hello } = await worker.start();
+        const started = worker.start();
+        void started.then(attempted, attempted);
+        const { reattached, hello } = await started;
         if (reattached) {
           this.deps.log.info({ worker: worker.index, pid: hello.pid, endpoints: hello.uids, since: new Date(hello.startedAt).toISOString() }, 'reattached to a running data-plane process');
           const inherited = hello.uids.filter((uid) => !this.endpoints.has(uid));
@@ -474,9 +482,12 @@ export class DataPlaneSupervisor {
   private startSpare(): void {
     if (this.deps.spare === false || this.spareStarting || this.spare !== undefined || this.closed) return;
     this.spareStarting = true;
-    // A path of its own per spare: the one being promoted keeps its socket while the next one starts.
-    const socketPath = path.join(this.deps.dataDir, 'data-plane', `spare-${process.pid}-${++this.spareCount}.sock`);
-    spawnDataPlane(this.deps, socketPath, true).then(
+    // A path of its own per spare (the one being promoted keeps its socket while the next one starts), in a
+    // private directory outside the data dir: a spare coming and going changes nothing there.
+    this.spareDir ??= mkdtemp(path.join(os.tmpdir(), 'certplane-spare-'));
+    this.spareDir
+      .then((dir) => spawnDataPlane(this.deps, path.join(dir, `spare-${++this.spareCount}.sock`), true))
+      .then(
       (spare) => {
         this.spareStarting = false;
         if (this.closed) {
@@ -572,6 +583,7 @@ export class DataPlaneSupervisor {
   async close(): Promise<void> {
     this.closed = true;
     this.spare?.socket.destroy();
+    void this.spareDir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     clearInterval(this.stapleTimer);
     this.unregister?.();
     await Promise.all(this.workers.map((w) => w.shutdown()));
@@ -581,6 +593,7 @@ export class DataPlaneSupervisor {
   detach(): void {
     this.closed = true;
     this.spare?.socket.destroy();
+    void this.spareDir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     clearInterval(this.stapleTimer);
     this.unregister?.();
     for (const worker of this.workers) worker.detach();
