@@ -41,6 +41,8 @@ export interface NodeAgentDeps {
   /** This node's view of the cluster document (ClusterSettingsWatcher): a pass records a revision as applied
    *  only once the document as of that revision is applied here. Without it the record covers certificates only. */
   settings?: SettingsApplication;
+  /** Listeners in other processes (the data plane) apply a change asynchronously: awaited after the reload; throws = not applied. */
+  listenersSettled?: () => Promise<void>;
 }
 
 /** Resolves once the cluster document at this modRevision is applied on this node; rejects if it cannot be. */
@@ -128,6 +130,7 @@ export class NodeAgent {
       if (!(await this.deps.files.matches(desired, protection))) await this.deps.files.write(revision, desired, protection);
       this.reloadListeners(desired);
       if (clusterRevision > 0) await this.deps.settings?.whenApplied(clusterRevision);
+      await this.deps.listenersSettled?.();
     } catch (error) {
       await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
       throw error;

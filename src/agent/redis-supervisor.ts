@@ -5,10 +5,13 @@
 // Supervision, per instance:
 //   stopped --ensure()--> starting --ready--> running --exit (not asked)--> backoff --timer--> starting
 //   starting --exit/timeout--> backoff;  any --stop()--> stopping --exit--> stopped
-// Orphans: redis-server is started through `setpriv --pdeathsig TERM`, so if certplane dies (even SIGKILL) the
-// kernel sends it SIGTERM and it saves its snapshot and exits. A later start also finds any redis-server still
-// running from the pidfile (checked against /proc/<pid>/cmdline), stops it and starts a fresh one on the same
-// data: none is left running without a supervisor, and the data survives (save points + save on SIGTERM).
+// Control-plane restarts: redis-server runs detached (own process group), so a node that dies or restarts
+// closes no database connection (the data plane, src/data-plane, keeps serving too). The next start adopts a
+// redis-server still running from the pidfile (checked against /proc/<pid>/cmdline and answering the admin
+// user on its socket): same process, its connections untouched, its liveness watched by polling the pid. One
+// that does not answer is stopped and a fresh one started on the same data (save points + save on SIGTERM).
+// Orphans: a data plane left without a node stops the redis-servers behind it (src/data-plane/main.ts); a
+// graceful stop of the node stops them too.
 //
 // ACLs: the ACL file holds only `default` and certplane's admin user (the only user without the data-plane
 // deny, see domain/database-users.ts; its secret never leaves the node); every database user is applied at run
@@ -63,7 +66,6 @@ export interface RedisSupervisorDeps {
 }
 
 const SOCKET_PATH_MAX = 100;
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,6 +96,9 @@ function quote(value: string): string {
 class RedisInstance {
   state: RedisInstanceState = 'stopped';
   private child: ChildProcess | undefined;
+  /** A redis-server adopted from an earlier run of the node (not our child): its pid, watched by polling. */
+  private adopted: number | undefined;
+  private adoptedWatch: NodeJS.Timeout | undefined;
   private spec: RedisDatabaseSpec;
   private appliedKey: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -124,7 +129,7 @@ class RedisInstance {
   }
 
   get pid(): number | undefined {
-    return this.state === 'running' ? this.child?.pid : undefined;
+    return this.state === 'running' ? (this.child?.pid ?? this.adopted) : undefined;
   }
 
   private get admin(): RedisAuth {
@@ -146,12 +151,14 @@ class RedisInstance {
     this.state = 'starting';
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      if (await this.adoptLeftover()) return;
       await this.stopLeftover();
       await writeFileDurably(this.confPath, this.configText(), 0o600);
       await writeFileDurably(path.join(this.dir, 'users.acl'), this.bootstrapAcl(), 0o600);
       await rm(this.socketPath, { force: true });
-      const command = SETPRIV === undefined ? ['redis-server', this.confPath] : [SETPRIV, '--pdeathsig', 'TERM', '--', this.deps.redisServer ?? 'redis-server', this.confPath];
-      const child = spawn(command[0] as string, command.slice(1), { stdio: 'ignore', detached: false });
+      // Detached: it outlives a restart of the node, which adopts it (adoptLeftover).
+      const child = spawn(this.deps.redisServer ?? 'redis-server', [this.confPath], { stdio: 'ignore', detached: true });
+      child.unref();
       this.child = child;
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.once('error', (error) => this.deps.log.error({ err: error, bdb: this.spec.uid }, 'cannot run redis-server'));
@@ -215,22 +222,60 @@ class RedisInstance {
     }, wait);
   }
 
-  /** A redis-server left from an earlier run of certplane (pidfile + cmdline check): stop it, keep its data. */
-  async stopLeftover(): Promise<void> {
+  /** The pid of a redis-server of this database left running by an earlier run of the node, if any. */
+  private async leftoverPid(): Promise<number | undefined> {
     let pid: number;
     try {
       pid = Number((await readFile(this.pidPath, 'utf8')).trim());
     } catch {
-      return;
+      return undefined;
     }
-    if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return;
+    if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return undefined;
     let cmdline: string;
     try {
       cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
     } catch {
-      return;
+      return undefined;
     }
-    if (!cmdline.includes('redis-server') || !(cmdline.includes(this.socketPath) || cmdline.includes(this.confPath))) return;
+    if (!cmdline.includes('redis-server') || !(cmdline.includes(this.socketPath) || cmdline.includes(this.confPath))) return undefined;
+    return pid;
+  }
+
+  /** Adopts a redis-server left running by an earlier run of the node when it answers the admin user. */
+  private async adoptLeftover(): Promise<boolean> {
+    const pid = await this.leftoverPid();
+    if (pid === undefined) return false;
+    try {
+      const [pong] = await runRedisCommands(this.socketPath, this.admin, [['PING']], 2000);
+      if (pong !== 'PONG') return false;
+    } catch {
+      return false;
+    }
+    // Fresh files for its next start; the running server gets the spec at run time (applySpec).
+    await writeFileDurably(this.confPath, this.configText(), 0o600);
+    await writeFileDurably(path.join(this.dir, 'users.acl'), this.bootstrapAcl(), 0o600);
+    this.adopted = pid;
+    this.appliedKey = undefined;
+    this.state = 'running';
+    this.startedAt = Date.now();
+    clearInterval(this.adoptedWatch);
+    this.adoptedWatch = setInterval(() => {
+      if (this.adopted !== pid || isAlive(pid)) return;
+      clearInterval(this.adoptedWatch);
+      this.adopted = undefined;
+      if (this.state === 'stopping' || this.state === 'stopped') return;
+      this.deps.log.warn({ bdb: this.spec.uid, pid }, 'redis-server exited unexpectedly; restarting');
+      this.scheduleRestart();
+    }, 200);
+    this.adoptedWatch.unref();
+    this.deps.log.info({ bdb: this.spec.uid, pid }, 'redis-server from the previous run adopted (its connections stay)');
+    return true;
+  }
+
+  /** A redis-server left from an earlier run of certplane (pidfile + cmdline check): stop it, keep its data. */
+  async stopLeftover(): Promise<void> {
+    const pid = await this.leftoverPid();
+    if (pid === undefined) return;
     this.deps.log.warn({ bdb: this.spec.uid, pid }, 'stopping a redis-server left from an earlier run');
     process.kill(pid, 'SIGTERM');
     if (!(await waitForExit(pid, 10_000))) {
@@ -324,10 +369,23 @@ class RedisInstance {
     if (reply instanceof RespError) throw new Error(`FLUSHALL failed on database ${this.spec.uid}: ${reply.message}`);
   }
 
+  detach(): void {
+    clearTimeout(this.restartTimer);
+    clearInterval(this.adoptedWatch);
+    this.state = 'stopped';
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.restartTimer);
     await this.starting?.catch(() => undefined);
     this.state = 'stopping';
+    clearInterval(this.adoptedWatch);
+    const adopted = this.adopted;
+    this.adopted = undefined;
+    if (adopted !== undefined && isAlive(adopted)) {
+      process.kill(adopted, 'SIGTERM');
+      if (!(await waitForExit(adopted, 15_000))) process.kill(adopted, 'SIGKILL');
+    }
     const child = this.child;
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -402,6 +460,12 @@ export class RedisSupervisor {
       removed.push(uid);
     }
     return removed;
+  }
+
+  /** Forgets the instances without stopping them (the node stops, its redis-servers serve on; the next start adopts them). */
+  detach(): void {
+    for (const instance of this.instances.values()) instance.detach();
+    this.instances.clear();
   }
 
   async close(): Promise<void> {

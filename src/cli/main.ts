@@ -58,6 +58,11 @@ async function runStart(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A control-plane restart that closes no database connection (README "Data plane").
+    process.once('SIGUSR2', () => {
+      node.keepDataPlane();
+      stop('SIGUSR2');
+    });
     void node.removed.then(resolve);
   });
   await node.close();

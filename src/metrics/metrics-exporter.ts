@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../lib/clock.js';
+import type { ProcessCounters } from './process-counters.js';
 
 export interface InstalledCertificateSource {
   /** The certificate (PEM chain) this node currently serves under a name, if any. */
@@ -28,6 +29,8 @@ export interface MetricsExporterOptions {
   /** The cluster's control-plane TLS policy (min_control_TLS_version, control_cipher_suites, pq_key_exchange), read on every reload. */
   tlsPolicy?: () => Pick<SecureContextOptions, 'minVersion' | 'ciphers' | 'ecdhCurve'>;
   limits?: MetricsLimits;
+  /** This node's process counters (data-plane restarts…), appended to both pages. */
+  counters?: ProcessCounters;
 }
 
 /** Timeouts and the connection cap of the metrics listener (README "Limits and timeouts"). */
@@ -95,7 +98,8 @@ export async function startMetricsExporter(options: MetricsExporterOptions): Pro
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderCertificateMetrics(url, options));
+    const counters = options.counters?.render({ cluster: options.clusterName, node: options.nodeId }) ?? '';
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderCertificateMetrics(url, options) + counters);
   });
   if (limits !== undefined) server.maxConnections = limits.maxConnections;
   const unregister = options.certificates.register('metrics_exporter', server, policy);

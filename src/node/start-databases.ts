@@ -1,6 +1,7 @@
-// Wires the database part of a node: redis-server supervision, the database proxy and the reconciler that
-// drives both from the store. startNode calls it once the certificates are applied (the proxy needs the
-// `proxy` certificate) and closes it before the store.
+// Wires the database part of a node: redis-server supervision, the data plane (the database proxy in its own
+// process(es), src/data-plane, fed over IPC) and the reconciler that drives both from the store. startNode
+// calls it once the certificates are applied (the proxy needs the `proxy` certificate) and closes it before
+// the store.
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -10,7 +11,8 @@ import type { Clock } from '../lib/clock.js';
 import { RedisSecrets } from '../agent/redis-secrets.js';
 import { RedisSupervisor } from '../agent/redis-supervisor.js';
 import { DatabaseReconciler } from '../agent/database-reconciler.js';
-import { DatabaseProxy } from '../proxy/database-proxy.js';
+import { DataPlaneSupervisor } from '../data-plane/supervisor.js';
+import { DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP, type ProcessCounters } from '../metrics/process-counters.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
@@ -18,6 +20,10 @@ import type { DatabaseLoginRefusal, ProxyCertificateSource } from '../proxy/data
 
 export interface RunningDatabases {
   close(): Promise<void>;
+  /** Stops the control-plane side only: the data plane and the redis-servers keep serving for the next start. */
+  detach(): Promise<void>;
+  /** Resolves when every data-plane process applied the last `proxy` certificate; throws if one could not. */
+  settled(): Promise<void>;
 }
 
 export interface StartDatabasesOptions {
@@ -32,9 +38,17 @@ export interface StartDatabasesOptions {
   ocspStaple?: (certificate: Buffer) => Buffer | undefined;
   /** Where refused database logins and lockouts go (/v1/logs): the node's one limiter, shared with the REST API. */
   loginRefusals?: LoginRefusalLog;
+  /** Where data-plane restarts are counted (metrics). */
+  counters?: ProcessCounters;
 }
 
-export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, loginRefusals }: StartDatabasesOptions): Promise<RunningDatabases> {
+/** Data-plane processes (README "Data plane"): CERTPLANE_DATA_PLANE_PROCESSES, default 1. */
+function dataPlaneProcesses(): number {
+  const value = Number(process.env.CERTPLANE_DATA_PLANE_PROCESSES ?? '1');
+  return Number.isInteger(value) && value >= 1 && value <= 64 ? value : 1;
+}
+
+export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, loginRefusals, counters }: StartDatabasesOptions): Promise<RunningDatabases> {
   const redisDir = path.join(config.dataDir, 'redis');
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
   const secrets = await RedisSecrets.open(redisDir);
@@ -59,18 +73,27 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
     const user = await users.get(refusal.userUid);
     if (user !== undefined) await refusals.userLocked(user, refusal.remoteAddress, refusal.reason === 'locked' ? 'user_locked' : 'unauthenticated');
   };
-  const proxy = new DatabaseProxy({
+  counters?.declare(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP);
+  const proxy = new DataPlaneSupervisor({
+    dataDir: config.dataDir,
+    processes: dataPlaneProcesses(),
+    settings: {
+      handshakeTimeoutMs: config.proxyHandshakeTimeoutMs,
+      maxConnections: config.dbMaxConnections,
+      idleTimeoutMs: config.dbIdleTimeoutSeconds * 1000,
+      logLevel: config.logLevel,
+    },
     certificates: tls,
-    log: log.child({ part: 'proxy' }),
-    handshakeTimeoutMs: config.proxyHandshakeTimeoutMs,
-    maxConnections: config.dbMaxConnections,
-    idleTimeoutMs: config.dbIdleTimeoutSeconds * 1000,
     ...(ocspStaple === undefined ? {} : { ocspStaple }),
     passwords: { check: (uid, password) => passwordCheck.checkUserPassword(uid, password) },
     onLoginRefused: (refusal) => {
       recordRefusal(refusal).catch((error: unknown) => log.warn({ err: error, bdb: refusal.bdbUid }, 'could not record a refused database login'));
     },
+    onRestart: () => counters?.increment(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP),
+    onInherited: () => reconciler?.requestReconcile(),
+    log: log.child({ part: 'data-plane' }),
   });
+  await proxy.start();
   reconciler = new DatabaseReconciler({
     store,
     nodeId,
@@ -91,6 +114,12 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   }
   const running = reconciler;
   return {
+    settled: () => proxy.settled(),
+    detach: async () => {
+      await running.close();
+      proxy.detach();
+      supervisor.detach();
+    },
     close: async () => {
       await running.close();
       await proxy.close();

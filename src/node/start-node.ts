@@ -31,6 +31,7 @@ import { JwtAuthenticator } from '../api/auth/jwt-authenticator.js';
 import { migrateStore } from './migrate-store.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 import { startMetricsExporter } from '../metrics/metrics-exporter.js';
+import { ProcessCounters } from '../metrics/process-counters.js';
 import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
 import { controlTlsPolicy, HYBRID_KEY_EXCHANGE_GROUP } from '../domain/tls-policy.js';
 import type { ProxyCertificateSource } from '../proxy/database-proxy.js';
@@ -45,10 +46,13 @@ export interface RunningNode {
   close(): Promise<void>;
   /** Resolves if an operator removes this node while it runs (it must then stop: it never rejoins). */
   removed: Promise<NodeRemovedError>;
+  /** Makes close() leave the data plane and the redis-servers serving, for the next start to reattach (README "Data plane"). */
+  keepDataPlane(): void;
 }
 
 export async function startNode(config: NodeConfig, log: Logger, clock: Clock = systemClock): Promise<RunningNode> {
   const closers: Array<() => Promise<void>> = [];
+  let keepDataPlane = false;
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) {
       await closer().catch((error: unknown) => log.error({ err: error }, 'error while closing'));
@@ -92,15 +96,20 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     // What a listener outside the agent needs (metrics, database proxy): the certificate this node serves and
     // the subscription of its TLS server to rotations.
     const certificates: ProxyCertificateSource = { get: (name) => applied.get(name), register: (name, server, baseOptions) => tls.register(name, server, baseOptions) };
+    // The data plane (started below) answers certificate changes asynchronously; the agent waits for it.
+    let dataPlaneSettled = (): Promise<void> => Promise.resolve();
     const agent = new NodeAgent({
       store, nodeId, files: new CertificateFiles(config.dataDir), applied, tls, clock, log: log.child({ part: 'agent' }),
       keyEncryption: new KeyEncryptionKey(config.dataDir),
       settings,
+      listenersSettled: () => dataPlaneSettled(),
     });
     await agent.start();
     closers.push(() => agent.close());
 
+    const counters = new ProcessCounters();
     const metrics = await startMetricsExporter({
+      counters,
       address: config.address,
       port: config.metricsPort,
       clusterName: config.clusterName,
@@ -125,8 +134,9 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => ocsp.close());
 
     const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
-    const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals });
-    closers.push(() => databases.close());
+    const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals, counters });
+    closers.push(() => (keepDataPlane ? databases.detach() : databases.close()));
+    dataPlaneSettled = () => databases.settled();
 
     const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals);
     closers.push(() => api.close());
@@ -139,7 +149,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
-    return { nodeId, apiPort, metricsPort: metrics?.port, close, removed };
+    return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {
     await close();
     throw error;

@@ -65,6 +65,13 @@ export interface DatabaseProxyDeps {
   maxConnections?: number;
   /** A client connection without traffic for this long is closed; 0 or absent = never (redis `timeout 0`). */
   idleTimeoutMs?: number;
+  /** Several data-plane processes listen on each endpoint's port (SO_REUSEPORT); the kernel spreads connections. */
+  reusePort?: boolean;
+  /**
+   * TLS session ticket keys (48 bytes) shared by every data-plane process, so a session resumes on whichever
+   * process the kernel hands the next connection to; absent: each TLS front has its own random keys.
+   */
+  ticketKeys?: Buffer;
   /** A certificate user's backend login not done by then is dropped. */
   loginTimeoutMs?: number;
   /**
@@ -105,7 +112,9 @@ class Endpoint {
     config: DatabaseEndpointConfig,
   ) {
     this.config = config;
-    this.listener = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.onConnection(socket));
+    // Half-open: a client that shuts its sending side still gets the replies to what it sent (the backend is
+    // ended in turn, and its end ends the client).
+    this.listener = net.createServer({ noDelay: true, pauseOnConnect: false, allowHalfOpen: true }, (socket) => this.onConnection(socket));
     if (deps.maxConnections !== undefined) this.listener.maxConnections = deps.maxConnections;
     this.configure(config);
   }
@@ -114,7 +123,7 @@ class Endpoint {
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.listener.once('error', onError);
-      this.listener.listen({ host: this.config.address, port: this.config.port, exclusive: true }, () => {
+      this.listener.listen({ host: this.config.address, port: this.config.port, exclusive: true, reusePort: this.deps.reusePort === true }, () => {
         this.listener.off('error', onError);
         this.listener.on('error', (error) => this.deps.log.error({ err: error, bdb: this.config.uid }, 'endpoint listener error'));
         resolve();
@@ -147,6 +156,10 @@ class Endpoint {
       key: certificate.key,
       requestCert: settings.clientAuth !== undefined,
       rejectUnauthorized: false,
+      // Resumption (tickets and the session cache) works across processes and restarts of the data plane: the
+      // same keys and session id context everywhere (Node's default context is derived from the argv).
+      ...(this.deps.ticketKeys === undefined ? {} : { ticketKeys: this.deps.ticketKeys }),
+      sessionIdContext: `certplane-bdb-${this.config.uid}`,
       handshakeTimeout: this.deps.handshakeTimeoutMs ?? 10_000,
     });
     // Anchors may be intermediate CAs or a client's own leaf (digest §7.2): OpenSSL's verdict (socket.authorized)
@@ -195,6 +208,9 @@ class Endpoint {
       this.connectBackend(socket, undefined);
       return;
     }
+    // Half-open applies to plain connections: a TLS client that shuts its side (before or after the
+    // handshake) is closed at once, not kept until the handshake timeout.
+    socket.allowHalfOpen = false;
     front.server.emit('connection', socket);
   }
 
@@ -259,6 +275,12 @@ class Endpoint {
     });
     client.once('close', () => backend.destroy());
     backend.once('close', () => client.destroy());
+    // The backend closed: the client's side is ended (after the bytes in flight) and closed soon after even
+    // if the client never closes its own (no half-open connection left behind).
+    backend.once('end', () => {
+      client.end();
+      setTimeout(() => client.destroy(), 5000).unref();
+    });
     const pipe = (): void => {
       backend.pipe(client);
       forwardClientCommands(client, backend, {

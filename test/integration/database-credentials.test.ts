@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest, type Credentials } from '../helpers/api-client.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
-import { adminRedisCli, freeDbPort, redisCli, waitForActive } from '../helpers/redis-cli.js';
+import { adminRedisCli, freeDbPort, redisCli, waitFor, waitForActive } from '../helpers/redis-cli.js';
 import { encodeCommand, RespError, RespReader, type RespValue } from '../../src/lib/resp.js';
 
 let node: TestNode;
@@ -284,6 +284,8 @@ describe('names as redis reads them (review M5)', () => {
     const guessed = roles.find((r) => r.name === 'Guessed')?.uid as number;
     await createUser('frank', [guessed]);
     const frank = users.frank as { uid: number; email: string; password: string };
+    // A new user reaches the data plane asynchronously (the node's reconciler, then IPC): wait until it can log in.
+    await waitFor('frank to reach the database', async () => text((await exchange(plainPort, encodeCommand(['AUTH', 'frank', frank.password]), 1))[0]) === 'OK');
     // The right password through either spelling: the proxy checks it and sends the node secret (before the
     // fix redis got the client's password: WRONGPASS / unknown command).
     const right = await exchange(

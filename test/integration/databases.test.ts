@@ -1,6 +1,7 @@
 // Databases end to end against the built server: POST/GET/PUT/DELETE /v1/bdbs with real redis-servers behind
 // certplane's proxy, the rejection of bad bodies (store and files unchanged), supervision (a killed
-// redis-server comes back), no orphans when certplane itself is killed, data that survives a restart, and
+// redis-server comes back), connections that survive a kill of certplane itself (the data plane and
+// redis-server run on and are adopted by the restarted node), data that survives a restart, and
 // password users provisioned from roles_permissions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -191,11 +192,17 @@ describe('databases', () => {
     expect((await redisCli(dbPort, ['GET', 'greeting'])).stdout).toBe('hello');
   });
 
-  it('leaves no redis-server behind when certplane is killed, and serves the same data after a restart', async () => {
+  it('keeps serving when certplane is killed (data plane and redis-server run on), and the restart adopts them', async () => {
     expect((await redisCli(dbPort, ['SET', 'durable', 'yes'])).stdout).toBe('OK');
     const pid = (await redisPid(dataDir, 1)) as number;
+    const open = await rawConnection(dbPort);
+    expect(await open.command('PING')).toBe('+PONG');
     await node.kill();
-    await waitFor('redis-server to exit after certplane died', async () => !isProcessAlive(pid), 15_000);
+
+    // Nothing drops while the control plane is gone: the open connection and new ones are served.
+    expect(await open.command('SET during-outage yes')).toBe('+OK');
+    expect((await redisCli(dbPort, ['GET', 'durable'])).stdout).toBe('yes');
+    expect(isProcessAlive(pid)).toBe(true);
 
     // The directory of a database deleted while certplane was down goes at the next start.
     await mkdir(path.join(dataDir, 'redis', '77'), { mode: 0o700 });
@@ -204,8 +211,11 @@ describe('databases', () => {
     node = await startTestNode({ dataDir, port });
     await waitForActive(port, node.admin, 1);
     await expect(stat(path.join(dataDir, 'redis', '77'))).rejects.toThrow();
-    await waitFor('the endpoint after restart', async () => (await redisCli(dbPort, ['PING'])).stdout === 'PONG');
-    expect((await redisCli(dbPort, ['GET', 'durable'])).stdout).toBe('yes');
+    expect(node.output()).toContain('reattached to a running data-plane process');
+    // The same redis-server, adopted; the connection opened before the kill still works.
+    expect(await redisPid(dataDir, 1)).toBe(pid);
+    expect(await open.command('GET during-outage')).toBe('$3\r\nyes');
+    open.close();
     expect((await redisCli(dbPort, ['GET', 'greeting'])).stdout).toBe('hello');
   });
 
@@ -232,3 +242,28 @@ describe('databases', () => {
     expect((await redisCli(dbPort, ['GET', 'durable'])).stdout).toBe('');
   });
 });
+
+/** One raw RESP connection kept open across node restarts: inline commands, the reply's first line(s). */
+async function rawConnection(dbPort: number): Promise<{ command(line: string): Promise<string>; close(): void }> {
+  const socket = net.connect(dbPort, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  return {
+    command: (line) =>
+      new Promise((resolve, reject) => {
+        let reply = '';
+        const onData = (chunk: Buffer): void => {
+          reply += chunk.toString();
+          if (!reply.endsWith('\r\n') || (reply.startsWith('$') && !reply.startsWith('$-1') && reply.split('\r\n').length < 3)) return;
+          socket.off('data', onData);
+          resolve(reply.trimEnd());
+        };
+        socket.on('data', onData);
+        socket.once('close', () => reject(new Error(`connection closed (reply so far: ${reply})`)));
+        socket.write(`${line}\r\n`);
+      }),
+    close: () => socket.destroy(),
+  };
+}
