@@ -46,8 +46,10 @@ export interface DataPlaneSupervisorDeps {
   onInherited?: () => void;
   /** Keep a started spare process to replace one that dies (default true). */
   spare?: boolean;
-  /** How often the OCSP staple is compared with what the data plane has. */
+  /** How often the OCSP staple is compared with what the data plane has (it also ages out by nextUpdate). */
   staplePollMs?: number;
+  /** Subscribes to changes of the cached OCSP response, so a new or dropped staple is pushed at once; returns the unsubscriber. */
+  stapleChanges?: (listener: () => void) => () => void;
 }
 
 const PROXY = 'proxy';
@@ -399,6 +401,7 @@ export class DataPlaneSupervisor {
   private certificate: { certificate: string; key: string } | undefined;
   private staple: string | null = null;
   private stapleTimer: NodeJS.Timeout | undefined;
+  private unsubscribeStaple: (() => void) | undefined;
   private unregister: (() => void) | undefined;
   /** The last certificate change sent to the processes: settled() waits for it. */
   private certificateSent: Promise<void> = Promise.resolve();
@@ -437,6 +440,7 @@ export class DataPlaneSupervisor {
     );
     this.stapleTimer = setInterval(() => void this.pushStaple().catch(() => undefined), this.deps.staplePollMs ?? 1000);
     this.stapleTimer.unref();
+    this.unsubscribeStaple = this.deps.stapleChanges?.(() => void this.pushStaple().catch(() => undefined));
     // The node does not wait for the processes to start (a cold Node start is slow on a busy machine): changes
     // wait for them instead (Worker.request), and a reattached process's endpoints are reported when known.
     // It waits (bounded) for the first attempt, so the node is ready with its data plane in the normal case.
@@ -585,6 +589,7 @@ export class DataPlaneSupervisor {
     this.spare?.socket.destroy();
     void this.spareDir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     clearInterval(this.stapleTimer);
+    this.unsubscribeStaple?.();
     this.unregister?.();
     await Promise.all(this.workers.map((w) => w.shutdown()));
   }
@@ -595,6 +600,7 @@ export class DataPlaneSupervisor {
     this.spare?.socket.destroy();
     void this.spareDir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     clearInterval(this.stapleTimer);
+    this.unsubscribeStaple?.();
     this.unregister?.();
     for (const worker of this.workers) worker.detach();
   }

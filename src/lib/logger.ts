@@ -38,6 +38,16 @@ export const REDACTED_PATHS = [
   '*.private_key',
 ];
 
+/**
+ * Where log lines written by another process (the data plane sends pino JSON lines) go in this process's format:
+ * formatted like this process's own lines on a terminal, JSON lines otherwise.
+ */
+export function logLineWriter(format: LogFormat, out: NodeJS.WritableStream = process.stdout): (line: string) => void {
+  if (format === 'json') return (line) => void out.write(line);
+  const pretty = prettyDestination(out, { colors: wantsColors(out as { isTTY?: boolean }, process.env) });
+  return (line) => void pretty.write(line);
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream, format: LogFormat = 'json'): Logger {
   const options = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   if (format === 'pretty') {

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/node-config.js';
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { Clock } from '../lib/clock.js';
+import { logLineWriter, resolveLogFormat } from '../lib/logger.js';
 import { RedisSecrets } from '../agent/redis-secrets.js';
 import { RedisSupervisor } from '../agent/redis-supervisor.js';
 import { DatabaseReconciler } from '../agent/database-reconciler.js';
@@ -36,6 +37,8 @@ export interface StartDatabasesOptions {
   log: Logger;
   /** The OCSP staple for the proxy certificate presented in a handshake (src/ocsp createStapleLookup). */
   ocspStaple?: (certificate: Buffer) => Buffer | undefined;
+  /** Subscribes to changes of the cached OCSP response (StapleSource.onChange): staples reach the data plane at once. */
+  ocspStapleChanges?: (listener: () => void) => () => void;
   /** Where refused database logins and lockouts go (/v1/logs): the node's one limiter, shared with the REST API. */
   loginRefusals?: LoginRefusalLog;
   /** Where data-plane restarts are counted (metrics). */
@@ -48,7 +51,7 @@ function dataPlaneProcesses(): number {
   return Number.isInteger(value) && value >= 1 && value <= 64 ? value : 1;
 }
 
-export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, loginRefusals, counters }: StartDatabasesOptions): Promise<RunningDatabases> {
+export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, ocspStapleChanges, loginRefusals, counters }: StartDatabasesOptions): Promise<RunningDatabases> {
   const redisDir = path.join(config.dataDir, 'redis');
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
   const secrets = await RedisSecrets.open(redisDir);
@@ -92,6 +95,8 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
     onRestart: () => counters?.increment(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP),
     onInherited: () => reconciler?.requestReconcile(),
     log: log.child({ part: 'data-plane' }),
+    writeLog: logLineWriter(resolveLogFormat(config.logFormat, process.stdout.isTTY === true)),
+    ...(ocspStapleChanges === undefined ? {} : { stapleChanges: ocspStapleChanges }),
   });
   await proxy.start();
   reconciler = new DatabaseReconciler({

@@ -134,7 +134,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => ocsp.close());
 
     const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
-    const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, loginRefusals, counters });
+    const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, ocspStapleChanges: (listener) => ocsp.stapleSource.onChange(listener), loginRefusals, counters });
     closers.push(() => (keepDataPlane ? databases.detach() : databases.close()));
     dataPlaneSettled = () => databases.settled();
 

@@ -16,6 +16,8 @@ import type { OcspLog } from './ocsp-poller.js';
 export interface StapleSource {
   /** The DER OCSPResponse to staple for the certificate with this serial (hex), or undefined. */
   getStaple(serialHex: string): Buffer | undefined;
+  /** Called after the settings or the cached response changed (not when a response merely ages out). */
+  onChange(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,10 @@ export async function createStapleSource(deps: { store: ClusterStore; clock: Clo
   let settings: OcspSettings = ocspSettingsOrDefaults(undefined);
   let record: OcspStatusRecord | undefined;
   let der: Buffer | undefined;
+  const listeners = new Set<() => void>();
+  const changed = (): void => {
+    for (const listener of listeners) listener();
+  };
   const setRecord = (value: string | undefined): void => {
     record = value === undefined ? undefined : (JSON.parse(value) as OcspStatusRecord);
     der = record?.response?.der ? Buffer.from(record.response.der, 'base64') : undefined;
@@ -48,14 +54,23 @@ export async function createStapleSource(deps: { store: ClusterStore; clock: Clo
         if (event.key === keys.ocspSettings) settings = ocspSettingsOrDefaults(value === undefined ? undefined : (JSON.parse(value) as Partial<OcspSettings>));
         if (event.key === keys.ocspStatus) setRecord(value);
       }
+      changed();
     },
     // Lost watch history (compaction): re-read the settings and the cached response.
-    resync: readAll,
+    resync: async () => {
+      const now = await readAll();
+      changed();
+      return now;
+    },
   });
   return {
     getStaple(serialHex: string): Buffer | undefined {
       if (!settings.ocsp_functionality || der === undefined) return undefined;
       return isStapleUsable(record, serialHex, deps.clock.now()) ? der : undefined;
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     close: () => watch.close(),
   };
