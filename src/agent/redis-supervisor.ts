@@ -28,6 +28,7 @@ import { runRedisCommands, type RedisAuth } from './redis-admin.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
 import { RespError } from '../lib/resp.js';
 import { aclRuleArguments, DATA_PLANE_DENY } from '../domain/database-users.js';
+import { delay, isAlive, waitForExit } from '../lib/processes.js';
 
 export const ADMIN_USERNAME = '__certplane_admin';
 
@@ -66,28 +67,6 @@ export interface RedisSupervisorDeps {
 }
 
 const SOCKET_PATH_MAX = 100;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await delay(25);
-  }
-  return !isAlive(pid);
-}
 
 function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;

@@ -24,6 +24,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
 import type { DatabaseLoginRefusal, DatabasePasswordCheck, ProxyCertificateSource } from '../proxy/database-proxy.js';
 import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, type DataPlaneSettings, type HelloReply, type NodeMessage, type NodeRequest } from './protocol.js';
+import { delay, isAlive, waitForExit } from '../lib/processes.js';
 
 export interface DataPlaneSupervisorDeps {
   dataDir: string;
@@ -54,19 +55,6 @@ export interface DataPlaneSupervisorDeps {
 
 const PROXY = 'proxy';
 const ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url));
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 class WentAway extends Error {}
 
@@ -288,7 +276,7 @@ class Worker {
       return;
     }
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 100 && isAlive(pid); i++) await delay(10);
+    await waitForExit(pid, 1000, 10);
   }
 
   private onMessage(connection: Connection, message: DataPlaneMessage): void {
@@ -381,8 +369,7 @@ class Worker {
       connection.socket.destroy();
     }
     if (pid !== undefined) {
-      for (let i = 0; i < 500 && isAlive(pid); i++) await delay(10);
-      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      if (!(await waitForExit(pid, 5000, 10))) process.kill(pid, 'SIGKILL');
     }
     await rm(this.pidPath, { force: true });
   }
