@@ -572,23 +572,23 @@ export class DataPlaneSupervisor {
 
   /** The node stops for good: the data-plane processes stop too. */
   async close(): Promise<void> {
-    this.closed = true;
-    this.spare?.socket.destroy();
-    void this.spareDir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
-    clearInterval(this.stapleTimer);
-    this.unsubscribeStaple?.();
-    this.unregister?.();
+    this.stopFollowing();
     await Promise.all(this.workers.map((w) => w.shutdown()));
   }
 
   /** The node stops but the data plane keeps serving, for the next run of the node to reattach. */
   detach(): void {
+    this.stopFollowing();
+    for (const worker of this.workers) worker.detach();
+  }
+
+  /** Close and detach alike: no spare, no staple or certificate updates any more. */
+  private stopFollowing(): void {
     this.closed = true;
     this.spare?.socket.destroy();
     void this.spareDir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     clearInterval(this.stapleTimer);
     this.unsubscribeStaple?.();
     this.unregister?.();
-    for (const worker of this.workers) worker.detach();
   }
 }

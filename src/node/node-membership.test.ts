@@ -10,17 +10,19 @@ import { NodeRegistration, resolveNodeId } from './node-membership.js';
 import { StoreUnavailableError, type ClusterStore, type Lease } from '../store/cluster-store.js';
 import type { FastifyBaseLogger } from 'fastify';
 
+// One store in a fresh directory per test, for both groups below.
+let dir: string;
+let store: SqliteStore;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-membership-'));
+  store = new SqliteStore(path.join(dir, 'ccs.sqlite'));
+});
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
 describe('node membership', () => {
-  let dir: string;
-  let store: SqliteStore;
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-membership-'));
-    store = new SqliteStore(path.join(dir, 'ccs.sqlite'));
-  });
-  afterEach(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
 
   it('gives the single node of the embedded store uid 1 and keeps it in <data-dir>/node-id', async () => {
     expect(await resolveNodeId(store, dir, false)).toBe('1');
@@ -56,16 +58,6 @@ describe('node membership', () => {
 });
 
 describe('node registration after its lease lapsed', () => {
-  let dir: string;
-  let store: SqliteStore;
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'certplane-membership-'));
-    store = new SqliteStore(path.join(dir, 'ccs.sqlite'));
-  });
-  afterEach(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
 
   /** The SQLite store with leases the test can make lapse, and transactions it can make fail. */
   function lapsingStore(): { store: ClusterStore; lapse: () => void; failTxns: (n: number, error?: Error) => void } {
