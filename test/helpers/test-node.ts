@@ -78,7 +78,7 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
     kill: () => waitExit('SIGKILL'),
     destroy: async () => {
       await waitExit('SIGTERM');
-      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
   await waitUntilReady(node, exited);

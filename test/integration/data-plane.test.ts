@@ -150,7 +150,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const conn of open) conn.close();
   await node?.destroy();
-  await rm(dataDir, { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 describe('the data plane in its own process', () => {
@@ -387,7 +387,8 @@ describe('the data plane in its own process', () => {
     const redis = [(await redisPid(dataDir, 1)) as number, (await redisPid(dataDir, 2)) as number];
     await node.kill();
     expect(isProcessAlive(dp)).toBe(true);
-    await rm(dataDir, { recursive: true, force: true });
+    // The orphaned data plane starts its own log file in the directory meanwhile: rm retries on ENOTEMPTY.
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     await waitFor('the data plane and its redis-servers to exit', async () => !isProcessAlive(dp) && redis.every((pid) => !isProcessAlive(pid)), 20_000);
   }, 60_000);
 });
