@@ -67,7 +67,7 @@ async function expectEncryptedKeyFiles(node: TestNode): Promise<void> {
 
 async function expectPlainKeyFiles(node: TestNode): Promise<void> {
   for (const file of await keyFiles(node)) {
-    expect(await readFile(file, 'utf8'), file).toMatch(/^-----BEGIN (EC |RSA )?PRIVATE KEY-----\n/);
+    expect(await readFile(file, 'utf8'), file).toMatch(/^-{5}BEGIN (EC |RSA )?PRIVATE KEY-{5}\n/);
     expect((await openssl(['pkey', '-in', file, '-noout', '-passin', 'pass:'])).code, file).toBe(0);
   }
 }
