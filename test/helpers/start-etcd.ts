@@ -7,6 +7,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
+import { freezeProcess } from './freeze-process.js';
 
 export interface TestEtcd {
   clientPort: number;
@@ -20,7 +21,7 @@ export interface TestEtcd {
   /** Starts again on the same ports and data dir and waits until healthy (no-op while running). */
   start(): Promise<void>;
   /** SIGSTOP: the process holds its sockets but answers nothing (a network cut, as seen by clients). */
-  freeze(): void;
+  freeze(): Promise<void>;
   /** SIGCONT after freeze(). */
   resume(): void;
   destroy(): Promise<void>;
@@ -86,7 +87,9 @@ export async function startEtcd(): Promise<TestEtcd> {
     output: () => output,
     stop,
     start: launch,
-    freeze: () => child?.kill('SIGSTOP'),
+    freeze: async () => {
+      if (child?.pid !== undefined) await freezeProcess(child.pid);
+    },
     resume: () => child?.kill('SIGCONT'),
     destroy: async () => {
       await stop();

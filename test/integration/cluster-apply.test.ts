@@ -8,6 +8,7 @@ import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { clusterCalls, destroyCluster, nodeUid, waitUntil } from '../helpers/cluster-calls.js';
 import type { ApiResponse, Credentials } from '../helpers/api-client.js';
 import { startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
+import { freezeProcess } from '../helpers/freeze-process.js';
 
 const admin: Credentials = { email: 'admin@cluster.local', password: 'Admin-Password-1' };
 const APPLY_TIMEOUT_MS = 3000;
@@ -67,7 +68,7 @@ describe('PUT /v1/cluster on two nodes', () => {
 
   it('answers 409 nodes_not_updated naming a live member that cannot apply in time; the change stays stored, the member converges, a retry answers 200', async () => {
     const frozen = nodes[1]!;
-    frozen.process.kill('SIGSTOP');
+    await freezeProcess(frozen.process.pid!);
     let response: ApiResponse;
     const started = Date.now();
     try {

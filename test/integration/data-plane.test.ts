@@ -18,6 +18,7 @@ import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest } from '../helpers/api-client.js';
 import { selfSigned } from '../helpers/pki.js';
 import { freeDbPort, isProcessAlive, redisCli, redisPid, waitFor, waitForActive } from '../helpers/redis-cli.js';
+import { freezeProcess } from '../helpers/freeze-process.js';
 
 let node: TestNode;
 let dataDir: string;
@@ -274,7 +275,7 @@ describe('the data plane in its own process', () => {
   it('keeps other endpoints serving while a redis-server stops answering (SIGSTOP)', async () => {
     const pid = (await redisPid(dataDir, 1)) as number;
     const stuck = await connect(plainPort, false);
-    process.kill(pid, 'SIGSTOP');
+    await freezeProcess(pid);
     try {
       const pending = stuck.command('PING');
       pending.catch(() => undefined);
@@ -353,7 +354,7 @@ describe('the data plane in its own process', () => {
   it('counts a proxy certificate the data plane cannot take as not applied (409), then converges', async () => {
     const pid = dataPlanePid();
     const next = await selfSigned({ cn: 'proxy-next', sans: ['IP:127.0.0.1'], freshKey: true });
-    process.kill(pid, 'SIGSTOP');
+    await freezeProcess(pid);
     let put;
     try {
       put = await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: next.certificate, key: next.key }] });

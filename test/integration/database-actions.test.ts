@@ -10,6 +10,7 @@ import { apiRequest, type Credentials } from '../helpers/api-client.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
 import { createTestUser } from '../helpers/test-users.js';
 import { freeDbPort, redisCli, redisPid, waitFor, waitForActive } from '../helpers/redis-cli.js';
+import { freezeProcess } from '../helpers/freeze-process.js';
 
 let node: TestNode;
 let dataDir: string;
@@ -141,7 +142,7 @@ describe('database actions when the node cannot run them in time', () => {
   it('answers 500 action_failed for a flush that hangs, withdraws an untaken one (409), refuses a non-active database (409 busy)', async () => {
     expect((await redisCli(slowPort, ['SET', 'k', 'v'])).stdout).toBe('OK');
     const pid = (await redisPid(slowDir, 1)) as number;
-    process.kill(pid, 'SIGSTOP');
+    await freezeProcess(pid);
     try {
       const hanging = slowApi('PUT', '/v1/bdbs/1/flush');
       await waitFor('the node to take the flush', async () => slow.output().includes('database flush started'));

@@ -20,6 +20,7 @@ import { compactEtcd, startEtcd, type TestEtcd } from '../helpers/start-etcd.js'
 import { freePort } from '../helpers/free-port.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
 import { EtcdStore } from '../../src/store/etcd/etcd-store.js';
+import { freezeProcess } from '../helpers/freeze-process.js';
 
 const admin: Credentials = { email: 'admin@cluster.local', password: 'Admin-Password-1' };
 const CLI = path.resolve('dist/src/cli/main.js');
@@ -105,7 +106,7 @@ describe('members that are down, at the default lease and apply timeout', () => 
   it('answers 409 naming a SIGSTOPped member as soon as its lease lapses, before the apply timeout; it converges after SIGCONT', async () => {
     const frozen = nodes[2]!;
     const cert = await newApiCertificate();
-    frozen.process.kill('SIGSTOP');
+    await freezeProcess(frozen.process.pid!);
     let answer: { value: ApiResponse; ms: number };
     try {
       answer = await timed(() => putApiCertificate(nodes[0]!, cert));
@@ -224,7 +225,7 @@ describe('members that are down, at the default lease and apply timeout', () => 
   it('converges a member that was stopped during many changes and an etcd compaction, instead of stalling (10.6)', async () => {
     const stopped = nodes[1]!;
     expect(await acceptsTls12(stopped)).toBe(true);
-    stopped.process.kill('SIGSTOP');
+    await freezeProcess(stopped.process.pid!);
     let last: TestCertificate;
     let compactedTo: number;
     try {
@@ -287,7 +288,7 @@ describe('members that are down, at the default lease and apply timeout', () => 
     })();
     const flapper = (async () => {
       while (running) {
-        flapping.process.kill('SIGSTOP');
+        await freezeProcess(flapping.process.pid!);
         await new Promise((resolve) => setTimeout(resolve, 40 + Math.random() * 200));
         flapping.process.kill('SIGCONT');
         await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 100));
@@ -315,7 +316,7 @@ describe('members that are down, at the default lease and apply timeout', () => 
   it('shuts down (exit 1, saying why) a node removed while it was frozen, once it runs again; it does not rejoin', async () => {
     const frozen = nodes[1]!;
     const exited = new Promise<number | null>((resolve) => frozen.process.once('exit', (code) => resolve(code)));
-    frozen.process.kill('SIGSTOP');
+    await freezeProcess(frozen.process.pid!);
     try {
       await waitUntil(async () => (await statusOf(uids[1]!)) === 'down', DEFAULT_LEASE_MS + 10_000, 'the frozen node is down');
       expect((await call(nodes[0]!, 'POST', `/v1/nodes/${uids[1]}/actions/remove`)).status).toBe(200);

@@ -95,7 +95,7 @@ describe('EtcdStore', () => {
     const store = openStore(800);
     try {
       await store.get('/k');
-      etcd.freeze();
+      await etcd.freeze();
       const started = Date.now();
       await expect(store.txn({ success: [{ type: 'put', key: '/k', value: 'x' }] })).rejects.toBeInstanceOf(StoreUnavailableError);
       await expect(store.watchPrefix('/', 0, () => undefined)).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -141,7 +141,7 @@ describe('EtcdStore', () => {
       const lease = await store.grantLease(1);
       await store.txn({ success: [{ type: 'put', key: '/live/me', value: 'up', lease: lease.id }] });
       const lost = new Promise<Error>((resolve) => lease.onLost?.(resolve));
-      etcd.freeze();
+      await etcd.freeze();
       const error = await Promise.race([lost, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('lease loss not reported')), 8000))]);
       expect(error).toBeInstanceOf(StoreUnavailableError);
       etcd.resume();

@@ -12,6 +12,7 @@ import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { clusterCalls, newApiCertificate, servedFingerprint, waitUntil } from '../helpers/cluster-calls.js';
 import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
 import { startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
+import { freezeProcess } from '../helpers/freeze-process.js';
 
 const admin: Credentials = { email: 'admin@cluster.local', password: 'Admin-Password-1' };
 const LEASE_TTL_SECONDS = 5;
@@ -107,7 +108,7 @@ describe('a three-node cluster on etcd', () => {
     const frozen = nodes[2]!;
     const frozenUid = String((await apiRequest(frozen.port, { path: '/v1/bootstrap' }, frozen.address)).json.local_node_info.uid);
     const cert = await newApiCertificate();
-    frozen.process.kill('SIGSTOP');
+    await freezeProcess(frozen.process.pid!);
     let response: ApiResponse;
     const started = Date.now();
     try {
