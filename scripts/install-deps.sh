@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what certplane needs on a fresh Debian machine, only when missing: Debian packages (redis-server,
-# redis-tools, etcd-server, haproxy, openssl, curl), the Node.js runtime (scripts/node-runtime.sh), npm
+# redis-tools, etcd-server, haproxy, openssl, curl, and the test peers pebble, prometheus (promtool),
+# python3-aiosmtpd and chromium), the Node.js runtime (scripts/node-runtime.sh), npm
 # dependencies (rebuilt when the runtime's ABI changed), and the TypeScript build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,10 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v pebble >/dev/null 2>&1 || need+=(pebble)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v aiosmtpd >/dev/null 2>&1 || need+=(python3-aiosmtpd)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
