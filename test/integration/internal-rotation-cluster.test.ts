@@ -20,7 +20,7 @@ const LEASE_TTL_SECONDS = 5;
 const INTERNODE = ['ccs_internode_encryption', 'data_internode_encryption'] as const;
 
 let etcd: TestEtcd;
-let nodes: TestNode[] = [];
+const nodes: TestNode[] = [];
 const retired: TestNode[] = [];
 
 function startClusterNode(index: number, restart?: { dataDir: string; port: number; metricsPort: number }): Promise<TestNode> {
@@ -185,8 +185,8 @@ describe('internal rotation on a three-node cluster (etcd)', () => {
           samples += 1;
           for (const [i, holder] of views.entries()) {
             for (const [j, verifier] of views.entries()) {
-              for (const leaf of holder!.leaves) {
-                if (!verifier!.trust.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) violations.push(`node-${j + 1} does not trust a certificate of node-${i + 1}`);
+              for (const leaf of holder.leaves) {
+                if (!verifier.trust.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey))) violations.push(`node-${j + 1} does not trust a certificate of node-${i + 1}`);
               }
             }
           }
