@@ -222,6 +222,9 @@ export interface RotationOutcome {
 export interface CaRenewalOutcome {
   /** The revision that published the new CA and the old+new trust bundle; undefined when a renewal was already under way. */
   revision: number | undefined;
+  /** The revision at which the renewal under way (new or earlier) was published: every node must have applied it
+   *  before a certificate from the new CA is issued. */
+  publishedRevision: number;
   renewal: InternalCaRenewal;
   new_ca_fingerprint: string;
 }

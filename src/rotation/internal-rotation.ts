@@ -136,8 +136,8 @@ export class InternalRotation implements InternalRotationOperations {
   async renewInternalCa(request: { actor: RotationActor; overlapSeconds: number }): Promise<CaRenewalOutcome> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const state = await this.readState();
-      if (state.renewal !== undefined) {
-        return { revision: undefined, renewal: state.renewal, new_ca_fingerprint: fingerprintOf(state.ca.certificate) };
+      if (state.renewal !== undefined && state.renewalKv !== undefined) {
+        return { revision: undefined, publishedRevision: state.renewalKv.modRevision, renewal: state.renewal, new_ca_fingerprint: fingerprintOf(state.ca.certificate) };
       }
       const now = this.deps.clock.now();
       const next = await this.deps.pki.generateCa(state.clusterName, now);
@@ -167,7 +167,7 @@ export class InternalRotation implements InternalRotationOperations {
           ),
         ],
       });
-      if (result.succeeded) return { revision: result.revision, renewal, new_ca_fingerprint: certificateFingerprint(newCa) };
+      if (result.succeeded) return { revision: result.revision, publishedRevision: result.revision, renewal, new_ca_fingerprint: certificateFingerprint(newCa) };
     }
     throw new RotationConflictError('the internal CA was changed concurrently too often; retry');
   }

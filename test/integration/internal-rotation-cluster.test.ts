@@ -220,6 +220,42 @@ describe('internal rotation on a three-node cluster (etcd)', () => {
     );
   });
 
+  it('a CA renewal that meets a frozen node stops before re-issuing (409); repeated, it resumes the same renewal and finishes', async () => {
+    const frozen = nodes[2]!;
+    const before = await trustView(nodes[0]!);
+    await freezeProcess(frozen.process.pid!);
+    let first;
+    try {
+      first = await call(nodes[0]!, 'POST', '/v1/cluster/certificates/rotate', { name: 'internal_ca', overlap_seconds: 600 });
+      // The live nodes trust both CAs, but nobody holds a certificate from the new CA yet.
+      for (const node of nodes.slice(0, 2)) {
+        const view = await trustView(node);
+        expect(view.trust).toHaveLength(2);
+        expect(view.leaves.map((l) => l.fingerprint256)).toEqual(before.leaves.map((l) => l.fingerprint256));
+      }
+      // A repeated request while the node is still frozen: still 409, still nothing issued from the new CA.
+      const again = await call(nodes[1]!, 'POST', '/v1/cluster/certificates/rotate', { name: 'internal_ca' });
+      expect(again.status, again.text).toBe(409);
+      expect((await trustView(nodes[1]!)).leaves.map((l) => l.fingerprint256)).toEqual(before.leaves.map((l) => l.fingerprint256));
+    } finally {
+      frozen.process.kill('SIGCONT');
+    }
+    expect(first.status, first.text).toBe(409);
+    expect(first.json).toMatchObject({ error_code: 'nodes_not_updated' });
+    await waitUntil(async () => (await trustView(frozen)).trust.length === 2, 30_000, 'the resumed node trusts both CAs');
+    const retry = await call(nodes[0]!, 'POST', '/v1/cluster/certificates/rotate', { name: 'internal_ca' });
+    expect(retry.status, retry.text).toBe(200);
+    // The same renewal (no third CA), and every node's certificates now come from the new CA.
+    expect(retry.json.internal_ca).toMatchObject({ retire_after: expect.any(String) });
+    const views = await Promise.all(nodes.map(trustView));
+    const newCa = views[0]!.trust[0]!;
+    for (const view of views) {
+      expect(view.trust.map((c) => c.fingerprint256)).toEqual([newCa.fingerprint256, before.trust[0]!.fingerprint256]);
+      for (const leaf of view.leaves) expect(leaf.checkIssued(newCa) && leaf.verify(newCa.publicKey)).toBe(true);
+    }
+    console.log(`CA renewal with node-3 frozen: 409 and no certificate from the new CA; after it resumed the repeated request finished the same renewal (new CA ${short(newCa.fingerprint256)})`);
+  });
+
   it('the scheduled job rotates on the leader only, once per firing, and a new leader takes over after the leader is killed', async () => {
     const put = await call(nodes[0]!, 'PUT', '/v1/job_scheduler', { cert_rotation_job_settings: { cron_expression: '*/2 * * * * *', enabled: true, expiry_days_before_rotation: 90 } });
     expect(put.status, put.text).toBe(200);

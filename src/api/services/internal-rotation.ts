@@ -48,12 +48,14 @@ export async function rotateInternalCertificates(deps: ApiDeps, caller: Caller, 
     answer.internal_ca = { new_fingerprint: renewal.new_ca_fingerprint, overlap_started_at: renewal.renewal.started_at, retire_after: renewal.renewal.retire_after };
     if (renewal.revision !== undefined) {
       log?.info({ audit: { type: 'internal_ca_renewed', user_uid: caller.uid, new_fingerprint: renewal.new_ca_fingerprint, retire_after: renewal.renewal.retire_after } }, 'internal CA renewed');
-      try {
-        await confirmApplied(deps, renewal.revision, 'nodes_not_updated');
-      } finally {
-        // The previous CA's private key must not stay readable in the store's history (issue 17.10).
-        await deps.store.forgetHistory([keys.internalCa], renewal.revision);
-      }
+    }
+    // Also when the renewal was already under way (a repeated request after a 409): a member that has not applied
+    // the old+new bundle yet must not meet a certificate from the new CA.
+    try {
+      await confirmApplied(deps, renewal.publishedRevision, 'nodes_not_updated');
+    } finally {
+      // The previous CA's private key must not stay readable in the store's history (issue 17.10).
+      if (renewal.revision !== undefined) await deps.store.forgetHistory([keys.internalCa], renewal.revision);
     }
   }
 
