@@ -9,6 +9,7 @@ import type { LoginRefusalLog } from './auth/login-refusal-events.js';
 import type { JwtAuthenticator } from './auth/jwt-authenticator.js';
 import type { ClusterSettingsView } from '../domain/cluster-settings.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
+import type { InternalRotationOperations } from '../domain/internal-rotation.js';
 
 export interface LocalNodeInfo {
   uid: string;
@@ -32,6 +33,8 @@ export interface ApiDeps {
   bodyLimitBytes: number;
   /** POST /v1/ocsp/test: queries the OCSP responder (src/ocsp, wired by the composition root). */
   ocsp: OcspOperations;
+  /** POST /v1/cluster/certificates/rotate: regenerates internal certificates (src/rotation, wired by the composition root). */
+  internalRotation?: InternalRotationOperations;
   /** Lockouts and refused certificate logins as /v1/logs events (rate-limited); none in unit tests. */
   loginRefusals?: LoginRefusalLog;
 }

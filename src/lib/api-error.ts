@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   unknown_certificate: { status: 403, text: 'The certificate name is not one certplane knows' },
   required_certificate: { status: 403, text: 'The certificate is required and cannot be deleted' },
   certificate_in_use: { status: 403, text: 'The certificate is in use by an enabled feature' },
+  unsupported_certificate_rotation: { status: 403, text: 'The certificate cannot be rotated: not an internal certificate, customer-provided, or an unknown name' },
+  invalid_cron_expression: { status: 400, text: 'A job scheduler cron_expression does not parse or never fires' },
   invalid_certificate: { status: 400, text: 'The certificate, chain or key is invalid' },
   invalid_key: { status: 400, text: 'The private key cannot be used (unparsable, encrypted, or not a private key)' },
   certificate_expired: { status: 406, text: 'The certificate has expired' },

@@ -68,6 +68,12 @@ export async function issueInternodeCertificate(internalCa: PemPair, clusterName
   return issueWith(caCert, caKey, clusterName, now, keys);
 }
 
+/** A new internal CA (10 years, new key): the renewal of `POST /v1/cluster/certificates/rotate {"name":"internal_ca"}`. */
+export async function generateInternalCa(clusterName: string, now: Date): Promise<PemPair> {
+  const keys = await generateKeys();
+  return pemPair(await createInternalCa(clusterName, now, keys), keys);
+}
+
 function generateKeys(): Promise<CryptoKeyPair> {
   return crypto.subtle.generateKey(RSA, true, ['sign', 'verify']);
 }

@@ -23,7 +23,9 @@ import { KeyEncryptionKey } from '../agent/key-encryption.js';
 import { startDatabases } from './start-databases.js';
 import { startOcsp } from './start-ocsp.js';
 import { checkExpiryWhileLeader } from './start-expiry-checks.js';
+import { internalRotation, rotateWhileLeader } from './start-rotation.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
+import type { InternalRotationOperations } from '../domain/internal-rotation.js';
 import { buildApi } from '../api/build-api.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
@@ -138,7 +140,8 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => (keepDataPlane ? databases.detach() : databases.close()));
     dataPlaneSettled = () => databases.settled();
 
-    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals);
+    const rotation = internalRotation({ store, clock });
+    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, rotation);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -148,6 +151,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => election.close());
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
+    closers.push(rotateWhileLeader({ rotation, store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
     return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {
@@ -167,6 +171,7 @@ async function startApi(
   ocsp: OcspOperations,
   jwtSecret: Buffer,
   loginRefusals: LoginRefusalLog,
+  rotation?: InternalRotationOperations,
 ): Promise<FastifyInstance> {
   // The listener's TLS policy (certificate, cipher settings, client certificates) is the API's own: api/api-tls.ts.
   const { settings } = apiTls;
@@ -186,6 +191,7 @@ async function startApi(
       bodyLimitBytes: config.bodyLimitBytes,
       ocsp,
       loginRefusals,
+      ...(rotation === undefined ? {} : { internalRotation: rotation }),
     },
     https: apiHttpsOptions(apiTls),
     logger: log.child({ part: 'api' }),

@@ -6,6 +6,12 @@ export const keys = {
   cluster: `${ROOT}/cluster`,
   /** The internal CA that issues the internode certificates (never returned by the API). */
   internalCa: `${ROOT}/internal-ca`,
+  /** The overlap of an internal CA renewal while it lasts: the previous CA, still trusted until retire_after. */
+  internalCaRenewal: `${ROOT}/internal-ca-renewal`,
+  /** GET/PUT /v1/job_scheduler (absent until the first PUT: RS defaults). */
+  jobScheduler: `${ROOT}/job-scheduler`,
+  /** The certificate rotation job's last run (the leader writes it with the rotation it made). */
+  certRotationJob: `${ROOT}/jobs/cert-rotation`,
   /** Cluster policy (lockout settings). */
   policy: `${ROOT}/policy`,
   /** One key per installed certificate: { certificate, key? }. */

@@ -5,6 +5,9 @@ import { getCertificates } from './cluster-certificates/get-certificates.js';
 import { putCertificates } from './cluster-certificates/put-certificates.js';
 import { updateCert } from './cluster-certificates/update-cert.js';
 import { deleteCertificateRoute } from './cluster-certificates/delete-certificate.js';
+import { rotateCertificates } from './cluster-certificates/rotate-certificates.js';
+import { getJobScheduler } from './job-scheduler/get-job-scheduler.js';
+import { putJobScheduler } from './job-scheduler/put-job-scheduler.js';
 import { listLogs } from './logs/list-logs.js';
 import { getCluster } from './cluster/get-cluster.js';
 import { putCluster } from './cluster/put-cluster.js';
@@ -51,6 +54,9 @@ export const allRoutes: ApiRoute[] = [
   putCertificates,
   updateCert,
   deleteCertificateRoute,
+  rotateCertificates,
+  getJobScheduler,
+  putJobScheduler,
   listLogs,
   getCluster,
   putCluster,
