@@ -5,6 +5,8 @@ import { getCertificates } from './cluster-certificates/get-certificates.js';
 import { putCertificates } from './cluster-certificates/put-certificates.js';
 import { updateCert } from './cluster-certificates/update-cert.js';
 import { deleteCertificateRoute } from './cluster-certificates/delete-certificate.js';
+import { getAcmeRoute } from './cluster-acme/get-acme.js';
+import { putAcmeRoute } from './cluster-acme/put-acme.js';
 import { listLogs } from './logs/list-logs.js';
 import { getCluster } from './cluster/get-cluster.js';
 import { putCluster } from './cluster/put-cluster.js';
@@ -51,6 +53,8 @@ export const allRoutes: ApiRoute[] = [
   putCertificates,
   updateCert,
   deleteCertificateRoute,
+  getAcmeRoute,
+  putAcmeRoute,
   listLogs,
   getCluster,
   putCluster,

@@ -25,6 +25,10 @@ import { getJson } from '../../store/cluster-store.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
 import { GUARDED_CERTIFICATE_NAMES, identityLoss } from '../../domain/certificate-identity.js';
 import { parseCertificateChain } from '../../domain/pem.js';
+import { putAcmeManualMarkerOp, readAcmeSettings } from '../../store/acme-records.js';
+
+/** The part of ApiDeps a cluster-wide certificate change uses (the ACME renewer installs outside a request). */
+export type CertificateChangeDeps = Pick<ApiDeps, 'store' | 'clock' | 'applyTimeoutMs'>;
 
 export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<string, CertificateRecord>> {
   const { records } = await listCertificateRecords(deps.store);
@@ -32,7 +36,7 @@ export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<stri
 }
 
 /** Validates every item first; throws the status of the first failing item with every item's error listed. */
-export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; certificate: string; key?: string }>): ValidCertificate[] {
+export function validateOrThrow(deps: CertificateChangeDeps, items: Array<{ name: string; certificate: string; key?: string }>): ValidCertificate[] {
   const result = validateCertificateItems(items, deps.clock.now());
   if (result.ok) return result.certificates;
   const first = result.errors[0]!;
@@ -49,7 +53,7 @@ export function warningsOf(certificates: readonly ValidCertificate[]): { warning
 
 /** PUT /v1/cluster/certificates and /v1/cluster/update_cert: validate every item, then replace them on all nodes. */
 export async function installCertificates(
-  deps: ApiDeps,
+  deps: CertificateChangeDeps,
   caller: Caller,
   items: Array<{ name: string; certificate: string; key?: string }>,
   log?: AuditLogger,
@@ -57,13 +61,24 @@ export async function installCertificates(
 ): Promise<{ warnings?: string[] }> {
   const valid = validateOrThrow(deps, items);
   const guard = options.allowIdentityChange === true ? undefined : await identityGuard(deps);
-  await replaceCertificates(deps, caller, valid, log, guard === undefined ? {} : { guard });
+  const ops = options.source === 'acme' ? [] : await acmeSwitchOffOps(deps, caller, valid);
+  await replaceCertificates(deps, caller, valid, log, guard === undefined ? { ops } : { guard, ops });
   return warningsOf(valid);
 }
 
 export interface InstallOptions {
   /** Issue 15.3 (certplane extension): replace api/cm/proxy even when names or the root change. */
   allowIdentityChange?: boolean;
+  /** Who installs: a hand upload (the default) switches ACME off for the names it replaces (issue 15.2). */
+  source?: 'upload' | 'acme';
+}
+
+/** The markers that switch ACME off for the ACME-managed names a hand upload replaces (same transaction). */
+async function acmeSwitchOffOps(deps: CertificateChangeDeps, caller: Caller, certificates: readonly ValidCertificate[]): Promise<TxnOp[]> {
+  const { settings } = await readAcmeSettings<{ names: string[] }>(deps.store);
+  const managed = new Set(settings.names ?? []);
+  const time = deps.clock.now().toISOString();
+  return certificates.filter((cert) => managed.has(cert.name)).map((cert) => putAcmeManualMarkerOp(cert.name, { time, user_email: caller.email }));
 }
 
 /** Additions to one replacement: a check of what it replaces, and more writes for the same transaction. */
@@ -81,7 +96,7 @@ export type ReplaceGuard = (installed: ReadonlyMap<string, CertificateRecordVers
  * replacement of api, cm or proxy that drops a name or IP the installed certificate covers or changes its root
  * (src/domain/certificate-identity.ts). Runs inside the write loop, against the records the write compares with.
  */
-async function identityGuard(deps: ApiDeps): Promise<ReplaceGuard> {
+async function identityGuard(deps: CertificateChangeDeps): Promise<ReplaceGuard> {
   const clusterName = (await getJson<ClusterDocument>(deps.store, keys.cluster))?.name ?? '';
   return (installed, certificates) => {
     const errors: Array<Record<string, unknown>> = [];
@@ -124,7 +139,7 @@ export type AuditLogger = { info(obj: object, msg: string): void };
 /** How often a change re-reads and retries when a concurrent change to the same certificates won the race. */
 const MAX_WRITE_ATTEMPTS = 20;
 
-export async function replaceCertificates(deps: ApiDeps, caller: Caller, certificates: ValidCertificate[], log?: AuditLogger, extra: ReplaceExtras = {}): Promise<void> {
+export async function replaceCertificates(deps: CertificateChangeDeps, caller: Caller, certificates: ValidCertificate[], log?: AuditLogger, extra: ReplaceExtras = {}): Promise<void> {
   // The audit record's "old" fingerprint is read in the same transaction as the write (issue 10.7): the write
   // is guarded by a compare on the mod revision of every certificate it replaces (version 0: still absent),
   // so two concurrent changes never both record the same previous certificate; the loser re-reads and retries.
@@ -229,7 +244,7 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
  * that was down re-reads the state when it is back), the store forgets the records' earlier values: etcd
  * compacts to `revision`, SQLite scrubs the change log and the file (ClusterStore.forgetHistory).
  */
-async function forgetReplacedKeys(deps: ApiDeps, recordKeys: string[], revision: number): Promise<void> {
+async function forgetReplacedKeys(deps: CertificateChangeDeps, recordKeys: string[], revision: number): Promise<void> {
   if (recordKeys.length === 0) return;
   await deps.store.forgetHistory(recordKeys, revision);
 }
