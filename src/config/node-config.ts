@@ -44,6 +44,12 @@ export interface NodeConfig {
   dbIdleTimeoutSeconds: number;
   /** Maximum age of a JWT session (auth_time to exp, across refresh_jwt), seconds. */
   jwtMaxSessionSeconds: number;
+  /** ACME http-01 (issue 15.2): the plain-HTTP port this node answers challenges on; undefined: no listener. */
+  acmeHttpPort?: number;
+  /** ACME dns-01: the hook command that publishes TXT records (README "ACME renewal"); undefined: none. */
+  acmeDnsHook?: string;
+  /** ACME: the first retry delay after a failed order (doubles per failure, at most 6 h). */
+  acmeRetryMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -74,6 +80,9 @@ const FLAGS = {
   'db-max-connections': { env: 'CERTPLANE_DB_MAX_CONNECTIONS', default: '10000' },
   'db-idle-timeout-seconds': { env: 'CERTPLANE_DB_IDLE_TIMEOUT_SECONDS', default: '0' },
   'jwt-max-session-seconds': { env: 'CERTPLANE_JWT_MAX_SESSION_SECONDS', default: '86400' },
+  'acme-http-port': { env: 'CERTPLANE_ACME_HTTP_PORT', default: '' },
+  'acme-dns-hook': { env: 'CERTPLANE_ACME_DNS_HOOK', default: '' },
+  'acme-retry-ms': { env: 'CERTPLANE_ACME_RETRY_MS', default: '60000' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
@@ -148,5 +157,8 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     dbMaxConnections: positive('db-max-connections'),
     dbIdleTimeoutSeconds: nonNegative('db-idle-timeout-seconds'),
     jwtMaxSessionSeconds: positive('jwt-max-session-seconds'),
+    ...(pick('acme-http-port') === '' ? {} : { acmeHttpPort: port('acme-http-port') }),
+    ...(pick('acme-dns-hook') === '' ? {} : { acmeDnsHook: path.resolve(pick('acme-dns-hook')) }),
+    acmeRetryMs: positive('acme-retry-ms'),
   };
 }

@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   duplicate_certificate_name: { status: 400, text: 'The same certificate name appears twice in one request' },
   missing_trusted_ca: { status: 400, text: 'Certificate authentication needs the mtls_trusted_ca certificate installed first' },
   config_edit_conflict: { status: 409, text: 'The configuration was changed concurrently' },
+  identity_change: { status: 409, text: 'The new api, cm or proxy certificate drops a name or IP the current one covers, or has a different root (send allow_identity_change: true to replace it anyway)' },
+  invalid_acme_settings: { status: 400, text: 'The ACME settings are invalid (directory URL, contact, CA bundle or identifiers)' },
   nodes_not_updated: { status: 409, text: 'Not all nodes have applied the change' },
   node_apply_failed: { status: 500, text: 'A node tried to apply the change and failed (for example it could not remove the files); it converges later' },
   node_alive: { status: 409, text: 'The node is alive (its lease is held): only a node that is down can be removed' },

@@ -20,6 +20,7 @@ import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
 import { NodeAgent } from '../agent/node-agent.js';
 import { KeyEncryptionKey } from '../agent/key-encryption.js';
+import { startAcme } from './start-acme.js';
 import { startDatabases } from './start-databases.js';
 import { startOcsp } from './start-ocsp.js';
 import { checkExpiryWhileLeader } from './start-expiry-checks.js';
@@ -152,6 +153,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     closers.push(rotateWhileLeader({ rotation, store, clock, log, leadership: election }));
+    closers.push(await startAcme({ config, store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
     return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {

@@ -72,6 +72,16 @@ export const keys = {
   migration: (name: string) => `${ROOT}/migrations/${name}`,
   /** The HMAC key that signs the REST API's JSON Web Tokens (generated at creation; never returned by the API). */
   jwtSecret: `${ROOT}/jwt-secret`,
+  /** ACME renewal (issue 15.2, src/acme): the settings of PUT /v1/cluster/acme, the ACME account (its private key
+   *  never returned by the API), per certificate name the renewal status (written by the leader) and the marker of
+   *  a hand upload that switched ACME off for it, and the pending http-01 answers every node serves. */
+  acmePrefix: `${ROOT}/acme/`,
+  acmeSettings: `${ROOT}/acme/settings`,
+  acmeAccount: `${ROOT}/acme/account`,
+  acmeStatus: (name: string) => `${ROOT}/acme/status/${name}`,
+  acmeManualPrefix: `${ROOT}/acme/manual/`,
+  acmeManual: (name: string) => `${ROOT}/acme/manual/${name}`,
+  acmeChallenge: (token: string) => `${ROOT}/acme/challenges/${token}`,
   /** The leader of a cluster-wide role ('cluster': background work), attached to the leader's lease. */
   leader: (role: string) => `${ROOT}/leaders/${role}`,
 } as const;

@@ -11,7 +11,7 @@ export function clusterCalls(admin: Credentials): {
   const call = (node: TestNode, method: string, urlPath: string, body?: unknown): Promise<ApiResponse> =>
     apiRequest(node.port, { method, path: urlPath, body, auth: admin }, node.address);
   const putApiCertificate = (node: TestNode, cert: TestCertificate): Promise<ApiResponse> =>
-    call(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }] });
+    call(node, 'PUT', '/v1/cluster/certificates', { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }], allow_identity_change: true });
   return { call, putApiCertificate };
 }
 

@@ -151,7 +151,7 @@ describe('rotating the api certificate', () => {
         method: 'PUT',
         path: '/v1/cluster/update_cert',
         auth: node.admin,
-        body: { name: 'api', certificate: leaf.chain, key: leaf.key },
+        body: { name: 'api', certificate: leaf.chain, key: leaf.key, allow_identity_change: true },
       });
       expect(put.status, put.text).toBe(200);
 
@@ -221,7 +221,7 @@ describe('concurrent updates', () => {
         method: 'PUT',
         path: '/v1/cluster/certificates',
         auth: node.admin,
-        body: { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }] },
+        body: { certificates: [{ name: 'api', certificate: cert.certificate, key: cert.key }], allow_identity_change: true },
       });
     const [ra, rb] = await Promise.all([put(a), put(b)]);
     expect([ra.status, rb.status]).toEqual([200, 200]);

@@ -128,7 +128,7 @@ function putSet(n: TestNode, set: CertSet): Promise<number> {
     method: 'PUT',
     path: '/v1/cluster/certificates',
     auth: admin,
-    body: { certificates: NAMES.map((name) => ({ name, ...set[name] })) },
+    body: { certificates: NAMES.map((name) => ({ name, ...set[name] })), allow_identity_change: true },
   }).then(
     (r) => r.status,
     () => 0, // the connection died with the process

@@ -357,7 +357,7 @@ describe('the data plane in its own process', () => {
     await freezeProcess(pid);
     let put;
     try {
-      put = await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: next.certificate, key: next.key }] });
+      put = await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: next.certificate, key: next.key }], allow_identity_change: true });
     } finally {
       process.kill(pid, 'SIGCONT');
     }
@@ -370,7 +370,7 @@ describe('the data plane in its own process', () => {
     for (let round = 0; round < 3; round++) {
       const next = await selfSigned({ cn: `proxy-round-${round}`, sans: ['IP:127.0.0.1'], freshKey: true });
       const before = await servedFingerprint(tlsPort);
-      const put = api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: next.certificate, key: next.key }] });
+      const put = api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: next.certificate, key: next.key }], allow_identity_change: true });
       await new Promise((resolve) => setTimeout(resolve, [50, 150, 400][round]));
       process.kill(dataPlanePid(), 'SIGKILL');
       const status = (await put).status;

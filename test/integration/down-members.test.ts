@@ -139,7 +139,7 @@ describe('members that are down, at the default lease and apply timeout', () => 
     expect(put.ms).toBeLessThan(3000);
 
     const second = await newApiCertificate();
-    const updateCert = await timed(() => call(nodes[1]!, 'PUT', '/v1/cluster/update_cert', { name: 'api', certificate: second.certificate, key: second.key }));
+    const updateCert = await timed(() => call(nodes[1]!, 'PUT', '/v1/cluster/update_cert', { name: 'api', certificate: second.certificate, key: second.key, allow_identity_change: true }));
     expect(updateCert.value.status, updateCert.value.text).toBe(409);
     expect(updateCert.value.json).toMatchObject({ error_code: 'nodes_not_updated', nodes: [uids[2]] });
     expect(updateCert.ms).toBeLessThan(3000);

@@ -29,7 +29,7 @@ let dbPort: number;
 const api = (method: string, path: string, body?: unknown): Promise<ApiResponse> => apiRequest(node.port, { method, path, body, auth: node.admin });
 
 async function installProxy(cert: TestCertificate): Promise<void> {
-  const response = await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: cert.chain, key: cert.key }] });
+  const response = await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: cert.chain, key: cert.key }], allow_identity_change: true });
   expect(response.status, response.text).toBe(200);
 }
 

@@ -192,7 +192,7 @@ describe('database proxy with mutual TLS', () => {
       }
     })();
     const rotated = await selfSigned({ cn: 'proxy-rotated', sans: ['IP:127.0.0.1', 'DNS:localhost'], freshKey: true });
-    const put = await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: rotated.certificate, key: rotated.key }] });
+    const put = await api('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'proxy', certificate: rotated.certificate, key: rotated.key }], allow_identity_change: true });
     expect(put.status).toBe(200);
     const seen = await waitFor('the new proxy certificate on new connections', async () => {
       const cert = await peerCertificate(dbPort);

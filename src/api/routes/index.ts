@@ -8,6 +8,8 @@ import { deleteCertificateRoute } from './cluster-certificates/delete-certificat
 import { rotateCertificates } from './cluster-certificates/rotate-certificates.js';
 import { getJobScheduler } from './job-scheduler/get-job-scheduler.js';
 import { putJobScheduler } from './job-scheduler/put-job-scheduler.js';
+import { getAcmeRoute } from './cluster-acme/get-acme.js';
+import { putAcmeRoute } from './cluster-acme/put-acme.js';
 import { listLogs } from './logs/list-logs.js';
 import { getCluster } from './cluster/get-cluster.js';
 import { putCluster } from './cluster/put-cluster.js';
@@ -57,6 +59,8 @@ export const allRoutes: ApiRoute[] = [
   rotateCertificates,
   getJobScheduler,
   putJobScheduler,
+  getAcmeRoute,
+  putAcmeRoute,
   listLogs,
   getCluster,
   putCluster,

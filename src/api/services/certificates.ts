@@ -23,6 +23,12 @@ import { validateCertificateItems } from '../../domain/certificate-validation.js
 import { certificateFingerprint } from '../../domain/pem.js';
 import { getJson } from '../../store/cluster-store.js';
 import type { ClusterDocument } from '../../domain/cluster-settings.js';
+import { GUARDED_CERTIFICATE_NAMES, identityLoss } from '../../domain/certificate-identity.js';
+import { parseCertificateChain } from '../../domain/pem.js';
+import { putAcmeManualMarkerOp, readAcmeSettings } from '../../store/acme-records.js';
+
+/** The part of ApiDeps a cluster-wide certificate change uses (the ACME renewer installs outside a request). */
+export type CertificateChangeDeps = Pick<ApiDeps, 'store' | 'clock' | 'applyTimeoutMs'>;
 
 export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<string, CertificateRecord>> {
   const { records } = await listCertificateRecords(deps.store);
@@ -30,7 +36,7 @@ export async function readInstalledCertificates(deps: ApiDeps): Promise<Map<stri
 }
 
 /** Validates every item first; throws the status of the first failing item with every item's error listed. */
-export function validateOrThrow(deps: ApiDeps, items: Array<{ name: string; certificate: string; key?: string }>): ValidCertificate[] {
+export function validateOrThrow(deps: CertificateChangeDeps, items: Array<{ name: string; certificate: string; key?: string }>): ValidCertificate[] {
   const result = validateCertificateItems(items, deps.clock.now());
   if (result.ok) return result.certificates;
   const first = result.errors[0]!;
@@ -47,14 +53,68 @@ export function warningsOf(certificates: readonly ValidCertificate[]): { warning
 
 /** PUT /v1/cluster/certificates and /v1/cluster/update_cert: validate every item, then replace them on all nodes. */
 export async function installCertificates(
-  deps: ApiDeps,
+  deps: CertificateChangeDeps,
   caller: Caller,
   items: Array<{ name: string; certificate: string; key?: string }>,
   log?: AuditLogger,
+  options: InstallOptions = {},
 ): Promise<{ warnings?: string[] }> {
   const valid = validateOrThrow(deps, items);
-  await replaceCertificates(deps, caller, valid, log);
+  const guard = options.allowIdentityChange === true ? undefined : await identityGuard(deps);
+  const ops = options.source === 'acme' ? [] : await acmeSwitchOffOps(deps, caller, valid);
+  await replaceCertificates(deps, caller, valid, log, guard === undefined ? { ops } : { guard, ops });
   return warningsOf(valid);
+}
+
+export interface InstallOptions {
+  /** Issue 15.3 (certplane extension): replace api/cm/proxy even when names or the root change. */
+  allowIdentityChange?: boolean;
+  /** Who installs: a hand upload (the default) switches ACME off for the names it replaces (issue 15.2). */
+  source?: 'upload' | 'acme';
+}
+
+/** The markers that switch ACME off for the ACME-managed names a hand upload replaces (same transaction). */
+async function acmeSwitchOffOps(deps: CertificateChangeDeps, caller: Caller, certificates: readonly ValidCertificate[]): Promise<TxnOp[]> {
+  const { settings } = await readAcmeSettings<{ names: string[] }>(deps.store);
+  const managed = new Set(settings.names ?? []);
+  const time = deps.clock.now().toISOString();
+  return certificates.filter((cert) => managed.has(cert.name)).map((cert) => putAcmeManualMarkerOp(cert.name, { time, user_email: caller.email }));
+}
+
+/** Additions to one replacement: a check of what it replaces, and more writes for the same transaction. */
+export interface ReplaceExtras {
+  guard?: ReplaceGuard;
+  ops?: TxnOp[];
+}
+
+/** Checks the certificates about to replace the installed ones; throws to refuse the whole change. */
+export type ReplaceGuard = (installed: ReadonlyMap<string, CertificateRecordVersion>, certificates: readonly ValidCertificate[]) => void;
+
+/**
+ * The identity-change guard (issue 15.3): refuses, with 409 identity_change and one entry per refused item in
+ * `errors` (the per-item shape of validation errors, plus lost_names, lost_ips, old_root and new_root), a
+ * replacement of api, cm or proxy that drops a name or IP the installed certificate covers or changes its root
+ * (src/domain/certificate-identity.ts). Runs inside the write loop, against the records the write compares with.
+ */
+async function identityGuard(deps: CertificateChangeDeps): Promise<ReplaceGuard> {
+  const clusterName = (await getJson<ClusterDocument>(deps.store, keys.cluster))?.name ?? '';
+  return (installed, certificates) => {
+    const errors: Array<Record<string, unknown>> = [];
+    for (const cert of certificates) {
+      if (!GUARDED_CERTIFICATE_NAMES.has(cert.name)) continue;
+      const current = installed.get(cert.name);
+      if (current === undefined) continue;
+      const before = parseCertificateChain(current.record.certificate);
+      const after = parseCertificateChain(cert.certificate);
+      if (!before.ok || !after.ok) continue;
+      const loss = identityLoss(cert.name, before.value, after.value, clusterName);
+      if (loss === undefined) continue;
+      const { description, ...lost } = loss;
+      errors.push({ name: cert.name, error_code: 'identity_change', description, ...lost });
+    }
+    const first = errors[0];
+    if (first !== undefined) throw new ApiError('identity_change', String(first.description), { errors });
+  };
 }
 
 /**
@@ -79,12 +139,13 @@ export type AuditLogger = { info(obj: object, msg: string): void };
 /** How often a change re-reads and retries when a concurrent change to the same certificates won the race. */
 const MAX_WRITE_ATTEMPTS = 20;
 
-export async function replaceCertificates(deps: ApiDeps, caller: Caller, certificates: ValidCertificate[], log?: AuditLogger): Promise<void> {
+export async function replaceCertificates(deps: CertificateChangeDeps, caller: Caller, certificates: ValidCertificate[], log?: AuditLogger, extra: ReplaceExtras = {}): Promise<void> {
   // The audit record's "old" fingerprint is read in the same transaction as the write (issue 10.7): the write
   // is guarded by a compare on the mod revision of every certificate it replaces (version 0: still absent),
   // so two concurrent changes never both record the same previous certificate; the loser re-reads and retries.
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const installed: Map<string, CertificateRecordVersion> = (await listCertificateRecords(deps.store)).records;
+    extra.guard?.(installed, certificates);
     const time = deps.clock.now().toISOString();
     const ops: TxnOp[] = [];
     const compare: Compare[] = [];
@@ -122,6 +183,7 @@ export async function replaceCertificates(deps: ApiDeps, caller: Caller, certifi
         warnings.push(warning);
       }
     }
+    ops.push(...(extra.ops ?? []));
     const result = await deps.store.txn({ compare, success: ops });
     if (!result.succeeded) continue;
     for (const event of events) log?.info({ audit: event }, 'certificate changed');
@@ -182,7 +244,7 @@ export async function deleteCertificate(deps: ApiDeps, caller: Caller, name: str
  * that was down re-reads the state when it is back), the store forgets the records' earlier values: etcd
  * compacts to `revision`, SQLite scrubs the change log and the file (ClusterStore.forgetHistory).
  */
-async function forgetReplacedKeys(deps: ApiDeps, recordKeys: string[], revision: number): Promise<void> {
+async function forgetReplacedKeys(deps: CertificateChangeDeps, recordKeys: string[], revision: number): Promise<void> {
   if (recordKeys.length === 0) return;
   await deps.store.forgetHistory(recordKeys, revision);
 }

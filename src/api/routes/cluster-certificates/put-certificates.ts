@@ -16,14 +16,18 @@ export const putCertificates = defineRoute({
   method: 'PUT',
   url: '/v1/cluster/certificates',
   permission: 'update_cluster',
-  errors: ['unknown_certificate', 'invalid_certificate', 'invalid_key', 'certificate_expired', 'certificate_not_yet_valid', 'key_mismatch', 'weak_key', 'weak_signature', 'missing_key', 'unexpected_key', 'not_a_ca', 'duplicate_certificate_name', 'config_edit_conflict', 'nodes_not_updated'],
+  errors: ['unknown_certificate', 'invalid_certificate', 'invalid_key', 'certificate_expired', 'certificate_not_yet_valid', 'key_mismatch', 'weak_key', 'weak_signature', 'missing_key', 'unexpected_key', 'not_a_ca', 'duplicate_certificate_name', 'identity_change', 'config_edit_conflict', 'nodes_not_updated'],
   schema: {
     body: Type.Object(
-      { certificates: Type.Array(CertificateItem, { minItems: 1, maxItems: 32 }) },
+      {
+        certificates: Type.Array(CertificateItem, { minItems: 1, maxItems: 32 }),
+        // certplane extension (issue 15.3): replace api/cm/proxy even when a name, an IP or the root changes.
+        allow_identity_change: Type.Optional(Type.Boolean()),
+      },
       { additionalProperties: false },
     ),
   },
   handler: async ({ deps, caller, body, request }) => {
-    return certificates.installCertificates(deps, caller, body.certificates, request.log);
+    return certificates.installCertificates(deps, caller, body.certificates, request.log, { allowIdentityChange: body.allow_identity_change === true });
   },
 });
