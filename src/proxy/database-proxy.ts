@@ -282,7 +282,7 @@ class Endpoint {
       setTimeout(() => client.destroy(), 5000).unref();
     });
     const pipe = (): void => {
-      backend.pipe(client);
+      forwardReplies(backend, client);
       forwardClientCommands(client, backend, {
         login: (args) => this.login(args, client),
         abort: (reason) => {
@@ -382,11 +382,28 @@ class Endpoint {
     await closed;
   }
 
+  /** New session ticket keys for new handshakes (a ticket made with the old ones no longer resumes). */
+  setTicketKeys(keys: Buffer): void {
+    this.front?.server.setTicketKeys(keys);
+  }
+
   /** Stops accepting; open connections stay (used when only the port changes). */
   stopListening(): Promise<void> {
     this.front?.unregister();
     return new Promise((resolve) => this.listener.close(() => resolve()));
   }
+}
+
+/**
+ * Backend → client: each reply chunk written on as it came; a client that does not keep up pauses the backend
+ * until it drains (what stream.pipe does, with two listeners instead of pipe's eight and no per-pause closure).
+ * The ends are handled by connectBackend.
+ */
+function forwardReplies(backend: net.Socket, client: net.Socket): void {
+  backend.on('data', (chunk: Buffer) => {
+    if (!client.write(chunk)) backend.pause();
+  });
+  client.on('drain', () => backend.resume());
 }
 
 export class DatabaseProxy {
@@ -428,6 +445,11 @@ export class DatabaseProxy {
 
   uids(): number[] {
     return [...this.endpoints.keys()];
+  }
+
+  /** Session ticket keys (48 bytes) for every endpoint's TLS server from now on (rotation). */
+  setTicketKeys(keys: Buffer): void {
+    for (const endpoint of this.endpoints.values()) endpoint.setTicketKeys(keys);
   }
 
   async close(): Promise<void> {
