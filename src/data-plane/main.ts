@@ -153,6 +153,9 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       deps.idleTimeoutMs = request.settings.idleTimeoutMs;
       deps.reusePort = request.settings.reusePort;
       deps.ticketKeys = Buffer.from(request.settings.ticketKeys, 'base64');
+      // New keys (a rotation, or a reattaching node's): every TLS server takes them now, so all processes
+      // of the node agree and a ticket from one resumes on another.
+      proxy.setTicketKeys(deps.ticketKeys);
       log.level = request.settings.logLevel;
       return { type: 'reply', id: request.id, ok: true };
     case 'certificate':

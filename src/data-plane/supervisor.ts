@@ -49,11 +49,17 @@ export interface DataPlaneSupervisorDeps {
   spare?: boolean;
   /** How often the OCSP staple is compared with what the data plane has (it also ages out by nextUpdate). */
   staplePollMs?: number;
+  /**
+   * How often the TLS session ticket keys are replaced in every process (default 12 h; 0 = never). Node keeps one
+   * key set per TLS server, so a ticket issued before a rotation no longer resumes after it (a full handshake).
+   */
+  ticketKeyRotationMs?: number;
   /** Subscribes to changes of the cached OCSP response, so a new or dropped staple is pushed at once; returns the unsubscriber. */
   stapleChanges?: (listener: () => void) => () => void;
 }
 
 const PROXY = 'proxy';
+const DEFAULT_TICKET_KEY_ROTATION_MS = 12 * 3600_000;
 const ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url));
 
 class WentAway extends Error {}
@@ -177,7 +183,10 @@ function tryConnect(socketPath: string, log: FastifyBaseLogger, timeoutMs: numbe
 async function spawnDataPlane(deps: DataPlaneSupervisorDeps, socketPath: string, spare: boolean): Promise<Connection> {
   await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
   await rm(socketPath, { force: true });
-  const args = [...(ENTRY.endsWith('.ts') ? process.execArgv : []), ENTRY, '--control', socketPath, '--orphan-seconds', String(deps.orphanSeconds ?? 600), ...(spare ? ['--spare'] : [])];
+  // CERTPLANE_DATA_PLANE_EXEC_ARGV: extra Node flags for the data-plane processes only (profiling, e.g.
+  // `--cpu-prof --cpu-prof-dir=/tmp/prof`), split on spaces.
+  const extra = (process.env.CERTPLANE_DATA_PLANE_EXEC_ARGV ?? '').split(' ').filter((a) => a !== '');
+  const args = [...(ENTRY.endsWith('.ts') ? process.execArgv : []), ...extra, ENTRY, '--control', socketPath, '--orphan-seconds', String(deps.orphanSeconds ?? 600), ...(spare ? ['--spare'] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore', env: { ...process.env, CERTPLANE_LOG_LEVEL: deps.settings.logLevel } });
   child.once('error', (error) => deps.log.error({ err: error }, 'cannot start a data-plane process'));
   child.unref();
@@ -298,9 +307,14 @@ class Worker {
     }
   }
 
+  /** The settings message (the current ticket keys included). */
+  settingsRequest(): NodeRequest {
+    return { type: 'settings', id: 0, settings: { ...this.deps.settings, reusePort: this.deps.processes > 1, ticketKeys: this.owner.ticketKeys } };
+  }
+
   /** The whole state, in order: settings, certificate, staple, every endpoint (each must be applied). */
   private async sendState(connection: Connection): Promise<void> {
-    const requests: NodeRequest[] = [{ type: 'settings', id: 0, settings: { ...this.deps.settings, reusePort: this.deps.processes > 1, ticketKeys: this.owner.ticketKeys } }];
+    const requests: NodeRequest[] = [this.settingsRequest()];
     const certificate = this.owner.certificateMessage();
     if (certificate !== undefined) requests.push(certificate);
     requests.push({ type: 'staple', id: 0, staple: this.owner.currentStaple() });
@@ -398,8 +412,12 @@ export class DataPlaneSupervisor {
   private spareCount = 0;
   private spareDir: Promise<string> | undefined;
   private closed = false;
-  /** Session ticket keys for every process of this run of the node (a reattached process gets them too). */
-  readonly ticketKeys = randomBytes(48).toString('base64');
+  /**
+   * Session ticket keys for every process of this run of the node (a reattached process gets them too, and
+   * applies them to the endpoints it already serves), replaced every ticketKeyRotationMs.
+   */
+  ticketKeys = randomBytes(48).toString('base64');
+  private ticketTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: DataPlaneSupervisorDeps) {
     this.workers = Array.from({ length: Math.max(1, deps.processes) }, (_, i) => new Worker(i, this, deps));
@@ -428,6 +446,11 @@ export class DataPlaneSupervisor {
     this.stapleTimer = setInterval(() => void this.pushStaple().catch(() => undefined), this.deps.staplePollMs ?? 1000);
     this.stapleTimer.unref();
     this.unsubscribeStaple = this.deps.stapleChanges?.(() => void this.pushStaple().catch(() => undefined));
+    const rotation = this.deps.ticketKeyRotationMs ?? DEFAULT_TICKET_KEY_ROTATION_MS;
+    if (rotation > 0) {
+      this.ticketTimer = setInterval(() => void this.rotateTicketKeys(), Math.min(rotation, 2 ** 31 - 1));
+      this.ticketTimer.unref();
+    }
     // The node does not wait for the processes to start (a cold Node start is slow on a busy machine): changes
     // wait for them instead (Worker.request), and a reattached process's endpoints are reported when known.
     // It waits (bounded) for the first attempt, so the node is ready with its data plane in the normal case.
@@ -459,6 +482,18 @@ export class DataPlaneSupervisor {
         await delay(Math.min(5000, 200 * 2 ** attempt));
       }
     }
+  }
+
+  /**
+   * New session ticket keys, sent to every process at once (each swaps them into all its TLS servers). A process
+   * that misses them (being restarted) gets them with its full state; one that refuses is logged.
+   */
+  async rotateTicketKeys(): Promise<void> {
+    this.ticketKeys = randomBytes(48).toString('base64');
+    const results = await Promise.allSettled(this.workers.map((worker) => worker.request(worker.settingsRequest())));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed > 0) this.deps.log.warn({ failed }, 'TLS session ticket keys not applied by every data-plane process');
+    else this.deps.log.info('TLS session ticket keys rotated');
   }
 
   /** The spare, if one is ready (a new one is started behind it). */
@@ -588,6 +623,7 @@ export class DataPlaneSupervisor {
     this.spare?.socket.destroy();
     void this.spareDir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     clearInterval(this.stapleTimer);
+    clearInterval(this.ticketTimer);
     this.unsubscribeStaple?.();
     this.unregister?.();
   }

@@ -116,3 +116,60 @@ describe('RespCommandScanner', () => {
     }
   });
 });
+
+describe('RespCommandScanner.passes (the fast path)', () => {
+  /** Same as scan(), but each chunk first tries passes() and falls back to push(), as the proxy does. */
+  function scanFast(wire: Buffer, chunkSize: number): { passed: string; commands: string[][]; fast: number } {
+    const scanner = new RespCommandScanner();
+    let passed = '';
+    let fast = 0;
+    const commands: string[][] = [];
+    for (let i = 0; i < wire.length; i += chunkSize) {
+      const chunk = wire.subarray(i, i + chunkSize);
+      if (scanner.passes(chunk)) {
+        fast += 1;
+        passed += chunk.toString('latin1');
+        continue;
+      }
+      for (const item of scanner.push(chunk)) {
+        if (item.kind === 'bytes') passed += item.data.toString('latin1');
+        else if (item.kind === 'command') commands.push(item.args.map((a) => a.toString('latin1')));
+        else commands.push(['(too-long)']);
+      }
+    }
+    return { passed, commands, fast };
+  }
+
+  const wires: Buffer[] = [
+    Buffer.concat([cmd('SET', 'k', 'v'.repeat(3000)), cmd('GET', 'k'), cmd('AUTH', 'pw'), cmd('GET', 'b'), cmd('HELLO', '3', 'AUTH', 'u', 'p'), cmd('MGET', 'a', 'b', 'c', 'd', 'e')]),
+    Buffer.concat([Buffer.from('PING\r\nAUTH secret\r\nGET x\r\n'), cmd('auth', 'u', 'p'), Buffer.from('*2\r\n$3\r\nGET\r\n$1\r\nk\r\n')]),
+    Buffer.concat([cmd('GET', 'a'), Buffer.from('*2\r\n$x\r\n'), cmd('GET', 'never')]),
+    Buffer.concat(Array.from({ length: 16 }, (_, i) => cmd('SET', `key:${i}`, 'xxx'))),
+  ];
+
+  it('gives exactly what push() alone gives, in every chunking', () => {
+    for (const wire of wires) {
+      for (const size of [1, 2, 3, 5, 8, 13, 64, 100, 1000, wire.length]) {
+        const slow = scan(wire, size);
+        const fast = scanFast(wire, size);
+        expect(fast.passed).toBe(slow.passed);
+        expect(fast.commands).toEqual(slow.commands);
+      }
+    }
+  });
+
+  it('takes whole pipelines of ordinary commands in one go, and declines login commands', () => {
+    const pipeline = Buffer.concat(Array.from({ length: 16 }, (_, i) => cmd('SET', `key:${i}`, 'xxx')));
+    const scanner = new RespCommandScanner();
+    expect(scanner.passes(pipeline)).toBe(true);
+    expect(scanner.passes(cmd('GET', 'k'))).toBe(true);
+    expect(scanner.passes(cmd('AUTH', 'pw'))).toBe(false);
+    expect(scanner.push(cmd('AUTH', 'pw'))).toEqual([{ kind: 'command', args: [Buffer.from('AUTH'), Buffer.from('pw')] }]);
+    // A payload split over chunks: the middle chunk is all payload.
+    const big = cmd('SET', 'k', 'v'.repeat(100));
+    expect(scanner.passes(big.subarray(0, 30))).toBe(true);
+    expect(scanner.passes(big.subarray(30, 60))).toBe(true);
+    expect(scanner.passes(big.subarray(60))).toBe(true);
+    expect(scanner.passes(cmd('AUTH', 'u', 'p'))).toBe(false);
+  });
+});

@@ -158,6 +158,52 @@ export class RespCommandScanner {
   private skip = 0;
   private argsLeft = 0;
 
+  /**
+   * The data path's fast case: nothing held and the whole chunk is ordinary commands (or parts of them). Then
+   * the scan advances over it and the answer is true: the caller forwards the chunk as it is, with no item
+   * array and no closures per chunk. Otherwise (a login command, a head that straddles chunks, a framing
+   * error, an over-long line) nothing changes and the answer is false: the caller hands the chunk to push().
+   */
+  passes(chunk: Buffer): boolean {
+    if (this.mode === 'broken' || this.held.length !== 0) return false;
+    let mode: Mode = this.mode;
+    let skip = this.skip;
+    let argsLeft = this.argsLeft;
+    let pos = 0;
+    const length = chunk.length;
+    while (pos < length) {
+      if (mode === 'pass') {
+        if (skip > 0) {
+          const n = Math.min(skip, length - pos);
+          pos += n;
+          skip -= n;
+          continue;
+        }
+        if (argsLeft === 0) {
+          mode = 'start';
+          continue;
+        }
+        const header = this.bulkHeader(chunk, pos);
+        if (typeof header === 'string') return false;
+        skip = header.length + 2;
+        argsLeft -= 1;
+        pos = header.end;
+        continue;
+      }
+      const head = chunk[pos] === 0x2a ? this.multibulkHead(chunk, pos) : this.inlineHead(chunk, pos);
+      if (head.decision !== 'pass') return false;
+      pos = head.end;
+      argsLeft = head.argsLeft;
+      skip = head.skip;
+      mode = 'pass';
+    }
+    if (mode === 'pass' && skip === 0 && argsLeft === 0) mode = 'start';
+    this.mode = mode;
+    this.skip = skip;
+    this.argsLeft = argsLeft;
+    return true;
+  }
+
   /** Scans one chunk from the client; the items to forward or handle, in order. */
   push(chunk: Buffer): ScanItem[] {
     if (this.mode === 'broken') return [];

@@ -51,6 +51,13 @@ function dataPlaneProcesses(): number {
   return Number.isInteger(value) && value >= 1 && value <= 64 ? value : 1;
 }
 
+/** CERTPLANE_TICKET_KEY_ROTATION_SECONDS: how often the data plane's TLS session ticket keys change (0 = never). */
+function ticketKeyRotationMs(): number | undefined {
+  const raw = process.env.CERTPLANE_TICKET_KEY_ROTATION_SECONDS;
+  const value = Number(raw);
+  return raw !== undefined && raw !== '' && Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+}
+
 export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, ocspStapleChanges, loginRefusals, counters }: StartDatabasesOptions): Promise<RunningDatabases> {
   const redisDir = path.join(config.dataDir, 'redis');
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
@@ -94,6 +101,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
     },
     onRestart: () => counters?.increment(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP),
     onInherited: () => reconciler?.requestReconcile(),
+    ticketKeyRotationMs: ticketKeyRotationMs(),
     log: log.child({ part: 'data-plane' }),
     writeLog: logLineWriter(resolveLogFormat(config.logFormat, process.stdout.isTTY === true)),
     ...(ocspStapleChanges === undefined ? {} : { stapleChanges: ocspStapleChanges }),

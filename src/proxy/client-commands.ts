@@ -62,6 +62,11 @@ export function forwardClientCommands(client: net.Socket, backend: net.Socket, o
   };
 
   client.on('data', (chunk: Buffer) => {
+    // The common case (nothing held, nothing queued, only ordinary commands): the chunk goes on as it came.
+    if (!deciding && queue.length === 0 && scanner.passes(chunk)) {
+      write(chunk);
+      return;
+    }
     const items = scanner.push(chunk);
     // The common case (nothing held, nothing queued): straight through.
     if (!deciding && queue.length === 0 && items.length === 1 && items[0]?.kind === 'bytes') {

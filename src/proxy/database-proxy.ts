@@ -264,7 +264,10 @@ class Endpoint {
    * then forwards bytes both ways, client → backend through the login scanner.
    */
   private connectBackend(client: net.Socket, user: { username: string; password: string } | undefined): void {
-    const backend = net.connect(this.config.backendSocketPath);
+    // Replies are read into the process's shared read buffer (net's onread: no buffer allocated per read) and
+    // handled at once: by the login below, then by the forwarder. Returning false pauses the backend.
+    let onReply: (chunk: Buffer) => boolean = () => true;
+    const backend = net.connect({ path: this.config.backendSocketPath, onread: { buffer: BACKEND_READ_BUFFER, callback: (n) => onReply(BACKEND_READ_BUFFER.subarray(0, n)) } });
     const closeBoth = (): void => {
       client.destroy();
       backend.destroy();
@@ -282,7 +285,7 @@ class Endpoint {
       setTimeout(() => client.destroy(), 5000).unref();
     });
     const pipe = (): void => {
-      backend.pipe(client);
+      onReply = replyForwarder(backend, client);
       forwardClientCommands(client, backend, {
         login: (args) => this.login(args, client),
         abort: (reason) => {
@@ -305,27 +308,27 @@ class Endpoint {
       backend.destroy();
     }, this.deps.loginTimeoutMs ?? 5000);
     let reply = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
+    onReply = (chunk: Buffer): boolean => {
+      // A copy: the chunk is a view of the shared read buffer.
       reply = Buffer.concat([reply, chunk]);
       const end = reply.indexOf('\r\n');
       if (end < 0) {
         if (reply.length > 4096) backend.destroy();
-        return;
+        return true;
       }
       clearTimeout(timer);
-      backend.off('data', onData);
+      onReply = () => true;
       const line = reply.toString('utf8', 0, end);
       if (line !== '+OK') {
         this.deps.log.error({ bdb: this.config.uid, user: initial.username, reply: line.slice(0, 200) }, 'backend login failed');
         client.end(user === undefined ? '-ERR database login failed\r\n' : '-ERR certificate user login failed\r\n');
         backend.destroy();
-        return;
+        return true;
       }
       const rest = reply.subarray(end + 2);
-      if (rest.length > 0) client.write(rest);
       pipe();
+      return rest.length > 0 ? onReply(rest) : true;
     };
-    backend.on('data', onData);
   }
 
   /** The command redis gets for a client's AUTH / HELLO-with-AUTH (see login-command.ts). */
@@ -382,11 +385,31 @@ class Endpoint {
     await closed;
   }
 
+  /** New session ticket keys for new handshakes (a ticket made with the old ones no longer resumes). */
+  setTicketKeys(keys: Buffer): void {
+    this.front?.server.setTicketKeys(keys);
+  }
+
   /** Stops accepting; open connections stay (used when only the port changes). */
   stopListening(): Promise<void> {
     this.front?.unregister();
     return new Promise((resolve) => this.listener.close(() => resolve()));
   }
+}
+
+/** The read buffer of every backend socket of the process: each read is handled (forwarded or copied) before the next. */
+const BACKEND_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Backend → client: each reply chunk (a view of the shared read buffer) written on as it came; a client that
+ * does not keep up pauses the backend until it drains (stream.pipe's backpressure, without its eight
+ * listeners). A TLS socket encrypts the bytes (a copy) inside write() when nothing is queued before them, so
+ * the view itself may go; otherwise (a queue, or a plain socket whose write may finish later) it is copied.
+ */
+function replyForwarder(backend: net.Socket, client: net.Socket): (chunk: Buffer) => boolean {
+  const encrypts = client instanceof tls.TLSSocket;
+  client.on('drain', () => backend.resume());
+  return (chunk) => client.write(encrypts && client.writableLength === 0 && !client.writableCorked ? chunk : Buffer.from(chunk));
 }
 
 export class DatabaseProxy {
@@ -428,6 +451,11 @@ export class DatabaseProxy {
 
   uids(): number[] {
     return [...this.endpoints.keys()];
+  }
+
+  /** Session ticket keys (48 bytes) for every endpoint's TLS server from now on (rotation). */
+  setTicketKeys(keys: Buffer): void {
+    for (const endpoint of this.endpoints.values()) endpoint.setTicketKeys(keys);
   }
 
   async close(): Promise<void> {
