@@ -2,7 +2,7 @@
 // RS reference: state, severity, change_time, change_value, enabled, threshold), the catalog of the alerts
 // certplane raises, and the pure rules that move an alert record when one of its subjects is raised or cleared.
 // The store side (one record per alert, the event in /v1/logs and the delivery queue in the same transaction) is
-// src/store/alert-records.ts.
+// src/alerts/alert-records.ts.
 import type { ClusterDocument, ThresholdAlert } from './cluster-settings.js';
 
 export type AlertSeverity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
@@ -23,7 +23,7 @@ export interface AlertDefinition {
 
 /**
  * Every alert certplane raises. A later feature adds its alert here (and its switch to alert_settings, if any)
- * and raises/clears it with one call of src/store/alert-records.ts (setAlert or alertChangeOps).
+ * and raises/clears it with one call of src/alerts/alert-records.ts (setAlert or alertChangeOps).
  */
 export const ALERTS = {
   cluster_certs_about_to_expire: { entity: 'cluster', severity: 'WARNING', setting: 'cluster_certs_about_to_expire', kind: 'threshold' },

@@ -20,7 +20,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { eventPutOp } from '../store/event-log.js';
-import { alertChangeOps, type AlertChangeRequest } from '../store/alert-records.js';
+import { alertChangeOps, type AlertChangeRequest } from '../alerts/alert-records.js';
 import { CERTIFICATE_RECORD_PREFIX, certificateRecordUnchanged, listCertificateRecords, parseCertificateRecord } from '../store/certificate-records.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
@@ -132,7 +132,7 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
         { key: keys.expiryAlerts, target: 'mod', op: '==', value: raisedKv?.modRevision ?? 0 },
       ];
       // The alert records (GET /v1/cluster/alerts, /v1/nodes/alerts) move with the raised set; each event goes
-      // into the log and the delivery queue through the alert store (src/store/alert-records.ts).
+      // into the log and the delivery queue through the alert store (src/alerts/alert-records.ts).
       const alerts = await alertChangeOps(store, expiryAlertChanges(previous, next), now.toISOString());
       if (this.isClosed()) return;
       compare.push(...alerts.compare);

@@ -23,6 +23,7 @@ import { KeyEncryptionKey } from '../agent/key-encryption.js';
 import { startDatabases } from './start-databases.js';
 import { startOcsp } from './start-ocsp.js';
 import { checkExpiryWhileLeader } from './start-expiry-checks.js';
+import { deliverAlertsWhileLeader } from './start-alert-delivery.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
 import { buildApi } from '../api/build-api.js';
 import { UsersRepository } from '../api/state/users-repository.js';
@@ -148,6 +149,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => election.close());
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
+    closers.push(deliverAlertsWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
     return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { eventPutOp } from '../store/event-log.js';
-import { alertChangeOps, type AlertChangeRequest } from '../store/alert-records.js';
+import { alertChangeOps, type AlertChangeRequest } from '../alerts/alert-records.js';
 import { certificateRecordKey, parseCertificateRecord } from '../store/certificate-records.js';
 import type { Clock } from '../lib/clock.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
@@ -133,7 +133,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
       { key: keys.ocspStatus, target: 'mod', op: '==', value: context.recordRevision },
     ];
     // The alert records move with the cached status; the events are logged and queued for delivery by the alert
-    // store (src/store/alert-records.ts).
+    // store (src/alerts/alert-records.ts).
     const alerts = await alertChangeOps(store, ocspAlertChanges(next.record, next.events, input.alertSettings), input.now.toISOString());
     compare.push(...alerts.compare);
     const fence = options.fence?.();

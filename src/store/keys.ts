@@ -62,7 +62,7 @@ export const keys = {
   ocspStatus: `${ROOT}/ocsp/status`,
   /** Certificate-expiry alerts currently raised, by certificate name (written by the leader's expiry checker). */
   expiryAlerts: `${ROOT}/expiry-alerts`,
-  /** Alert state (GET /v1/cluster/alerts, /v1/nodes/alerts), one record per alert (src/store/alert-records.ts). */
+  /** Alert state (GET /v1/cluster/alerts, /v1/nodes/alerts), one record per alert (src/alerts/alert-records.ts). */
   alertPrefix: `${ROOT}/alerts/`,
   alert: (entity: string, name: string) => `${ROOT}/alerts/${entity}/${name}`,
   /** Alert events waiting for e-mail / webhook delivery (src/alerts/alert-dispatcher.ts), ordered by time. */

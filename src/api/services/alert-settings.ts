@@ -42,7 +42,7 @@ export async function prepareAlertSettings(deps: ApiDeps, doc: ClusterDocument, 
   return {
     body,
     check(next) {
-      const problems = [...alertSettingsProblems(next.alert_settings as unknown as Record<string, unknown>), ...alertDeliveryProblems(alertDeliveryFieldsOf(next), secrets)];
+      const problems = [...alertSettingsProblems(next.alert_settings), ...alertDeliveryProblems(alertDeliveryFieldsOf(next), secrets)];
       if (problems.length > 0) throw new ApiError('invalid_schema', problems.join('; '));
     },
     ops: changed ? [{ type: 'put', key: keys.alertSecrets, value: JSON.stringify(secrets) }] : [],

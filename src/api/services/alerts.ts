@@ -1,6 +1,6 @@
 // Alert state (RS "Cluster alerts requests" and "Node alerts requests"): every alert certplane knows for the
 // cluster or a node, raised or not, as RS alert objects keyed by alert name (domain/alerts.ts alertView). The
-// records are written by the leader's checkers through the alert store (src/store/alert-records.ts).
+// records are written by the leader's checkers through the alert store (src/alerts/alert-records.ts).
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError } from '../../lib/api-error.js';
 import { keys } from '../../store/keys.js';

@@ -11,9 +11,9 @@
 //   const { compare, ops } = await alertChangeOps(store, [{ change, event?, quiet? }], time)
 // and add `compare` and `ops` to that transaction. `event` replaces the default event (defaultAlertEvent) and
 // `quiet` moves the record without event or delivery (an alert switched off is forgotten silently).
-import type { ClusterStore, Compare, TxnOp } from './cluster-store.js';
-import { keys } from './keys.js';
-import { eventPutOp } from './event-log.js';
+import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
+import { keys } from '../store/keys.js';
+import { eventPutOp } from '../store/event-log.js';
 import type { Clock } from '../lib/clock.js';
 import { ALERTS, applyAlertChanges, defaultAlertEvent, isAlertName, type AlertChange, type AlertEvent, type AlertRecord } from '../domain/alerts.js';
 import type { AlertDelivery } from '../domain/alert-delivery.js';
