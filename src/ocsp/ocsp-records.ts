@@ -134,7 +134,7 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
     ];
     // The alert records move with the cached status; the events are logged and queued for delivery by the alert
     // store (src/alerts/alert-records.ts).
-    const alerts = await alertChangeOps(store, ocspAlertChanges(next.record, next.events, input.alertSettings), input.now.toISOString());
+    const alerts = await alertChangeOps(store, ocspAlertChanges(next.record, next.events, input.alertSettings, input.now.toISOString()), input.now.toISOString());
     compare.push(...alerts.compare);
     const fence = options.fence?.();
     if (fence !== undefined) compare.push(fence);
@@ -166,6 +166,7 @@ export function ocspAlertChanges(
   record: OcspStatusRecord,
   events: readonly OcspAlertEvent[],
   settings: { cluster_ocsp_query_failed: boolean; cluster_ocsp_status_revoked: boolean },
+  time: string,
 ): AlertChangeRequest[] {
   return (Object.keys(OCSP_ALERT) as Array<keyof typeof OCSP_ALERT>).map((type): AlertChangeRequest => {
     const name = OCSP_ALERT[type];
@@ -175,7 +176,8 @@ export function ocspAlertChanges(
       return { change: { name, subject: '', raised: event.state, severity: 'ERROR', value, description: event.description }, event: { ...event } };
     }
     const raised = record.alerts[type];
-    const description = raised ? `${type} holds` : `${type} no longer holds for the current proxy certificate`;
-    return { change: { name, subject: '', raised, severity: 'ERROR', value, description }, quiet: !settings[name] };
+    const description = raised ? `${type} holds` : `${type} no longer holds: the proxy certificate was replaced (serial ${record.certificate_serial} now)`;
+    const own: OcspAlertEvent = { time, type, severity: raised ? 'ERROR' : 'INFO', state: raised, responder_url: record.responder_url, certificate_serial: record.certificate_serial, description };
+    return { change: { name, subject: '', raised, severity: 'ERROR', value, description }, event: { ...own }, quiet: !settings[name] };
   });
 }
