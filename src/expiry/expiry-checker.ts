@@ -32,6 +32,8 @@ import {
   expiryAlertSettings,
   daysToExpiry,
   type CertificateExpiryAlertEvent,
+  type ExpiryAlertName,
+  type ExpiryAlertSettings,
   type ExpiryEvaluation,
   type InstalledCertificateExpiry,
   type RaisedExpiryAlerts,
@@ -117,7 +119,8 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
     const cluster = clusterKv === undefined ? undefined : (JSON.parse(clusterKv.value) as Partial<ClusterDocument>);
     const previous = raisedKv === undefined ? {} : (JSON.parse(raisedKv.value) as RaisedExpiryAlerts);
     const now = clock.now();
-    const next = evaluateExpiryAlerts({ now, certificates, settings: expiryAlertSettings(cluster), raised: previous });
+    const settings = expiryAlertSettings(cluster);
+    const next = evaluateExpiryAlerts({ now, certificates, settings, raised: previous });
 
     if (next.events.length > 0 || JSON.stringify(next.raised) !== JSON.stringify(previous)) {
       // Written only if nothing it was derived from changed meanwhile (every certificate key, the cluster document,
@@ -133,7 +136,7 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
       ];
       // The alert records (GET /v1/cluster/alerts, /v1/nodes/alerts) move with the raised set; each event goes
       // into the log and the delivery queue through the alert store (src/alerts/alert-records.ts).
-      const alerts = await alertChangeOps(store, expiryAlertChanges(previous, next), now.toISOString());
+      const alerts = await alertChangeOps(store, expiryAlertChanges(previous, next, settings), now.toISOString());
       if (this.isClosed()) return;
       compare.push(...alerts.compare);
       const fence = this.deps.fence?.();
@@ -177,14 +180,13 @@ export function expiryEventOp(event: CertificateExpiryAlertEvent, index: number)
  * event itself is what is logged and delivered); a certificate dropped from the raised set without an event (its
  * alert was switched off) is cleared quietly.
  */
-export function expiryAlertChanges(previous: RaisedExpiryAlerts, next: ExpiryEvaluation): AlertChangeRequest[] {
+export function expiryAlertChanges(previous: RaisedExpiryAlerts, next: ExpiryEvaluation, settings: Record<ExpiryAlertName, ExpiryAlertSettings>): AlertChangeRequest[] {
   const requests: AlertChangeRequest[] = next.events.map((event) => {
-    const raised = next.raised[event.certificate_name];
     const value: Record<string, unknown> = {
       certificate: event.certificate_name,
       not_after: event.not_after,
       days_left: daysToExpiry(new Date(event.not_after), new Date(event.time)),
-      ...(raised === undefined ? {} : { threshold: String(raised.threshold_days) }),
+      threshold: String(settings[event.type].thresholdDays),
     };
     return {
       change: { name: event.type, subject: event.certificate_name, raised: event.state, severity: 'WARNING', value, description: event.description },
