@@ -1,6 +1,7 @@
 // The cluster document and the cluster policy: defaults as Redis Enterprise ships them (digest §5.2-5.4),
 // with the field names and types of fixtures/rs-responses/cluster.json.
 import { clusterCipherDefaults } from './tls-policy.js';
+import { defaultAlertDeliveryFields, type AlertWebhookView, type SmtpTlsMode } from './alert-delivery.js';
 
 export interface ThresholdAlert {
   enabled: boolean;
@@ -36,6 +37,16 @@ export interface ClusterDocument {
   cm_session_timeout_minutes: number;
   /** Private key files encrypted at rest on every node with a per-node key (absent in documents of older versions: off). */
   encrypt_pkeys: boolean;
+  /** Alert delivery (digest §5.2; domain/alert-delivery.ts): optional, documents of older versions lack them. */
+  email_alerts?: boolean;
+  email_from?: string;
+  smtp_host?: string;
+  smtp_port?: number;
+  smtp_username?: string;
+  smtp_tls_mode?: SmtpTlsMode;
+  smtp_use_tls?: boolean;
+  /** certplane extension: the alert webhook (its secret is kept apart, keys.alertSecrets). */
+  alert_webhook?: AlertWebhookView;
   alert_settings: {
     /** The CA of the cluster's certificates expires within `threshold` days (RS capture: on, "90"). */
     cluster_ca_cert_about_to_expire: ThresholdAlert;
@@ -71,6 +82,7 @@ export function defaultClusterDocument(name: string, createdTime: Date, apiPort:
     password_expiration_duration: 0,
     cm_session_timeout_minutes: 15,
     encrypt_pkeys: false,
+    ...defaultAlertDeliveryFields(),
     alert_settings: {
       cluster_ca_cert_about_to_expire: { enabled: true, threshold: '90' },
       // DESIGN.md: certificate-expiry threshold default 45 days, as a string like RS.

@@ -9,6 +9,7 @@ import { createCa, selfSigned, type TestCertificate } from '../../test/helpers/p
 import type { CertificateExpiryAlertEvent, RaisedExpiryAlerts } from '../domain/certificate-expiry.js';
 import { ExpiryChecker, HOUR_MS, type ExpiryLog } from './expiry-checker.js';
 import { FakeTime } from '../../test/helpers/fake-time.js';
+import type { AlertRecord } from '../domain/alerts.js';
 
 const DAY = 86_400_000;
 const START = Date.parse('2026-03-01T10:00:00Z');
@@ -166,6 +167,25 @@ describe('ExpiryChecker', () => {
     expect(await events()).toHaveLength(3);
     await setAlerts({ enabled: true, threshold: '30' });
     expect((await events()).map((e) => e.state)).toEqual([true, false, true, true]);
+  });
+
+  it('moves the alert record (GET /v1/cluster/alerts) with the raised set and queues each event for delivery', async () => {
+    const record = (): Promise<AlertRecord | undefined> => getJson<AlertRecord>(store, keys.alert('cluster', 'cluster_certs_about_to_expire'));
+    await install('proxy', proxy10);
+    await startChecker();
+    expect(await record()).toMatchObject({ state: true, severity: 'WARNING', change_value: { state: true, certificate: 'proxy', threshold: '45' } });
+    expect(Object.keys((await record())!.instances)).toEqual(['proxy']);
+    await setAlerts({ threshold: '5' });
+    expect(await record()).toMatchObject({ state: false, change_value: { state: false, certificate: 'proxy', threshold: '5' }, instances: {} });
+    expect((await listJson<{ alert: string; event: { state: boolean } }>(store, keys.alertOutboxPrefix)).map((d) => [d.alert, d.event.state])).toEqual([
+      ['cluster_certs_about_to_expire', true],
+      ['cluster_certs_about_to_expire', false],
+    ]);
+    // Switched off while raised: the record is cleared quietly (no event, nothing to deliver).
+    await setAlerts({ threshold: '30' });
+    await setAlerts({ enabled: false });
+    expect((await record())!.state).toBe(false);
+    expect(await events()).toHaveLength(3);
   });
 
   it('backs off without writing when its writes are fenced out (not the leader)', async () => {

@@ -20,6 +20,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { eventPutOp } from '../store/event-log.js';
+import { alertChangeOps, type AlertChangeRequest } from '../alerts/alert-records.js';
 import { CERTIFICATE_RECORD_PREFIX, certificateRecordUnchanged, listCertificateRecords, parseCertificateRecord } from '../store/certificate-records.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
 import type { Clock } from '../lib/clock.js';
@@ -29,7 +30,11 @@ import type { ClusterDocument } from '../domain/cluster-settings.js';
 import {
   evaluateExpiryAlerts,
   expiryAlertSettings,
+  daysToExpiry,
   type CertificateExpiryAlertEvent,
+  type ExpiryAlertName,
+  type ExpiryAlertSettings,
+  type ExpiryEvaluation,
   type InstalledCertificateExpiry,
   type RaisedExpiryAlerts,
 } from '../domain/certificate-expiry.js';
@@ -114,7 +119,8 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
     const cluster = clusterKv === undefined ? undefined : (JSON.parse(clusterKv.value) as Partial<ClusterDocument>);
     const previous = raisedKv === undefined ? {} : (JSON.parse(raisedKv.value) as RaisedExpiryAlerts);
     const now = clock.now();
-    const next = evaluateExpiryAlerts({ now, certificates, settings: expiryAlertSettings(cluster), raised: previous });
+    const settings = expiryAlertSettings(cluster);
+    const next = evaluateExpiryAlerts({ now, certificates, settings, raised: previous });
 
     if (next.events.length > 0 || JSON.stringify(next.raised) !== JSON.stringify(previous)) {
       // Written only if nothing it was derived from changed meanwhile (every certificate key, the cluster document,
@@ -128,9 +134,14 @@ export class ExpiryChecker extends LoopWorker<ExpiryCheckerState> {
         { key: keys.internalCa, target: 'mod', op: '==', value: internalCaKv?.modRevision ?? 0 },
         { key: keys.expiryAlerts, target: 'mod', op: '==', value: raisedKv?.modRevision ?? 0 },
       ];
+      // The alert records (GET /v1/cluster/alerts, /v1/nodes/alerts) move with the raised set; each event goes
+      // into the log and the delivery queue through the alert store (src/alerts/alert-records.ts).
+      const alerts = await alertChangeOps(store, expiryAlertChanges(previous, next, settings), now.toISOString());
+      if (this.isClosed()) return;
+      compare.push(...alerts.compare);
       const fence = this.deps.fence?.();
       if (fence !== undefined) compare.push(fence);
-      const success: TxnOp[] = [{ type: 'put', key: keys.expiryAlerts, value: JSON.stringify(next.raised) }, ...next.events.map((event, index) => expiryEventOp(event, index))];
+      const success: TxnOp[] = [{ type: 'put', key: keys.expiryAlerts, value: JSON.stringify(next.raised) }, ...alerts.ops];
       const result = await store.txn({ compare, success });
       if (this.isClosed()) return;
       if (!result.succeeded) {
@@ -162,4 +173,29 @@ function leafOf(chainPem: string): X509Certificate | undefined {
  *  keeps the events of one check (a clear, then the raise for a replacement) in order. */
 export function expiryEventOp(event: CertificateExpiryAlertEvent, index: number): TxnOp {
   return eventPutOp(event, index);
+}
+
+/**
+ * The alert-store changes of one check: each event raises or clears its certificate as a subject of its alert (the
+ * event itself is what is logged and delivered); a certificate dropped from the raised set without an event (its
+ * alert was switched off) is cleared quietly.
+ */
+export function expiryAlertChanges(previous: RaisedExpiryAlerts, next: ExpiryEvaluation, settings: Record<ExpiryAlertName, ExpiryAlertSettings>): AlertChangeRequest[] {
+  const requests: AlertChangeRequest[] = next.events.map((event) => {
+    const value: Record<string, unknown> = {
+      certificate: event.certificate_name,
+      not_after: event.not_after,
+      days_left: daysToExpiry(new Date(event.not_after), new Date(event.time)),
+      threshold: String(settings[event.type].thresholdDays),
+    };
+    return {
+      change: { name: event.type, subject: event.certificate_name, raised: event.state, severity: 'WARNING', value, description: event.description },
+      event: { ...event },
+    };
+  });
+  for (const [name, was] of Object.entries(previous) as Array<[keyof RaisedExpiryAlerts, NonNullable<RaisedExpiryAlerts[keyof RaisedExpiryAlerts]>]>) {
+    if (next.raised[name] !== undefined || next.events.some((e) => e.certificate_name === name)) continue;
+    requests.push({ change: { name: was.alert, subject: name, raised: false, severity: 'WARNING', value: {}, description: `The ${name} alert was switched off` }, quiet: true });
+  }
+  return requests;
 }

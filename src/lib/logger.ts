@@ -36,6 +36,11 @@ export const REDACTED_PATHS = [
   '*.key',
   '*.password',
   '*.private_key',
+  // Alert delivery secrets (PUT /v1/cluster smtp_password, alert_webhook.secret).
+  'body.smtp_password',
+  'body.alert_webhook.secret',
+  'smtp_password',
+  '*.smtp_password',
 ];
 
 /**

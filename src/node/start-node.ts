@@ -25,6 +25,7 @@ import { startDatabases } from './start-databases.js';
 import { startOcsp } from './start-ocsp.js';
 import { checkExpiryWhileLeader } from './start-expiry-checks.js';
 import { internalRotation, rotateWhileLeader } from './start-rotation.js';
+import { deliverAlertsWhileLeader } from './start-alert-delivery.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
 import type { InternalRotationOperations } from '../domain/internal-rotation.js';
 import { buildApi } from '../api/build-api.js';
@@ -154,6 +155,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     closers.push(rotateWhileLeader({ rotation, store, clock, log, leadership: election }));
     closers.push(await startAcme({ config, store, clock, log, leadership: election }));
+    closers.push(deliverAlertsWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
     return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import type { ClusterStore, Compare, TxnOp } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { eventPutOp } from '../store/event-log.js';
+import { alertChangeOps, type AlertChangeRequest } from '../alerts/alert-records.js';
 import { certificateRecordKey, parseCertificateRecord } from '../store/certificate-records.js';
 import type { Clock } from '../lib/clock.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
@@ -131,9 +132,13 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
       { key: certificateRecordKey('proxy'), target: 'mod', op: '==', value: target.certificateRevision },
       { key: keys.ocspStatus, target: 'mod', op: '==', value: context.recordRevision },
     ];
+    // The alert records move with the cached status; the events are logged and queued for delivery by the alert
+    // store (src/alerts/alert-records.ts).
+    const alerts = await alertChangeOps(store, ocspAlertChanges(next.record, next.events, input.alertSettings, input.now.toISOString()), input.now.toISOString());
+    compare.push(...alerts.compare);
     const fence = options.fence?.();
     if (fence !== undefined) compare.push(fence);
-    const success: TxnOp[] = [{ type: 'put', key: keys.ocspStatus, value: JSON.stringify(next.record) }, ...next.events.map(alertEventOp)];
+    const success: TxnOp[] = [{ type: 'put', key: keys.ocspStatus, value: JSON.stringify(next.record) }, ...alerts.ops];
     const result = await store.txn({ compare, success });
     if (result.succeeded) return next;
     const [certificateKv, statusKv] = await Promise.all([store.get(certificateRecordKey('proxy')), store.get(keys.ocspStatus)]);
@@ -147,4 +152,32 @@ export async function recordQueryOutcome(options: RecordOptions): Promise<{ reco
 /** Into the cluster event log like every event (src/store/event-log.ts), so GET /v1/logs lists it. */
 export function alertEventOp(event: OcspAlertEvent): TxnOp {
   return eventPutOp(event);
+}
+
+/** The alert of each OCSP event name (digest §3.4: events `ocsp_*`, settings and alerts `cluster_ocsp_*`). */
+const OCSP_ALERT = { ocsp_query_failed: 'cluster_ocsp_query_failed', ocsp_status_revoked: 'cluster_ocsp_status_revoked' } as const;
+
+/**
+ * The alert-store changes after one query, level-triggered on the record's flags: an event raises or clears its
+ * alert (and is what is logged and delivered); a flag that no event explains (the proxy certificate was replaced,
+ * so its status starts afresh) clears the alert with an event of its own, quietly when the alert is switched off.
+ */
+export function ocspAlertChanges(
+  record: OcspStatusRecord,
+  events: readonly OcspAlertEvent[],
+  settings: { cluster_ocsp_query_failed: boolean; cluster_ocsp_status_revoked: boolean },
+  time: string,
+): AlertChangeRequest[] {
+  return (Object.keys(OCSP_ALERT) as Array<keyof typeof OCSP_ALERT>).map((type): AlertChangeRequest => {
+    const name = OCSP_ALERT[type];
+    const event = events.find((e) => e.type === type);
+    const value = { responder_url: record.responder_url, certificate_serial: record.certificate_serial, consecutive_failures: record.consecutive_failures };
+    if (event !== undefined) {
+      return { change: { name, subject: '', raised: event.state, severity: 'ERROR', value, description: event.description }, event: { ...event } };
+    }
+    const raised = record.alerts[type];
+    const description = raised ? `${type} holds` : `${type} no longer holds: the proxy certificate was replaced (serial ${record.certificate_serial} now)`;
+    const own: OcspAlertEvent = { time, type, severity: raised ? 'ERROR' : 'INFO', state: raised, responder_url: record.responder_url, certificate_serial: record.certificate_serial, description };
+    return { change: { name, subject: '', raised, severity: 'ERROR', value, description }, event: { ...own }, quiet: !settings[name] };
+  });
 }

@@ -68,6 +68,14 @@ export const keys = {
   ocspStatus: `${ROOT}/ocsp/status`,
   /** Certificate-expiry alerts currently raised, by certificate name (written by the leader's expiry checker). */
   expiryAlerts: `${ROOT}/expiry-alerts`,
+  /** Alert state (GET /v1/cluster/alerts, /v1/nodes/alerts), one record per alert (src/alerts/alert-records.ts). */
+  alertPrefix: `${ROOT}/alerts/`,
+  alert: (entity: string, name: string) => `${ROOT}/alerts/${entity}/${name}`,
+  /** Alert events waiting for e-mail / webhook delivery (src/alerts/alert-dispatcher.ts), ordered by time. */
+  alertOutboxPrefix: `${ROOT}/alert-outbox/`,
+  alertOutbox: (id: string) => `${ROOT}/alert-outbox/${id}`,
+  /** The write-only secrets of alert delivery (smtp_password, the webhook's HMAC key); never returned by the API. */
+  alertSecrets: `${ROOT}/alert-secrets`,
   /** Start-time migrations of older stores that have run (value: ISO time), by name (src/node/migrate-store.ts). */
   migration: (name: string) => `${ROOT}/migrations/${name}`,
   /** The HMAC key that signs the REST API's JSON Web Tokens (generated at creation; never returned by the API). */

@@ -49,6 +49,11 @@ import { putOcsp } from './ocsp/put-ocsp.js';
 import { getOcspStatus } from './ocsp/get-ocsp-status.js';
 import { testOcsp } from './ocsp/test-ocsp.js';
 import { openApiRoute } from '../openapi/get-openapi.js';
+import { getClusterAlerts } from './alerts/get-cluster-alerts.js';
+import { getClusterAlert } from './alerts/get-cluster-alert.js';
+import { getNodesAlerts } from './alerts/get-nodes-alerts.js';
+import { getNodeAlerts, getNodeAlertsByNode } from './alerts/get-node-alerts.js';
+import { getNodeAlert } from './alerts/get-node-alert.js';
 
 export const allRoutes: ApiRoute[] = [
   getBootstrap,
@@ -101,5 +106,11 @@ export const allRoutes: ApiRoute[] = [
   putOcsp,
   getOcspStatus,
   testOcsp,
+  getClusterAlerts,
+  getClusterAlert,
+  getNodesAlerts,
+  getNodeAlerts,
+  getNodeAlertsByNode,
+  getNodeAlert,
   openApiRoute(() => allRoutes),
 ] as ApiRoute[];

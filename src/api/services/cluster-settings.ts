@@ -13,6 +13,7 @@ import { clusterChangeEvents } from '../state/entity-events.js';
 import { confirmApplied } from '../state/apply-contract.js';
 import { readCertificateRecord } from '../../store/certificate-records.js';
 import { mergeCipherFields } from './cipher-settings.js';
+import { prepareAlertSettings } from './alert-settings.js';
 import type { ClusterUpdate, PolicyUpdate } from '../routes/cluster/cluster-schemas.js';
 
 const READ_ONLY = ['name', 'created_time', 'cnm_https_port', 'cm_port'] as const;
@@ -52,8 +53,11 @@ export async function getCluster(deps: ApiDeps): Promise<Record<string, unknown>
 
 /** PUT /v1/cluster. */
 export async function putCluster(deps: ApiDeps, caller: Caller, fullBody: Static<typeof ClusterUpdate>, dryRun: boolean): Promise<Record<string, unknown>> {
-  const { proxy_certificate: proxyCertificate, syncer_certificate: syncerCertificate, ...body } = fullBody;
+  const { proxy_certificate: proxyCertificate, syncer_certificate: syncerCertificate, ...sent } = fullBody;
   const { doc, modRevision } = await readDocument<ClusterDocument>(deps, keys.cluster);
+  // Alert thresholds and delivery settings; the write-only secrets leave the body here (services/alert-settings.ts).
+  const alerting = await prepareAlertSettings(deps, doc, sent);
+  const body = alerting.body;
   for (const field of READ_ONLY) {
     if (body[field] !== undefined && body[field] !== doc[field]) {
       throw new ApiError('invalid_schema', `'${field}' is read-only`);
@@ -79,6 +83,7 @@ export async function putCluster(deps: ApiDeps, caller: Caller, fullBody: Static
     },
   };
   Object.assign(next, mergeCipherFields(doc, body));
+  alerting.check(next);
   const lockedOut = noLoginMethodReason(next);
   if (lockedOut !== undefined) throw new ApiError('no_login_method', lockedOut);
   await checkMtlsPrerequisites(deps, next);
@@ -86,7 +91,7 @@ export async function putCluster(deps: ApiDeps, caller: Caller, fullBody: Static
     // Every node serves from its own copy of the document: answer once every member applied it, as for a
     // certificate change (the apply contract; requests after a 200 authenticate under the new settings anywhere).
     const events = clusterChangeEvents(deps.clock, caller, doc, next, 'cluster');
-    const revision = await writeDocument(deps, keys.cluster, modRevision, next, events);
+    const revision = await writeDocument(deps, keys.cluster, modRevision, next, [...events, ...alerting.ops]);
     await confirmApplied(deps, revision);
   }
   return { ...next, ...views };

@@ -50,6 +50,27 @@ export const ClusterUpdate = Type.Object(
     proxy_certificate: Type.Optional(Type.String()),
     syncer_certificate: Type.Optional(Type.String()),
     encrypt_pkeys: Type.Optional(Type.Boolean()),
+    // Alert delivery (digest §5.2; checked further in services/alert-settings.ts). smtp_password and
+    // alert_webhook.secret are write-only: stored apart from the cluster document, never returned.
+    email_alerts: Type.Optional(Type.Boolean()),
+    email_from: Type.Optional(Type.String({ maxLength: 254 })),
+    smtp_host: Type.Optional(Type.String({ maxLength: 253 })),
+    smtp_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    smtp_username: Type.Optional(Type.String({ maxLength: 256 })),
+    smtp_password: Type.Optional(Type.String({ maxLength: 1024 })),
+    smtp_tls_mode: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('starttls'), Type.Literal('tls')])),
+    smtp_use_tls: Type.Optional(Type.Boolean()),
+    alert_webhook: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          url: Type.Optional(Type.String({ maxLength: 2048 })),
+          secret: Type.Optional(Type.String({ maxLength: 1024 })),
+          ca_certificate: Type.Optional(Type.String({ maxLength: 65536 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     alert_settings: Type.Optional(
       Type.Object(
         {
