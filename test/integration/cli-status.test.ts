@@ -14,6 +14,8 @@ import { waitFor } from '../helpers/redis-cli.js';
 const CLI = path.resolve('dist/src/cli/main.js');
 const DAY_MS = 86_400_000;
 const ESC = '\u001b[';
+/** SGR colour codes, to find a row by its name on a terminal. */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, 'g');
 
 let node: TestNode;
 let responder: OcspResponder;
@@ -66,7 +68,7 @@ async function install(name: string, cert: TestCertificate): Promise<void> {
 }
 
 function rowOf(stdout: string, name: string): string {
-  const line = stdout.split(/\r?\n/).find((l) => l.replace(/\u001b\[\d+m/g, '').startsWith(`${name} `));
+  const line = stdout.split(/\r?\n/).find((l) => l.replace(ANSI, '').startsWith(`${name} `));
   if (line === undefined) throw new Error(`no row for ${name} in:\n${stdout}`);
   return line;
 }
