@@ -10,7 +10,7 @@ import https from 'node:https';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -346,5 +346,36 @@ describe('scraped by a real Prometheus over TLS', () => {
     const pid = prometheus!.pid!;
     await stopPrometheus();
     expect(isProcessAlive(pid)).toBe(false);
+  });
+});
+
+describe('a data-plane process that dies', () => {
+  it('loses its open connections from the gauge but none of the counted totals', async () => {
+    const bdb = String(bdbUid);
+    const before = await scrape(node.metricsPort);
+    const total = sampleValue(before, 'certplane_proxy_connections_total', { bdb })!;
+    const handshakes = sampleValue(before, 'certplane_proxy_tls_handshakes_total', { bdb })!;
+    const logins = sampleValue(before, 'certplane_client_certificate_logins_total', { interface: 'database' })!;
+    const notTls = sampleValue(before, 'certplane_proxy_tls_handshake_failures_total', { bdb, reason: 'not_tls' })!;
+    expect(sampleValue(before, 'certplane_proxy_connections_open', { bdb })).toBe(1);
+    const pidFile = path.join(node.dataDir, 'data-plane', 'data-plane-0.pid');
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    await waitFor('a new data-plane process', async () => {
+      const next = Number((await readFile(pidFile, 'utf8').catch(() => '0')).trim());
+      return next !== pid && next > 0 && isProcessAlive(next);
+    }, 60_000, 100);
+    // The new process serves the endpoint; one more login is added to the kept totals.
+    expect(await waitFor('the endpoint again', async () => ((await databaseClient(operator, false).catch(() => '')) === '+PONG' ? '+PONG' : undefined), 60_000, 200)).toBe('+PONG');
+    const after = await waitFor('counters of the new process', async () => {
+      const text = await scrape(node.metricsPort);
+      return (sampleValue(text, 'certplane_proxy_connections_total', { bdb }) ?? 0) > total ? text : undefined;
+    }, 30_000, 200);
+    expect(sampleValue(after, 'certplane_proxy_connections_open', { bdb })).toBe(0);
+    expect(sampleValue(after, 'certplane_proxy_connections_total', { bdb })).toBeGreaterThanOrEqual(total + 1);
+    expect(sampleValue(after, 'certplane_proxy_tls_handshakes_total', { bdb })).toBeGreaterThanOrEqual(handshakes + 1);
+    expect(sampleValue(after, 'certplane_client_certificate_logins_total', { interface: 'database' })).toBeGreaterThanOrEqual(logins + 1);
+    expect(sampleValue(after, 'certplane_proxy_tls_handshake_failures_total', { bdb, reason: 'not_tls' })).toBe(notTls);
+    expect(sampleValue(after, 'certplane_data_plane_restarts_total', {})).toBe(1);
   });
 });
