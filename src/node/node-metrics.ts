@@ -19,6 +19,8 @@ export class NodeMetrics {
   /** The data plane's counters (set once the databases are started). */
   proxy: (() => Promise<ProxyStatsSnapshot>) | undefined;
   private readonly certificates: CertificateMetrics;
+  /** Scrapes that arrive together share one round trip to the data plane (the metrics port needs no login). */
+  private proxyInFlight: Promise<ProxyStatsSnapshot> | undefined;
 
   constructor(names: readonly string[], installed: InstalledCertificates, clock: Clock) {
     this.certificates = new CertificateMetrics(names, installed, clock);
@@ -31,7 +33,14 @@ export class NodeMetrics {
         const current = this.ocsp?.();
         return ocspFamilies({ enabled: current?.settings.ocsp_functionality === true, record: current?.record, proxySerial: this.certificates.identity('proxy')?.serial });
       },
-      async () => accessFamilies(this.apiCertificateLogins.counts(), await this.proxy?.()),
+      async () => accessFamilies(this.apiCertificateLogins.counts(), await this.proxyStats()),
     ];
+  }
+
+  private proxyStats(): Promise<ProxyStatsSnapshot> | undefined {
+    const proxy = this.proxy;
+    if (proxy === undefined) return undefined;
+    this.proxyInFlight ??= proxy().finally(() => (this.proxyInFlight = undefined));
+    return this.proxyInFlight;
   }
 }
