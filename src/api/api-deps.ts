@@ -37,4 +37,12 @@ export interface ApiDeps {
   internalRotation?: InternalRotationOperations;
   /** Lockouts and refused certificate logins as /v1/logs events (rate-limited); none in unit tests. */
   loginRefusals?: LoginRefusalLog;
+  /** Told of every client-certificate login on the API, accepted or refused with its error code (metrics). */
+  certificateLogins?: CertificateLoginObserver;
+}
+
+/** Counts client-certificate logins (wired by the composition root to the metrics exporter); must not throw. */
+export interface CertificateLoginObserver {
+  succeeded(): void;
+  failed(reason: string): void;
 }

@@ -28,12 +28,15 @@ export interface CliIo {
   err(text: string): void;
   /** Where long operations show progress (src/cli/progress.ts): stderr, shown only when it is a terminal. */
   progress?: ProgressStream;
+  /** stdout is a terminal (status colours). */
+  outIsTTY?: () => boolean;
 }
 
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   progress: process.stderr,
+  outIsTTY: () => process.stdout.isTTY === true,
 };
 
 export interface ApiConnection {

@@ -2,7 +2,7 @@
 //   certplane cluster certificate set|list|delete …   (certificate-commands.ts)
 //   certplane cluster ocsp …                           (ocsp-commands.ts)
 //   certplane node remove <uid>                        (node-commands.ts)
-//   certplane status
+//   certplane status [--threshold DAYS]                (status-command.ts; exit 3/4 when certificates need attention)
 // Connection from CERTPLANE_URL (default https://127.0.0.1:9443), CERTPLANE_USER / CERTPLANE_PASSWORD, and
 // CERTPLANE_CACERT (PEM file to trust instead of the system store), --data-dir/CERTPLANE_DATA_DIR (trust this
 // node's own api certificate), --insecure (no verification, with a warning), CERTPLANE_CERT/CERTPLANE_KEY
@@ -12,8 +12,8 @@
 import { CERTIFICATE_USAGE, runCertificateCommand } from './certificate-commands.js';
 import { OCSP_USAGE, runOcspCommand } from './ocsp-commands.js';
 import { NODE_USAGE, runNodeCommand } from './node-commands.js';
+import { runStatusCommand, STATUS_USAGE, wantsColor } from './status-command.js';
 import {
-  callApi,
   CliFailure,
   CliUsageError,
   connectionFromEnv,
@@ -28,12 +28,13 @@ import {
 export const OPERATOR_USAGE = `${CERTIFICATE_USAGE}
 ${OCSP_USAGE}
 ${NODE_USAGE}
-  certplane status
+${STATUS_USAGE}
   global options: --data-dir DIR (trust this node's api certificate; or CERTPLANE_DATA_DIR),
                   --insecure (do not verify the server's certificate; prints a warning)
   (environment: CERTPLANE_URL, CERTPLANE_USER, CERTPLANE_PASSWORD, CERTPLANE_CACERT, CERTPLANE_DATA_DIR,
    CERTPLANE_CERT + CERTPLANE_KEY for client-certificate login without a password)
-  exit status: 0 success, 1 request failed (API error, unreachable, unreadable file), 2 usage error`;
+  exit status: 0 success, 1 request failed (API error, unreachable, unreadable file), 2 usage error,
+               3 and 4 from status (attention needed, see above)`;
 
 export async function runOperatorCommand(argv: string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
   // Connected lazily: a usage error is reported without reading CERTPLANE_CACERT or touching the network.
@@ -42,8 +43,8 @@ export async function runOperatorCommand(argv: string[], env: NodeJS.ProcessEnv,
     const { args, insecure, dataDir } = globalOptions(argv);
     const connect = (): Promise<ApiConnection> => (connection ??= connectionFromEnv(env, { insecure, dataDir, io }));
     const [first, second, ...rest] = args;
-    if (first === 'status' && second === undefined) {
-      await showStatus(await connect(), io);
+    if (first === 'status') {
+      return await runStatusCommand(args.slice(1), connect, io, wantsColor(env, io.outIsTTY?.() === true));
     } else if (first === 'cluster' && second === 'certificate') {
       await runCertificateCommand(rest, connect, io);
     } else if (first === 'cluster' && second === 'ocsp') {
@@ -82,11 +83,4 @@ function globalOptions(argv: string[]): { args: string[]; insecure: boolean; dat
     else args.push(arg);
   }
   return { args, insecure, dataDir };
-}
-
-async function showStatus(connection: ApiConnection, io: CliIo): Promise<void> {
-  const body = await callApi<{ bootstrap_status?: { state?: string }; local_node_info?: { uid?: unknown } }>(connection, 'GET', '/v1/bootstrap');
-  const state = body.bootstrap_status?.state ?? 'unknown';
-  io.out(`${state === 'completed' ? 'ready' : 'not ready'}: bootstrap ${state}, node ${String(body.local_node_info?.uid ?? '?')} at ${connection.url.origin}\n`);
-  if (state !== 'completed') throw new CliFailure(`the node at ${connection.url.origin} is not ready (bootstrap ${state})`);
 }

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createLogger } from '../lib/logger.js';
 import { DatabaseProxy, type DatabaseProxyDeps } from '../proxy/database-proxy.js';
 import { LocalCertificates } from './local-certificates.js';
+import { ProxyStats } from '../proxy/proxy-stats.js';
 import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, type NodeMessage, type NodeRequest, type PasswordVerdict } from './protocol.js';
 
 const PASSWORD_CHECK_TIMEOUT_MS = 5000;
@@ -79,8 +80,10 @@ function failChecks(reason: string): void {
 
 const certificates = new LocalCertificates();
 let staple: Buffer | undefined;
+const stats = new ProxyStats();
 const deps: DatabaseProxyDeps = {
   certificates,
+  stats,
   log,
   ocspStaple: () => staple,
   passwords: {
@@ -167,11 +170,13 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       return { type: 'reply', id: request.id, ok: true };
     case 'apply':
       await proxy.apply(request.endpoint);
+      stats.declare(request.endpoint.uid);
       backendSockets.set(request.endpoint.uid, request.endpoint.backendSocketPath);
       refreshBackendPids();
       return { type: 'reply', id: request.id, ok: true };
     case 'remove':
       await proxy.remove(request.uid);
+      stats.forget(request.uid);
       backendSockets.delete(request.uid);
       backendPids.delete(request.uid);
       return { type: 'reply', id: request.id, ok: true };
@@ -187,6 +192,8 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       log.info({ control: controlPath }, 'spare data-plane process took over');
       return { type: 'reply', id: request.id, ok: true };
     }
+    case 'stats':
+      return { type: 'reply', id: request.id, ok: true, stats: stats.snapshot() };
     case 'shutdown':
       setImmediate(() => void exit('the node stopped', false));
       return { type: 'reply', id: request.id, ok: true };

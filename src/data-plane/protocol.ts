@@ -6,6 +6,7 @@
 // reason, which the node counts as not applied. The data plane asks the node in turn (password checks) with
 // its own ids. Key material and passwords travel only on this socket: never in argv, environment or logs.
 import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
+import type { ProxyStatsSnapshot } from '../proxy/proxy-stats.js';
 
 /** Bumped on any incompatible change: a node that finds a data plane of another version replaces it. */
 export const PROTOCOL_VERSION = 1;
@@ -37,7 +38,9 @@ export type NodeRequest =
   /** A spare process takes over a slot: its control socket moves to that slot's path. */
   | { type: 'promote'; id: number; control: string }
   /** Stop serving: close the listeners and connections and exit (the node stops for good). */
-  | { type: 'shutdown'; id: number };
+  | { type: 'shutdown'; id: number }
+  /** The process's counters (metrics); a process that predates it answers ok: false ('unknown request'). */
+  | { type: 'stats'; id: number };
 
 export type NodeMessage = NodeRequest | { type: 'password-result'; id: number; verdict?: PasswordVerdict; error?: string };
 
@@ -52,7 +55,7 @@ export interface HelloReply {
 
 /** Data plane → node. */
 export type DataPlaneMessage =
-  | { type: 'reply'; id: number; ok: true; hello?: HelloReply }
+  | { type: 'reply'; id: number; ok: true; hello?: HelloReply; stats?: ProxyStatsSnapshot }
   | { type: 'reply'; id: number; ok: false; error: string }
   | { type: 'password-check'; id: number; userUid: number; password: string }
   | { type: 'login-refused'; refusal: { bdbUid: number; user: string; userUid?: number; remoteAddress: string; reason: string } }

@@ -25,6 +25,7 @@ import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
 import type { DatabaseLoginRefusal, DatabasePasswordCheck, ProxyCertificateSource } from '../proxy/database-proxy.js';
 import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, type DataPlaneSettings, type HelloReply, type NodeMessage, type NodeRequest } from './protocol.js';
 import { delay, isAlive, waitForExit } from '../lib/processes.js';
+import { addProxyStats, type ProxyStatsSnapshot } from '../proxy/proxy-stats.js';
 
 export interface DataPlaneSupervisorDeps {
   dataDir: string;
@@ -392,6 +393,20 @@ class Worker {
     this.closing = true;
     this.connection?.socket.destroy();
   }
+
+  /** The process's counters, or undefined when it is not attached or does not answer within timeoutMs. */
+  async stats(timeoutMs: number): Promise<{ pid: number; snapshot: ProxyStatsSnapshot } | undefined> {
+    const connection = this.connection;
+    if (connection === undefined || !connection.alive || connection.pid === undefined) return undefined;
+    const pid = connection.pid;
+    let timer: NodeJS.Timeout | undefined;
+    const reply = await Promise.race([
+      connection.request({ type: 'stats', id: 0 }).catch(() => undefined),
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return reply?.type === 'reply' && reply.ok && reply.stats !== undefined ? { pid, snapshot: reply.stats } : undefined;
+  }
 }
 
 export class DataPlaneSupervisor {
@@ -418,6 +433,9 @@ export class DataPlaneSupervisor {
    */
   ticketKeys = randomBytes(48).toString('base64');
   private ticketTimer: NodeJS.Timeout | undefined;
+  /** The last counters of each data-plane process (by pid), and the totals of processes that were replaced. */
+  private readonly lastStats = new Map<number, ProxyStatsSnapshot>();
+  private retiredStats: ProxyStatsSnapshot = { endpoints: {} };
 
   constructor(private readonly deps: DataPlaneSupervisorDeps) {
     this.workers = Array.from({ length: Math.max(1, deps.processes) }, (_, i) => new Worker(i, this, deps));
@@ -603,6 +621,28 @@ export class DataPlaneSupervisor {
 
   uids(): number[] {
     return [...new Set([...this.endpoints.keys(), ...this.inherited])];
+  }
+
+  /**
+   * The counters of all processes added up, per database this node serves (metrics). A process that does not
+   * answer within timeoutMs counts with its last answer; a replaced process's totals are kept, so the counters
+   * never go down while the node runs.
+   */
+  async stats(timeoutMs = 1000): Promise<ProxyStatsSnapshot> {
+    const answers = await Promise.all(this.workers.map((w) => w.stats(timeoutMs)));
+    const live = new Set(this.workers.map((w) => w.pid));
+    // An answer of a process replaced while it was asked would be counted twice (already retired): dropped.
+    for (const answer of answers) if (answer !== undefined && live.has(answer.pid)) this.lastStats.set(answer.pid, answer.snapshot);
+    for (const [pid, snapshot] of this.lastStats) {
+      if (live.has(pid)) continue;
+      this.retiredStats = addProxyStats([this.retiredStats, snapshot], { withOpen: false });
+      this.lastStats.delete(pid);
+    }
+    const total = addProxyStats([this.retiredStats, ...this.lastStats.values()]);
+    const served = new Set(this.uids().map(String));
+    for (const uid of Object.keys(total.endpoints)) if (!served.has(uid)) delete total.endpoints[uid];
+    for (const uid of Object.keys(this.retiredStats.endpoints)) if (!served.has(uid)) delete this.retiredStats.endpoints[uid];
+    return total;
   }
 
   /** The node stops for good: the data-plane processes stop too. */

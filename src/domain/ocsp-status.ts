@@ -33,6 +33,8 @@ export interface OcspStatusRecord {
   recovery_exhausted: boolean;
   /** Alerts currently raised (so each is raised once and cleared once). */
   alerts: { ocsp_query_failed: boolean; ocsp_status_revoked: boolean };
+  /** When a query last got a verified answer (metrics); absent in records written before it existed. */
+  last_success_time?: string | null;
 }
 
 /** GET /v1/ocsp/status and POST /v1/ocsp/test: digest §3.3 fields, then certplane's query diagnostics. */
@@ -199,7 +201,7 @@ export function applyQueryOutcome(previous: OcspStatusRecord, input: OcspOutcome
       if (input.alertSettings.cluster_ocsp_status_revoked) events.push(event('ocsp_status_revoked', false, `The OCSP status of the proxy certificate is ${response.cert_status}`));
     }
     return {
-      record: { ...previous, response, last_query_time: time, last_query_error: null, consecutive_failures: 0, recovery_exhausted: false, alerts },
+      record: { ...previous, response, last_query_time: time, last_query_error: null, consecutive_failures: 0, recovery_exhausted: false, alerts, last_success_time: time },
       events,
     };
   }

@@ -9,6 +9,10 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../lib/clock.js';
 import type { ProcessCounters } from './process-counters.js';
+import { renderFamilies, type MetricFamily } from './prometheus-text.js';
+
+/** More series for both pages (certificates, OCSP, logins, proxy): collected per scrape, cheaply. */
+export type MetricsSource = () => MetricFamily[] | Promise<MetricFamily[]>;
 
 export interface InstalledCertificateSource {
   /** The certificate (PEM chain) this node currently serves under a name, if any. */
@@ -31,6 +35,24 @@ export interface MetricsExporterOptions {
   limits?: MetricsLimits;
   /** This node's process counters (data-plane restarts…), appended to both pages. */
   counters?: ProcessCounters;
+  /** certplane's own series (README "Metrics"), each sample labelled with cluster and node first. */
+  sources?: readonly MetricsSource[];
+}
+
+/** The sources' families with the node's labels; a source that fails is logged and left out of this scrape. */
+export async function renderSources(sources: readonly MetricsSource[], base: Record<string, string>, log: Pick<FastifyBaseLogger, 'warn'>): Promise<string> {
+  const collected = await Promise.all(
+    sources.map(async (source) => {
+      try {
+        return await source();
+      } catch (error) {
+        log.warn({ err: error }, 'a metrics source failed; its series are left out of this scrape');
+        return [];
+      }
+    }),
+  );
+  const families = collected.flat().map((family) => ({ ...family, samples: family.samples.map((sample) => ({ labels: { ...base, ...sample.labels }, value: sample.value })) }));
+  return renderFamilies(families);
 }
 
 /** Timeouts and the connection cap of the metrics listener (README "Limits and timeouts"). */
@@ -98,8 +120,16 @@ export async function startMetricsExporter(options: MetricsExporterOptions): Pro
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    const counters = options.counters?.render({ cluster: options.clusterName, node: options.nodeId }) ?? '';
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderCertificateMetrics(url, options) + counters);
+    const base = { cluster: options.clusterName, node: options.nodeId };
+    const counters = options.counters?.render(base) ?? '';
+    const rs = renderCertificateMetrics(url, options) + counters;
+    renderSources(options.sources ?? [], base, options.log).then(
+      (own) => response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(rs + own),
+      (error: unknown) => {
+        options.log.error({ err: error }, 'metrics scrape failed');
+        response.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+      },
+    );
   });
   if (limits !== undefined) server.maxConnections = limits.maxConnections;
   const unregister = options.certificates.register('metrics_exporter', server, policy);

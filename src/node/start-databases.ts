@@ -18,6 +18,7 @@ import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
 import type { DatabaseLoginRefusal, ProxyCertificateSource } from '../proxy/database-proxy.js';
+import type { ProxyStatsSnapshot } from '../proxy/proxy-stats.js';
 
 export interface RunningDatabases {
   close(): Promise<void>;
@@ -25,6 +26,8 @@ export interface RunningDatabases {
   detach(): Promise<void>;
   /** Resolves when every data-plane process applied the last `proxy` certificate; throws if one could not. */
   settled(): Promise<void>;
+  /** The data plane's connection, handshake and certificate-login counters, all processes added up (metrics). */
+  stats(): Promise<ProxyStatsSnapshot>;
 }
 
 export interface StartDatabasesOptions {
@@ -128,6 +131,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   const running = reconciler;
   return {
     settled: () => proxy.settled(),
+    stats: () => proxy.stats(),
     detach: async () => {
       await running.close();
       proxy.detach();

@@ -36,6 +36,8 @@ import { migrateStore } from './migrate-store.js';
 import { writeFileDurably } from '../agent/atomic-file.js';
 import { startMetricsExporter } from '../metrics/metrics-exporter.js';
 import { ProcessCounters } from '../metrics/process-counters.js';
+import { NodeMetrics } from './node-metrics.js';
+import type { CertificateLoginObserver } from '../api/api-deps.js';
 import { CERTIFICATE_NAMES } from '../domain/certificate-names.js';
 import { controlTlsPolicy, HYBRID_KEY_EXCHANGE_GROUP } from '../domain/tls-policy.js';
 import type { ProxyCertificateSource } from '../proxy/database-proxy.js';
@@ -112,8 +114,10 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => agent.close());
 
     const counters = new ProcessCounters();
+    const nodeMetrics = new NodeMetrics(CERTIFICATE_NAMES, certificates, clock);
     const metrics = await startMetricsExporter({
       counters,
+      sources: nodeMetrics.sources(),
       address: config.address,
       port: config.metricsPort,
       clusterName: config.clusterName,
@@ -136,14 +140,16 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     // Every node staples the cached OCSP response; only the leader polls (below).
     const ocsp = await startOcsp({ store, clock, log });
     closers.push(() => ocsp.close());
+    nodeMetrics.ocsp = () => ocsp.stapleSource.current();
 
     const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
     const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, ocspStapleChanges: (listener) => ocsp.stapleSource.onChange(listener), loginRefusals, counters });
     closers.push(() => (keepDataPlane ? databases.detach() : databases.close()));
     dataPlaneSettled = () => databases.settled();
+    nodeMetrics.proxy = () => databases.stats();
 
     const rotation = internalRotation({ store, clock });
-    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, rotation);
+    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, rotation, nodeMetrics.apiCertificateLogins);
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -176,6 +182,7 @@ async function startApi(
   jwtSecret: Buffer,
   loginRefusals: LoginRefusalLog,
   rotation?: InternalRotationOperations,
+  certificateLogins?: CertificateLoginObserver,
 ): Promise<FastifyInstance> {
   // The listener's TLS policy (certificate, cipher settings, client certificates) is the API's own: api/api-tls.ts.
   const { settings } = apiTls;
@@ -196,6 +203,7 @@ async function startApi(
       ocsp,
       loginRefusals,
       ...(rotation === undefined ? {} : { internalRotation: rotation }),
+      ...(certificateLogins === undefined ? {} : { certificateLogins }),
     },
     https: apiHttpsOptions(apiTls),
     logger: log.child({ part: 'api' }),

@@ -18,6 +18,8 @@ export interface StapleSource {
   getStaple(serialHex: string): Buffer | undefined;
   /** Called after the settings or the cached response changed (not when a response merely ages out). */
   onChange(listener: () => void): () => void;
+  /** The OCSP settings and the cached status record as this node last saw them (metrics; no store read). */
+  current(): { settings: OcspSettings; record: OcspStatusRecord | undefined };
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function createStapleSource(deps: { store: ClusterStore; clock: Clo
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    current: () => ({ settings, record }),
     close: () => watch.close(),
   };
 }

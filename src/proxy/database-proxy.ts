@@ -26,6 +26,7 @@ import { encodeCommand } from '../lib/resp.js';
 import { forwardClientCommands } from './client-commands.js';
 import { parseLoginCommand } from './login-command.js';
 import { negotiatedGroup } from '../lib/tls-groups.js';
+import { loginFailureOfVerdict, type ProxyStats } from './proxy-stats.js';
 
 /**
  * certplane's own password check, for password users logging in through a database (the node wires
@@ -83,6 +84,8 @@ export interface DatabaseProxyDeps {
   passwords?: DatabasePasswordCheck;
   /** Told of every refused password login (the node records them, rate-limited); must not throw. */
   onLoginRefused?: (refusal: DatabaseLoginRefusal) => void;
+  /** Connection, handshake and certificate-login counters (metrics); absent: nothing is counted. */
+  stats?: ProxyStats;
 }
 
 /** What a refused login sends redis as the password: random, never any user's secret (64 hex digits). */
@@ -187,6 +190,7 @@ class Endpoint {
       });
     }
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      this.deps.stats?.handshakeFailed(this.config.uid, error);
       this.reject(socket, `TLS handshake failed: ${error.code ?? ''} ${error.message}`.trim(), false);
     });
     const unregister = this.deps.certificates.register(PROXY_CERTIFICATE, server, base);
@@ -195,6 +199,7 @@ class Endpoint {
 
   private onConnection(socket: net.Socket): void {
     this.track(socket);
+    this.deps.stats?.connectionAccepted(this.config.uid, socket);
     const idle = this.deps.idleTimeoutMs ?? 0;
     if (idle > 0) {
       // Counts bytes either way on the client's TCP socket (TLS records included): idle pools are closed too.
@@ -233,6 +238,7 @@ class Endpoint {
 
   private onSecure(socket: tls.TLSSocket, settings: EndpointTls, anchors: TrustAnchors): void {
     this.track(socket);
+    this.deps.stats?.handshakeSucceeded(this.config.uid);
     const auth = settings.clientAuth;
     if (auth === undefined) {
       this.connectBackend(socket, undefined);
@@ -242,19 +248,23 @@ class Endpoint {
     const chain = peerCertificateChain(socket, MAX_PRESENTED_CHAIN + 1);
     const cert = chain[0];
     if (cert === undefined) {
+      this.deps.stats?.certificateLoginFailed(this.config.uid, 'no_client_certificate');
       this.reject(socket, 'no client certificate', true);
       return;
     }
     const verdict = verifyClientCertificate(chain, anchors, new Date());
     if (!verdict.ok && !(auth.allowOutdated && verdict.error_code === 'certificate_expired')) {
+      this.deps.stats?.certificateLoginFailed(this.config.uid, loginFailureOfVerdict(verdict.error_code));
       this.reject(socket, `client certificate not trusted: ${verdict.error_code} (${verdict.description})`, true);
       return;
     }
     const uploadedLeaf = auth.uploadedFingerprints.includes(certificateFingerprint(cert));
     if (!uploadedLeaf && !matchesAuthorizedSubjects(cert, auth.validationType, auth.authorizedSubjects)) {
+      this.deps.stats?.certificateLoginFailed(this.config.uid, 'certificate_not_authorized');
       this.reject(socket, `client certificate subject not authorized: ${subjectToRfc2253(cert.subject)}`, true);
       return;
     }
+    this.deps.stats?.certificateLoginSucceeded(this.config.uid);
     // Keys are canonical subject lines (databaseAclUsers); the certificate's subject in the same form.
     this.connectBackend(socket, this.users.get(canonicalCertificateSubject(cert.subject)));
   }

@@ -15,11 +15,15 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
   const peer = cluster?.mtls_certificate_authentication === true ? deps.certificates.peerOf(request.raw.socket as TLSSocket) : null;
   if (peer !== null) {
     if (header !== undefined) {
+      deps.certificateLogins?.failed('ambiguous_credentials');
       throw new ApiError('ambiguous_credentials', 'Send either a client certificate or a password, never both');
     }
     try {
-      return toCaller(await deps.certificates.authenticate(peer, cluster), 'certificate');
+      const caller = toCaller(await deps.certificates.authenticate(peer, cluster), 'certificate');
+      deps.certificateLogins?.succeeded();
+      return caller;
     } catch (error) {
+      deps.certificateLogins?.failed(error instanceof ApiError ? error.errorCode : 'error');
       await deps.loginRefusals?.certificateRefused(peer.subjectLine, request.ip, error);
       throw error;
     }
