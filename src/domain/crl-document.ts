@@ -4,8 +4,8 @@
 import { X509Certificate } from 'node:crypto';
 import { findCrlIssuer, issuerIdentity, parseCrl, type ParsedCrl } from './crl.js';
 import { DEFAULT_MISSING_CRL_POLICY, type MissingCrlPolicy, type RevocationList, type RevocationState } from './crl-revocation.js';
-import type { TrustAnchors } from './client-certificate.js';
-import { toPem } from './pem.js';
+import { buildTrustAnchors, type TrustAnchors } from './client-certificate.js';
+import { parseCertificateChain, toPem } from './pem.js';
 import { children, decodeOid, readTlv, type Tlv } from './der.js';
 
 export interface CrlSettings {
@@ -17,9 +17,39 @@ export interface CrlSettings {
   missing_or_expired: MissingCrlPolicy;
   /** Extra CRL URLs (http/https) fetched besides the CDPs found in the trust anchors. */
   distribution_points: string[];
+  /** A fetch not answered (completely) within this is abandoned; the last good CRL stays. Default 10. */
+  fetch_timeout_seconds: number;
+  /** Each CRL is fetched again at least this often, and always before its next_update. Default 3600. */
+  refresh_interval_seconds: number;
 }
 
-export const DEFAULT_CRL_SETTINGS: CrlSettings = { enabled: false, fetch: false, missing_or_expired: DEFAULT_MISSING_CRL_POLICY, distribution_points: [] };
+export const DEFAULT_CRL_SETTINGS: CrlSettings = {
+  enabled: false,
+  fetch: false,
+  missing_or_expired: DEFAULT_MISSING_CRL_POLICY,
+  distribution_points: [],
+  fetch_timeout_seconds: 10,
+  refresh_interval_seconds: 3600,
+};
+
+/** The largest CRL a fetch reads (bytes); a longer answer is abandoned. */
+export const MAX_FETCHED_CRL_BYTES = 10 * 1024 * 1024;
+/** The most URLs fetched (CDPs of the anchors and distribution_points together). */
+export const MAX_FETCH_URLS = 32;
+
+/**
+ * When a fetched CRL is fetched again: after refresh_interval_seconds, but before its next_update (at 80 % of
+ * its validity, or a minute before next_update if that is sooner), never sooner than a minute (or the interval, if shorter) from now.
+ */
+export function nextFetchTime(now: Date, crl: { thisUpdate: Date; nextUpdate: Date | undefined }, intervalMs: number): Date {
+  let due = now.getTime() + intervalMs;
+  if (crl.nextUpdate !== undefined) {
+    const span = crl.nextUpdate.getTime() - crl.thisUpdate.getTime();
+    const early = Math.min(crl.thisUpdate.getTime() + span * 0.8, crl.nextUpdate.getTime() - 60_000);
+    due = Math.min(due, early);
+  }
+  return new Date(Math.max(due, now.getTime() + Math.min(60_000, intervalMs)));
+}
 
 export type CrlSource = 'uploaded' | 'fetched';
 
@@ -233,4 +263,41 @@ function collectUris(der: Buffer, item: Tlv, out: string[], depth: number): void
 
 function oneLine(subject: string): string {
   return subject.replaceAll('\n', ', ');
+}
+
+/** The trust anchors a CRL's issuer must be one of, from the PEM bundles of store/crl-records.ts. */
+export function clientTrustAnchors(pems: readonly string[]): TrustAnchors {
+  return buildTrustAnchors(
+    pems.flatMap((pem) => {
+      const parsed = parseCertificateChain(pem);
+      return parsed.ok ? parsed.value : [];
+    }),
+  );
+}
+
+/**
+ * The CAs whose revocation status is unknown while checking is on: every issuing trust anchor without a CRL,
+ * or whose CRL in use is past its next_update. By CA subject: why. (What the leader raises as
+ * crl_missing_or_expired events; missing_or_expired decides whether logins are refused meanwhile.)
+ */
+export function unknownRevocationStatus(anchors: TrustAnchors, crls: readonly StoredCrl[], now: Date): Record<string, string> {
+  const used = inUse(readStored(crls));
+  const out: Record<string, string> = {};
+  for (const issuers of anchors.issuersBySubject.values()) {
+    for (const { cert } of issuers) {
+      const subject = oneLine(cert.subject);
+      let identity: string;
+      try {
+        identity = issuerIdentity(cert);
+      } catch {
+        continue;
+      }
+      const crl = used.get(identity);
+      if (crl === undefined) out[subject] = 'no CRL is installed for this CA';
+      else if (crl.parsed.nextUpdate !== undefined && crl.parsed.nextUpdate.getTime() < now.getTime()) {
+        out[subject] = `its CRL is past its next_update (${crl.parsed.nextUpdate.toISOString()})`;
+      }
+    }
+  }
+  return out;
 }

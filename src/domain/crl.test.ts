@@ -6,7 +6,7 @@ import path from 'node:path';
 import { OpensslCa, type IssuedCertificate } from '../../test/helpers/openssl-ca.js';
 import { findCrlIssuer, normalizeSerial, parseCrl } from './crl.js';
 import { buildTrustAnchors, verifyClientChain } from './client-certificate.js';
-import { describeCrls, distributionPointsOf, revocationStateOf, validateUploadedCrls, withFetchedCrl, type CrlDocument } from './crl-document.js';
+import { DEFAULT_CRL_SETTINGS, describeCrls, distributionPointsOf, nextFetchTime, revocationStateOf, validateUploadedCrls, withFetchedCrl, type CrlDocument } from './crl-document.js';
 import { RevocationIndex } from './crl-revocation.js';
 
 let dir: string;
@@ -97,7 +97,7 @@ describe('RevocationIndex', () => {
     const anchors = buildTrustAnchors([root, intermediate, intermediate2].map((ca) => new X509Certificate(ca.certificate)));
     const valid = validateUploadedCrls(crlPems, anchors, now());
     if (!valid.ok) throw new Error(JSON.stringify(valid.errors));
-    const doc: CrlDocument = { settings: { enabled: true, fetch: false, missing_or_expired: policy, distribution_points: [] }, crls: valid.crls.map((c) => c.stored) };
+    const doc: CrlDocument = { settings: { ...DEFAULT_CRL_SETTINGS, enabled: true, missing_or_expired: policy }, crls: valid.crls.map((c) => c.stored) };
     return { index: new RevocationIndex(revocationStateOf(doc)!), anchors };
   }
 
@@ -147,7 +147,7 @@ describe('the stored document', () => {
     const crls = withFetchedCrl([older.crls[0]!.stored], fetchedNewer)!;
     expect(crls).toHaveLength(2);
     expect(withFetchedCrl(crls, fetchedOlder)).toBeUndefined();
-    const view = describeCrls({ settings: { enabled: true, fetch: true, missing_or_expired: 'accept', distribution_points: [] }, crls }, now());
+    const view = describeCrls({ settings: { ...DEFAULT_CRL_SETTINGS, enabled: true, fetch: true }, crls }, now());
     expect(view.map((v) => [v.source, v.in_use, v.revoked_count > 0, v.issuer])).toEqual([
       ['uploaded', false, true, 'CN=CRL Root'],
       ['fetched', true, true, 'CN=CRL Root'],
@@ -155,12 +155,23 @@ describe('the stored document', () => {
   });
 
   it('is off unless enabled', () => {
-    expect(revocationStateOf({ settings: { enabled: false, fetch: false, missing_or_expired: 'refuse', distribution_points: [] }, crls: [] })).toBeUndefined();
+    expect(revocationStateOf({ settings: { ...DEFAULT_CRL_SETTINGS, missing_or_expired: 'refuse' }, crls: [] })).toBeUndefined();
   });
 
   it('reads the http(s) CRL distribution points of a certificate', () => {
     expect(distributionPointsOf(new X509Certificate(root.certificate))).toEqual(['http://127.0.0.1:9/root.crl']);
     expect(distributionPointsOf(new X509Certificate(revoked.certificate))).toEqual(['https://crl.example/root.crl']);
     expect(distributionPointsOf(new X509Certificate(good.certificate))).toEqual([]);
+  });
+});
+
+describe('nextFetchTime', () => {
+  const at = new Date('2030-01-01T00:00:00Z');
+  it('refetches before next_update, after the interval at the latest, never within a minute', () => {
+    const day = { thisUpdate: at, nextUpdate: new Date(at.getTime() + 86_400_000) };
+    expect(nextFetchTime(at, day, 3_600_000).toISOString()).toBe('2030-01-01T01:00:00.000Z');
+    expect(nextFetchTime(at, day, 86_400_000 * 7).toISOString()).toBe('2030-01-01T19:12:00.000Z');
+    expect(nextFetchTime(at, { thisUpdate: at, nextUpdate: new Date(at.getTime() + 30_000) }, 3_600_000).toISOString()).toBe('2030-01-01T00:01:00.000Z');
+    expect(nextFetchTime(at, { thisUpdate: at, nextUpdate: undefined }, 3_600_000).toISOString()).toBe('2030-01-01T01:00:00.000Z');
   });
 });

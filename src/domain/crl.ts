@@ -143,7 +143,7 @@ function readCrlDer(der: Buffer): ParsedCrl {
   if (sig.end - sig.start < 2 || der[sig.start] !== 0) throw new CrlFormatError('signatureValue is malformed');
   return {
     der,
-    issuerDer: whole(der, issuer as Item),
+    issuerDer: whole(der, issuer),
     thisUpdate,
     nextUpdate,
     crlNumber,

@@ -18,6 +18,8 @@ import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
 import type { DatabaseLoginRefusal, ProxyCertificateSource } from '../proxy/database-proxy.js';
+import type { RevocationState } from '../domain/crl-revocation.js';
+import { CLIENT_CERTIFICATE_REVOKED, CLIENT_CERTIFICATE_REVOKED_HELP } from '../metrics/process-counters.js';
 
 export interface RunningDatabases {
   close(): Promise<void>;
@@ -25,6 +27,8 @@ export interface RunningDatabases {
   detach(): Promise<void>;
   /** Resolves when every data-plane process applied the last `proxy` certificate; throws if one could not. */
   settled(): Promise<void>;
+  /** Revocation checking for database mutual TLS (certplane CRL extension): resolves once every process has it. */
+  setRevocation(state: RevocationState | null): Promise<void>;
 }
 
 export interface StartDatabasesOptions {
@@ -43,6 +47,8 @@ export interface StartDatabasesOptions {
   loginRefusals?: LoginRefusalLog;
   /** Where data-plane restarts are counted (metrics). */
   counters?: ProcessCounters;
+  /** Revocation checking the data plane starts with (certplane CRL extension); null/absent: off. */
+  initialRevocation?: RevocationState | null;
 }
 
 /** Data-plane processes (README "Data plane"): CERTPLANE_DATA_PLANE_PROCESSES, default 1. */
@@ -51,7 +57,7 @@ function dataPlaneProcesses(): number {
   return Number.isInteger(value) && value >= 1 && value <= 64 ? value : 1;
 }
 
-export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, ocspStapleChanges, loginRefusals, counters }: StartDatabasesOptions): Promise<RunningDatabases> {
+export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, ocspStapleChanges, loginRefusals, counters, initialRevocation }: StartDatabasesOptions): Promise<RunningDatabases> {
   const redisDir = path.join(config.dataDir, 'redis');
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
   const secrets = await RedisSecrets.open(redisDir);
@@ -93,11 +99,16 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
       recordRefusal(refusal).catch((error: unknown) => log.warn({ err: error, bdb: refusal.bdbUid }, 'could not record a refused database login'));
     },
     onRestart: () => counters?.increment(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP),
+    onRevocationRefused: () => counters?.increment(CLIENT_CERTIFICATE_REVOKED, CLIENT_CERTIFICATE_REVOKED_HELP),
     onInherited: () => reconciler?.requestReconcile(),
     log: log.child({ part: 'data-plane' }),
     writeLog: logLineWriter(resolveLogFormat(config.logFormat, process.stdout.isTTY === true)),
     ...(ocspStapleChanges === undefined ? {} : { stapleChanges: ocspStapleChanges }),
   });
+  if (initialRevocation !== undefined && initialRevocation !== null) {
+    // Set before the processes start, so their initial state has it (the request itself is answered once they run).
+    proxy.setRevocation(initialRevocation).catch((error: unknown) => log.error({ err: error }, 'a data-plane process could not apply the CRLs'));
+  }
   await proxy.start();
   reconciler = new DatabaseReconciler({
     store,
@@ -120,6 +131,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   const running = reconciler;
   return {
     settled: () => proxy.settled(),
+    setRevocation: (state) => proxy.setRevocation(state),
     detach: async () => {
       await running.close();
       proxy.detach();

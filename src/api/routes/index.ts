@@ -43,6 +43,8 @@ import { getOcsp } from './ocsp/get-ocsp.js';
 import { putOcsp } from './ocsp/put-ocsp.js';
 import { getOcspStatus } from './ocsp/get-ocsp-status.js';
 import { testOcsp } from './ocsp/test-ocsp.js';
+import { getCrls } from './crls/get-crls.js';
+import { putCrls } from './crls/put-crls.js';
 import { openApiRoute } from '../openapi/get-openapi.js';
 
 export const allRoutes: ApiRoute[] = [
@@ -91,5 +93,7 @@ export const allRoutes: ApiRoute[] = [
   putOcsp,
   getOcspStatus,
   testOcsp,
+  getCrls,
+  putCrls,
   openApiRoute(() => allRoutes),
 ] as ApiRoute[];
