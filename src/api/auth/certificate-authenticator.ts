@@ -116,7 +116,7 @@ export class CertificateAuthenticator {
 
   private async revocationIndex(): Promise<RevocationIndex | undefined> {
     const stored = await readCrlDocument(this.store);
-    if (this.revocation?.modRevision !== stored.modRevision) {
+    if (this.revocation === undefined || this.revocation.modRevision !== stored.modRevision) {
       const state = revocationStateOf(normalizeCrlDocument(stored.value as Partial<CrlDocument> | undefined));
       this.revocation = { modRevision: stored.modRevision, index: state === undefined ? undefined : new RevocationIndex(state) };
     }
