@@ -109,7 +109,10 @@ export class CrlRefresher extends LoopWorker<CrlRefresherState> {
           this.due.clear();
           this.lastSettings = settingsKey;
         }
-        for (const url of fetchUrls(pems, doc.settings.distribution_points)) {
+        const urls = fetchUrls(pems, doc.settings.distribution_points);
+        // Only the distribution points still known are reported.
+        for (const known of Object.keys(status.urls)) if (!urls.includes(known)) delete status.urls[known];
+        for (const url of urls) {
           if ((this.due.get(url) ?? 0) > now.getTime()) continue;
           const outcome = await this.fetchOne(url, anchors, doc, crls, now);
           if (this.isClosed()) return;

@@ -18,6 +18,12 @@ export async function readCrlDocument(store: ClusterStore): Promise<StoredCrlDoc
   return kv === undefined ? { value: undefined, modRevision: 0 } : { value: JSON.parse(kv.value) as unknown, modRevision: kv.modRevision };
 }
 
+/** The stored text and revision only: a reader that keeps the parsed form parses again only on a new revision. */
+export async function readCrlDocumentText(store: ClusterStore): Promise<{ text: string | undefined; modRevision: number }> {
+  const kv = await store.get(keys.crls);
+  return kv === undefined ? { text: undefined, modRevision: 0 } : { text: kv.value, modRevision: kv.modRevision };
+}
+
 /** The PEM text of every client-certificate trust anchor (bundles, several certificates each). */
 export async function readClientTrustAnchorPems(store: ClusterStore): Promise<string[]> {
   const [trusted, bdbs] = await Promise.all([store.get(certificateRecordKey('mtls_trusted_ca')), store.list(keys.bdbPrefix)]);

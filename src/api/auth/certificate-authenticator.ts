@@ -28,7 +28,7 @@ import { canonicalCertificateSubject, matchesAuthorizedSubjects } from '../../do
 import { parseCertificateChain } from '../../domain/pem.js';
 import type { UserRecord } from '../../domain/users.js';
 import type { UsersRepository } from '../state/users-repository.js';
-import { readCrlDocument } from '../../store/crl-records.js';
+import { readCrlDocumentText } from '../../store/crl-records.js';
 import { normalizeCrlDocument, revocationStateOf, type CrlDocument } from '../../domain/crl-document.js';
 import { RevocationIndex, type RevocationVerdict } from '../../domain/crl-revocation.js';
 
@@ -115,9 +115,10 @@ export class CertificateAuthenticator {
   }
 
   private async revocationIndex(): Promise<RevocationIndex | undefined> {
-    const stored = await readCrlDocument(this.store);
+    const stored = await readCrlDocumentText(this.store);
     if (this.revocation === undefined || this.revocation.modRevision !== stored.modRevision) {
-      const state = revocationStateOf(normalizeCrlDocument(stored.value as Partial<CrlDocument> | undefined));
+      const value = stored.text === undefined ? undefined : (JSON.parse(stored.text) as Partial<CrlDocument>);
+      const state = revocationStateOf(normalizeCrlDocument(value));
       this.revocation = { modRevision: stored.modRevision, index: state === undefined ? undefined : new RevocationIndex(state) };
     }
     return this.revocation.index;
