@@ -43,6 +43,9 @@ export interface NodeAgentDeps {
   settings?: SettingsApplication;
   /** Listeners in other processes (the data plane) apply a change asynchronously: awaited after the reload; throws = not applied. */
   listenersSettled?: () => Promise<void>;
+  /** Applies the CRL document (keys.crls, certplane extension; undefined when absent) to this node's listeners;
+   *  throws = not applied. A change of the document is a pass, like a certificate change. */
+  revocation?: (document: unknown) => Promise<void>;
 }
 
 /** Resolves once the cluster document at this modRevision is applied on this node; rejects if it cannot be. */
@@ -78,6 +81,26 @@ export class NodeAgent {
         retryDelayMs: this.deps.retryDelayMs ?? 2000,
       }),
     );
+    // Every change of the CRL document (certplane extension) is a pass: PUT /v1/cluster/crls waits for it.
+    if (this.deps.revocation !== undefined) {
+      await this.loop.follow((wake) =>
+        followPrefix({
+          store: this.deps.store,
+          prefix: keys.crls,
+          fromRevision: revision,
+          onEvents: (events) => {
+            if (events.some((e) => e.key === keys.crls)) wake();
+          },
+          resync: async () => {
+            const { revision: now } = await this.deps.store.list(keys.crls);
+            wake();
+            return now;
+          },
+          onTrouble: (error, what) => this.deps.log.warn({ err: error }, `node agent: CRLs ${what}; re-reading them`),
+          retryDelayMs: this.deps.retryDelayMs ?? 2000,
+        }),
+      );
+    }
     // Every change of the cluster document is a pass: the applied record then says the node applies it (its
     // settings view and listeners have it; encrypt_pkeys turned on or off also rewrites the key files), which
     // PUT /v1/cluster waits for on every member like a certificate change.
@@ -111,26 +134,30 @@ export class NodeAgent {
    * cluster document read after the listing is the one at the listing's revision when it was last modified at
    * or before it (else list again).
    */
-  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean; clusterRevision: number }> {
+  private async readDesired(): Promise<{ desired: CertificateSet; revision: number; encryptKeys: boolean; clusterRevision: number; crls: unknown }> {
     for (;;) {
       const { records, revision } = await listCertificateRecords(this.deps.store);
       const cluster = await this.deps.store.get(keys.cluster);
       if (cluster !== undefined && cluster.modRevision > revision) continue;
+      const crlKv = this.deps.revocation === undefined ? undefined : await this.deps.store.get(keys.crls);
+      if (crlKv !== undefined && crlKv.modRevision > revision) continue;
+      const crls: unknown = crlKv === undefined ? undefined : JSON.parse(crlKv.value);
       const desired: CertificateSet = {};
       for (const [name, { record }] of records) desired[name] = record;
       const encryptKeys = cluster !== undefined && encryptsKeys(cluster.value);
-      return { desired, revision, encryptKeys, clusterRevision: cluster?.modRevision ?? 0 };
+      return { desired, revision, encryptKeys, clusterRevision: cluster?.modRevision ?? 0, crls };
     }
   }
 
   private async reconcileOnce(): Promise<number> {
-    const { desired, revision, encryptKeys, clusterRevision } = await this.readDesired();
+    const { desired, revision, encryptKeys, clusterRevision, crls } = await this.readDesired();
     try {
       const protection = encryptKeys ? await this.keyProtection() : undefined;
       if (!(await this.deps.files.matches(desired, protection))) await this.deps.files.write(revision, desired, protection);
       this.reloadListeners(desired);
       if (clusterRevision > 0) await this.deps.settings?.whenApplied(clusterRevision);
       await this.deps.listenersSettled?.();
+      await this.deps.revocation?.(crls);
     } catch (error) {
       await this.report({ failed_revision: revision, error: error instanceof Error ? error.message : String(error) });
       throw error;

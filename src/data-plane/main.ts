@@ -17,6 +17,7 @@ import { createLogger } from '../lib/logger.js';
 import { DatabaseProxy, type DatabaseProxyDeps } from '../proxy/database-proxy.js';
 import { LocalCertificates } from './local-certificates.js';
 import { ProxyStats } from '../proxy/proxy-stats.js';
+import { RevocationIndex } from '../domain/crl-revocation.js';
 import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, type NodeMessage, type NodeRequest, type PasswordVerdict } from './protocol.js';
 
 const PASSWORD_CHECK_TIMEOUT_MS = 5000;
@@ -81,7 +82,10 @@ function failChecks(reason: string): void {
 const certificates = new LocalCertificates();
 let staple: Buffer | undefined;
 const stats = new ProxyStats();
+let revocation: RevocationIndex | undefined;
 const deps: DatabaseProxyDeps = {
+  revocation: () => revocation,
+  onRevocationRefused: (refusal) => send({ type: 'revocation-refused', refusal }),
   certificates,
   stats,
   log,
@@ -167,6 +171,10 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       return { type: 'reply', id: request.id, ok: true };
     case 'staple':
       staple = request.staple === null ? undefined : Buffer.from(request.staple, 'base64');
+      return { type: 'reply', id: request.id, ok: true };
+    case 'revocation':
+      revocation = request.state === null ? undefined : new RevocationIndex(request.state);
+      log.info({ enabled: revocation !== undefined, crls: request.state?.lists.length ?? 0 }, 'certificate revocation lists applied in the data plane');
       return { type: 'reply', id: request.id, ok: true };
     case 'apply':
       await proxy.apply(request.endpoint);

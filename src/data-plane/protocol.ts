@@ -7,6 +7,7 @@
 // its own ids. Key material and passwords travel only on this socket: never in argv, environment or logs.
 import type { DatabaseEndpointConfig } from '../domain/database-endpoint.js';
 import type { ProxyStatsSnapshot } from '../proxy/proxy-stats.js';
+import type { RevocationState } from '../domain/crl-revocation.js';
 
 /** Bumped on any incompatible change: a node that finds a data plane of another version replaces it. */
 export const PROTOCOL_VERSION = 1;
@@ -35,6 +36,8 @@ export type NodeRequest =
   | { type: 'staple'; id: number; /** base64 DER of the OCSP response for the proxy certificate, null: none. */ staple: string | null }
   | { type: 'apply'; id: number; endpoint: DatabaseEndpointConfig }
   | { type: 'remove'; id: number; uid: number }
+  /** Revocation checking (certplane CRL extension) for every endpoint's mutual TLS; null: off. Sent only once set. */
+  | { type: 'revocation'; id: number; state: RevocationState | null }
   /** A spare process takes over a slot: its control socket moves to that slot's path. */
   | { type: 'promote'; id: number; control: string }
   /** Stop serving: close the listeners and connections and exit (the node stops for good). */
@@ -59,6 +62,8 @@ export type DataPlaneMessage =
   | { type: 'reply'; id: number; ok: false; error: string }
   | { type: 'password-check'; id: number; userUid: number; password: string }
   | { type: 'login-refused'; refusal: { bdbUid: number; user: string; userUid?: number; remoteAddress: string; reason: string } }
+  /** A client certificate refused for revocation (certplane CRL extension): the node counts it (metrics). */
+  | { type: 'revocation-refused'; refusal: { bdbUid: number; errorCode: 'certificate_revoked' | 'revocation_unknown' } }
   /** One pino log line of the data plane (the node writes it to its own log). */
   | { type: 'log'; line: string };
 

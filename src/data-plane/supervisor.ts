@@ -26,6 +26,7 @@ import type { DatabaseLoginRefusal, DatabasePasswordCheck, ProxyCertificateSourc
 import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, type DataPlaneSettings, type HelloReply, type NodeMessage, type NodeRequest } from './protocol.js';
 import { delay, isAlive, waitForExit } from '../lib/processes.js';
 import { addProxyStats, type ProxyStatsSnapshot } from '../proxy/proxy-stats.js';
+import type { RevocationState } from '../domain/crl-revocation.js';
 
 export interface DataPlaneSupervisorDeps {
   dataDir: string;
@@ -37,6 +38,8 @@ export interface DataPlaneSupervisorDeps {
   passwords: DatabasePasswordCheck;
   onLoginRefused: (refusal: DatabaseLoginRefusal) => void;
   log: FastifyBaseLogger;
+  /** Told of every client certificate a data-plane process refused for revocation (certplane CRL extension; metrics). */
+  onRevocationRefused?: (refusal: { bdbUid: number; errorCode: 'certificate_revoked' | 'revocation_unknown' }) => void;
   /** Told of every restart of a data-plane process that died (metrics). */
   onRestart?: (worker: number, reason: string) => void;
   /** Where the data plane's own log lines go (default: this process's stdout, beside the node's log). */
@@ -299,6 +302,9 @@ class Worker {
       case 'login-refused':
         this.deps.onLoginRefused(message.refusal as DatabaseLoginRefusal);
         return;
+      case 'revocation-refused':
+        this.deps.onRevocationRefused?.(message.refusal);
+        return;
       case 'password-check':
         this.deps.passwords.check(message.userUid, message.password).then(
           (verdict) => connection.write({ type: 'password-result', id: message.id, verdict }),
@@ -319,6 +325,8 @@ class Worker {
     const certificate = this.owner.certificateMessage();
     if (certificate !== undefined) requests.push(certificate);
     requests.push({ type: 'staple', id: 0, staple: this.owner.currentStaple() });
+    const revocation = this.owner.currentRevocation();
+    if (revocation !== undefined) requests.push({ type: 'revocation', id: 0, state: revocation });
     for (const endpoint of this.owner.endpointConfigs()) requests.push({ type: 'apply', id: 0, endpoint });
     const replies = await Promise.all(requests.map((request) => connection.request(request)));
     const failed = replies.find((r) => r.type === 'reply' && !r.ok);
@@ -416,6 +424,9 @@ export class DataPlaneSupervisor {
   private readonly workers: Worker[];
   private certificate: { certificate: string; key: string } | undefined;
   private staple: string | null = null;
+  /** Revocation checking as last set (certplane CRL extension); undefined: never set, nothing is sent (RS behaviour). */
+  private revocation: RevocationState | null | undefined;
+  private revocationJson: string | undefined;
   private stapleTimer: NodeJS.Timeout | undefined;
   private unsubscribeStaple: (() => void) | undefined;
   private unregister: (() => void) | undefined;
@@ -572,6 +583,24 @@ export class DataPlaneSupervisor {
 
   certificateMessage(): NodeRequest | undefined {
     return this.certificate === undefined ? undefined : { type: 'certificate', id: 0, name: PROXY, ...this.certificate };
+  }
+
+  currentRevocation(): RevocationState | null | undefined {
+    return this.revocation;
+  }
+
+  /** Sets revocation checking on every process; resolves once all applied it (throws if one could not). */
+  async setRevocation(state: RevocationState | null): Promise<void> {
+    const json = JSON.stringify(state);
+    if (json === this.revocationJson || (this.revocation === undefined && state === null)) return;
+    this.revocation = state;
+    this.revocationJson = json;
+    try {
+      await Promise.all(this.workers.map((w) => w.request({ type: 'revocation', id: 0, state })));
+    } catch (error) {
+      this.revocationJson = undefined; // sent again on the next pass
+      throw error;
+    }
   }
 
   currentStaple(): string | null {

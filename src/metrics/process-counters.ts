@@ -29,3 +29,7 @@ export class ProcessCounters {
 
 export const DATA_PLANE_RESTARTS = 'certplane_data_plane_restarts_total';
 export const DATA_PLANE_RESTARTS_HELP = 'Data-plane processes restarted after they died';
+
+/** Client certificates refused for revocation (certplane CRL extension): revoked, or status unknown under "refuse"; API login and database mTLS. */
+export const CLIENT_CERTIFICATE_REVOKED = 'certplane_client_certificate_revoked_total';
+export const CLIENT_CERTIFICATE_REVOKED_HELP = 'Client certificates refused by revocation checking (CRLs) on API login and database mutual TLS';

@@ -19,6 +19,8 @@ import { UsersRepository } from '../api/state/users-repository.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
 import type { DatabaseLoginRefusal, ProxyCertificateSource } from '../proxy/database-proxy.js';
 import type { ProxyStatsSnapshot } from '../proxy/proxy-stats.js';
+import type { RevocationState } from '../domain/crl-revocation.js';
+import { CLIENT_CERTIFICATE_REVOKED, CLIENT_CERTIFICATE_REVOKED_HELP } from '../metrics/process-counters.js';
 
 export interface RunningDatabases {
   close(): Promise<void>;
@@ -28,6 +30,8 @@ export interface RunningDatabases {
   settled(): Promise<void>;
   /** The data plane's connection, handshake and certificate-login counters, all processes added up (metrics). */
   stats(): Promise<ProxyStatsSnapshot>;
+  /** Revocation checking for database mutual TLS (certplane CRL extension): resolves once every process has it. */
+  setRevocation(state: RevocationState | null): Promise<void>;
 }
 
 export interface StartDatabasesOptions {
@@ -46,6 +50,8 @@ export interface StartDatabasesOptions {
   loginRefusals?: LoginRefusalLog;
   /** Where data-plane restarts are counted (metrics). */
   counters?: ProcessCounters;
+  /** Revocation checking the data plane starts with (certplane CRL extension); null/absent: off. */
+  initialRevocation?: RevocationState | null;
 }
 
 /** Data-plane processes (README "Data plane"): CERTPLANE_DATA_PLANE_PROCESSES, default 1. */
@@ -61,7 +67,7 @@ function ticketKeyRotationMs(): number | undefined {
   return raw !== undefined && raw !== '' && Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
 }
 
-export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, ocspStapleChanges, loginRefusals, counters }: StartDatabasesOptions): Promise<RunningDatabases> {
+export async function startDatabases({ config, store, nodeId, tls, clock, log, ocspStaple, ocspStapleChanges, loginRefusals, counters, initialRevocation }: StartDatabasesOptions): Promise<RunningDatabases> {
   const redisDir = path.join(config.dataDir, 'redis');
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
   const secrets = await RedisSecrets.open(redisDir);
@@ -103,12 +109,17 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
       recordRefusal(refusal).catch((error: unknown) => log.warn({ err: error, bdb: refusal.bdbUid }, 'could not record a refused database login'));
     },
     onRestart: () => counters?.increment(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP),
+    onRevocationRefused: () => counters?.increment(CLIENT_CERTIFICATE_REVOKED, CLIENT_CERTIFICATE_REVOKED_HELP),
     onInherited: () => reconciler?.requestReconcile(),
     ticketKeyRotationMs: ticketKeyRotationMs(),
     log: log.child({ part: 'data-plane' }),
     writeLog: logLineWriter(resolveLogFormat(config.logFormat, process.stdout.isTTY === true)),
     ...(ocspStapleChanges === undefined ? {} : { stapleChanges: ocspStapleChanges }),
   });
+  if (initialRevocation !== undefined && initialRevocation !== null) {
+    // Set before the processes start, so their initial state has it (the request itself is answered once they run).
+    proxy.setRevocation(initialRevocation).catch((error: unknown) => log.error({ err: error }, 'a data-plane process could not apply the CRLs'));
+  }
   await proxy.start();
   reconciler = new DatabaseReconciler({
     store,
@@ -132,6 +143,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   return {
     settled: () => proxy.settled(),
     stats: () => proxy.stats(),
+    setRevocation: (state) => proxy.setRevocation(state),
     detach: async () => {
       await running.close();
       proxy.detach();

@@ -16,7 +16,11 @@ import { TlsContextRegistry, type ReloadableTlsServer } from '../agent/tls-conte
 import { AppliedCertificates } from '../agent/applied-certificates.js';
 import { apiHttpsOptions, keepApiTlsCurrent, type ApiTlsDeps } from '../api/api-tls.js';
 import { ClusterSettingsWatcher } from '../agent/cluster-settings-watcher.js';
-import { CertificateAuthenticator } from '../api/auth/certificate-authenticator.js';
+import { CertificateAuthenticator, type RevocationObserver } from '../api/auth/certificate-authenticator.js';
+import { normalizeCrlDocument, revocationStateOf, type CrlDocument } from '../domain/crl-document.js';
+import type { RevocationState } from '../domain/crl-revocation.js';
+import { CLIENT_CERTIFICATE_REVOKED, CLIENT_CERTIFICATE_REVOKED_HELP } from '../metrics/process-counters.js';
+import { refreshCrlsWhileLeader } from './start-crl-refresh.js';
 import { LoginRefusalLog } from '../api/auth/login-refusal-events.js';
 import { NodeAgent } from '../agent/node-agent.js';
 import { KeyEncryptionKey } from '../agent/key-encryption.js';
@@ -104,11 +108,19 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     const certificates: ProxyCertificateSource = { get: (name) => applied.get(name), register: (name, server, baseOptions) => tls.register(name, server, baseOptions) };
     // The data plane (started below) answers certificate changes asynchronously; the agent waits for it.
     let dataPlaneSettled = (): Promise<void> => Promise.resolve();
+    // Revocation checking for database mTLS (certplane CRL extension): the agent applies the CRL document; until
+    // the data plane is started (below) the last one is kept and handed to it at its start.
+    let latestRevocation: RevocationState | null = null;
+    let applyRevocation = (state: RevocationState | null): Promise<void> => {
+      latestRevocation = state;
+      return Promise.resolve();
+    };
     const agent = new NodeAgent({
       store, nodeId, files: new CertificateFiles(config.dataDir), applied, tls, clock, log: log.child({ part: 'agent' }),
       keyEncryption: new KeyEncryptionKey(config.dataDir),
       settings,
       listenersSettled: () => dataPlaneSettled(),
+      revocation: (document) => applyRevocation(revocationStateOf(normalizeCrlDocument(document as Partial<CrlDocument> | undefined)) ?? null),
     });
     await agent.start();
     closers.push(() => agent.close());
@@ -143,13 +155,14 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     nodeMetrics.ocsp = () => ocsp.stapleSource.current();
 
     const loginRefusals = new LoginRefusalLog(store, clock, { onError: (error) => log.warn({ err: error }, 'could not record a login refusal event') });
-    const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, ocspStapleChanges: (listener) => ocsp.stapleSource.onChange(listener), loginRefusals, counters });
+    const databases = await startDatabases({ config, store, nodeId, tls: certificates, clock, log, ocspStaple: ocsp.stapleFor, ocspStapleChanges: (listener) => ocsp.stapleSource.onChange(listener), loginRefusals, counters, initialRevocation: latestRevocation });
     closers.push(() => (keepDataPlane ? databases.detach() : databases.close()));
     dataPlaneSettled = () => databases.settled();
     nodeMetrics.proxy = () => databases.stats();
+    applyRevocation = (state) => databases.setRevocation(state);
 
     const rotation = internalRotation({ store, clock });
-    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, rotation, nodeMetrics.apiCertificateLogins);
+    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, rotation, nodeMetrics.apiCertificateLogins, revocationObserver(log, counters));
     closers.push(() => api.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
@@ -162,6 +175,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(rotateWhileLeader({ rotation, store, clock, log, leadership: election }));
     closers.push(await startAcme({ config, store, clock, log, leadership: election }));
     closers.push(deliverAlertsWhileLeader({ store, clock, log, leadership: election }));
+    closers.push(refreshCrlsWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
     return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {
@@ -183,6 +197,7 @@ async function startApi(
   loginRefusals: LoginRefusalLog,
   rotation?: InternalRotationOperations,
   certificateLogins?: CertificateLoginObserver,
+  revocation?: RevocationObserver,
 ): Promise<FastifyInstance> {
   // The listener's TLS policy (certificate, cipher settings, client certificates) is the API's own: api/api-tls.ts.
   const { settings } = apiTls;
@@ -195,7 +210,7 @@ async function startApi(
       users,
       passwords,
       tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock, config.jwtMaxSessionSeconds),
-      certificates: new CertificateAuthenticator(store, users, clock),
+      certificates: new CertificateAuthenticator(store, users, clock, revocation),
       settings,
       applyTimeoutMs: config.applyTimeoutMs,
       localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
@@ -223,6 +238,25 @@ async function startApi(
   });
   await app.listen({ host: config.address, port: config.apiPort });
   return app;
+}
+
+/** API certificate logins refused (or accepted with an unknown status) by revocation checking: a log line and the metric. */
+function revocationObserver(log: Logger, counters: ProcessCounters): RevocationObserver {
+  counters.declare(CLIENT_CERTIFICATE_REVOKED, CLIENT_CERTIFICATE_REVOKED_HELP);
+  const apiLog = log.child({ part: 'api' });
+  let unknownWarnedAt = 0;
+  return {
+    refused: (subject, verdict) => {
+      counters.increment(CLIENT_CERTIFICATE_REVOKED, CLIENT_CERTIFICATE_REVOKED_HELP);
+      apiLog.warn({ subject, error_code: verdict.error_code, reason: verdict.description }, 'client certificate refused: revoked or revocation status unknown');
+    },
+    acceptedUnknown: (subject, warning) => {
+      // Once a minute at most: the leader raises the crl_missing_or_expired event that alerts.
+      if (Date.now() - unknownWarnedAt < 60_000) return;
+      unknownWarnedAt = Date.now();
+      apiLog.warn({ subject, warning }, 'client certificate accepted with unknown revocation status');
+    },
+  };
 }
 
 async function announceAdmin(config: NodeConfig, admin: { email: string; password: string }, log: Logger): Promise<void> {

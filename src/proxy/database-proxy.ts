@@ -19,9 +19,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseEndpointConfig, EndpointTls } from '../domain/database-endpoint.js';
 import { canonicalCertificateSubject, matchesAuthorizedSubjects, subjectToRfc2253 } from '../domain/rfc2253.js';
 import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
-import { buildTrustAnchors, MAX_PRESENTED_CHAIN, verifyClientCertificate, type TrustAnchors } from '../domain/client-certificate.js';
+import { buildTrustAnchors, checkPathValidity, MAX_PRESENTED_CHAIN, verifyClientChain, type TrustAnchors } from '../domain/client-certificate.js';
+import type { RevocationIndex } from '../domain/crl-revocation.js';
 import { peerCertificateChain } from '../lib/peer-chain.js';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual, type X509Certificate } from 'node:crypto';
 import { encodeCommand } from '../lib/resp.js';
 import { forwardClientCommands } from './client-commands.js';
 import { parseLoginCommand } from './login-command.js';
@@ -86,6 +87,10 @@ export interface DatabaseProxyDeps {
   onLoginRefused?: (refusal: DatabaseLoginRefusal) => void;
   /** Connection, handshake and certificate-login counters (metrics); absent: nothing is counted. */
   stats?: ProxyStats;
+  /** The revocation index in force (certplane CRL extension); undefined: no revocation checking (RS behaviour). */
+  revocation?: () => RevocationIndex | undefined;
+  /** Told of every client certificate refused for revocation (metrics); must not throw. */
+  onRevocationRefused?: (refusal: { bdbUid: number; errorCode: 'certificate_revoked' | 'revocation_unknown' }) => void;
 }
 
 /** What a refused login sends redis as the password: random, never any user's secret (64 hex digits). */
@@ -107,6 +112,8 @@ class Endpoint {
   private front: TlsFront | undefined;
   private users = new Map<string, { username: string; password: string }>();
   readonly connections = new Set<net.Socket>();
+  /** When a certificate accepted with an unknown revocation status was last logged (once a minute at most). */
+  private unknownWarnedAt = 0;
   /** Refused logins per connection, to rate-limit their log lines. */
   private readonly refusals = new WeakMap<net.Socket, number>();
 
@@ -252,12 +259,15 @@ class Endpoint {
       this.reject(socket, 'no client certificate', true);
       return;
     }
-    const verdict = verifyClientCertificate(chain, anchors, new Date());
+    const chainVerdict = verifyClientChain(chain, anchors);
+    const verdict = chainVerdict.ok ? checkPathValidity(chainVerdict.path, new Date()) : chainVerdict;
     if (!verdict.ok && !(auth.allowOutdated && verdict.error_code === 'certificate_expired')) {
       this.deps.stats?.certificateLoginFailed(this.config.uid, loginFailureOfVerdict(verdict.error_code));
       this.reject(socket, `client certificate not trusted: ${verdict.error_code} (${verdict.description})`, true);
       return;
     }
+    const revocation = chainVerdict.ok ? this.deps.revocation?.() : undefined;
+    if (revocation !== undefined && chainVerdict.ok && !this.checkRevocation(socket, revocation, chainVerdict.path, anchors)) return;
     const uploadedLeaf = auth.uploadedFingerprints.includes(certificateFingerprint(cert));
     if (!uploadedLeaf && !matchesAuthorizedSubjects(cert, auth.validationType, auth.authorizedSubjects)) {
       this.deps.stats?.certificateLoginFailed(this.config.uid, 'certificate_not_authorized');
@@ -267,6 +277,28 @@ class Endpoint {
     this.deps.stats?.certificateLoginSucceeded(this.config.uid);
     // Keys are canonical subject lines (databaseAclUsers); the certificate's subject in the same form.
     this.connectBackend(socket, this.users.get(canonicalCertificateSubject(cert.subject)));
+  }
+
+  /** Certificate revocation (certplane CRL extension): false when the connection was refused (logged, counted). */
+  private checkRevocation(socket: tls.TLSSocket, revocation: RevocationIndex, path: readonly X509Certificate[], anchors: TrustAnchors): boolean {
+    const checked = revocation.check(path, anchors, new Date());
+    const subject = subjectToRfc2253(path[0]!.subject);
+    if (!checked.ok) {
+      this.deps.log.warn({ bdb: this.config.uid, remote: socket.remoteAddress, subject, error_code: checked.error_code, reason: checked.description }, 'client certificate refused: revoked or revocation status unknown');
+      try {
+        this.deps.onRevocationRefused?.({ bdbUid: this.config.uid, errorCode: checked.error_code });
+      } catch {
+        // counting must never break the refusal
+      }
+      this.reject(socket, `client certificate ${checked.error_code === 'certificate_revoked' ? 'revoked' : 'revocation status unknown'}: ${checked.error_code} (${checked.description})`, true);
+      return false;
+    }
+    // Once a minute per endpoint at most: the leader raises the event (crl_missing_or_expired) that alerts.
+    if (checked.warning !== undefined && Date.now() - this.unknownWarnedAt > 60_000) {
+      this.unknownWarnedAt = Date.now();
+      this.deps.log.warn({ bdb: this.config.uid, remote: socket.remoteAddress, subject, warning: checked.warning }, 'client certificate accepted with unknown revocation status');
+    }
+    return true;
   }
 
   /**

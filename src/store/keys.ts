@@ -90,6 +90,11 @@ export const keys = {
   acmeManualPrefix: `${ROOT}/acme/manual/`,
   acmeManual: (name: string) => `${ROOT}/acme/manual/${name}`,
   acmeChallenge: (token: string) => `${ROOT}/acme/challenges/${token}`,
+  /** Certificate revocation lists (certplane extension, src/domain/crl-document.ts): the crl_checking settings
+   *  and every installed CRL (uploaded or fetched); nodes apply it like a certificate change. */
+  crls: `${ROOT}/crls`,
+  /** The leader's CRL fetch outcome per URL (last attempt, last success, error); not a node's applied state. */
+  crlFetchStatus: `${ROOT}/crl-fetch-status`,
   /** The leader of a cluster-wide role ('cluster': background work), attached to the leader's lease. */
   leader: (role: string) => `${ROOT}/leaders/${role}`,
 } as const;

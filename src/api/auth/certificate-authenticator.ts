@@ -28,6 +28,15 @@ import { canonicalCertificateSubject, matchesAuthorizedSubjects } from '../../do
 import { parseCertificateChain } from '../../domain/pem.js';
 import type { UserRecord } from '../../domain/users.js';
 import type { UsersRepository } from '../state/users-repository.js';
+import { readCrlDocumentText } from '../../store/crl-records.js';
+import { normalizeCrlDocument, revocationStateOf, type CrlDocument } from '../../domain/crl-document.js';
+import { RevocationIndex, type RevocationVerdict } from '../../domain/crl-revocation.js';
+
+/** Told of every revocation verdict that is not a plain pass (certplane CRL extension): log line and metric. */
+export interface RevocationObserver {
+  refused(subjectLine: string, verdict: Extract<RevocationVerdict, { ok: false }>): void;
+  acceptedUnknown(subjectLine: string, warning: string): void;
+}
 
 interface ParsedPeer {
   chain: X509Certificate[];
@@ -47,11 +56,14 @@ const LOGIN_VALIDITY_CODE = {
 export class CertificateAuthenticator {
   private readonly peers = new WeakMap<TLSSocket, ParsedPeer | null>();
   private anchors: { pem: string; set: TrustAnchors } | undefined;
+  /** The CRL document as of its store revision, parsed once (certplane extension; undefined index: checking off). */
+  private revocation: { modRevision: number; index: RevocationIndex | undefined } | undefined;
 
   constructor(
     private readonly store: ClusterStore,
     private readonly users: UsersRepository,
     private readonly clock: Clock,
+    private readonly revocationObserver?: RevocationObserver,
   ) {}
 
   /** The client certificate chain of this connection, or null when none was presented. */
@@ -72,6 +84,17 @@ export class CertificateAuthenticator {
     if (!chainVerdict.ok) throw new ApiError(chainVerdict.error_code, chainVerdict.description);
     const verdict = checkPathValidity(chainVerdict.path, this.clock.now());
     if (!verdict.ok) throw new ApiError(LOGIN_VALIDITY_CODE[verdict.error_code], verdict.description);
+    // Revocation (certplane CRL extension, off by default): re-checked per request, so a CRL change applies to
+    // open keep-alive connections too.
+    const revocation = await this.revocationIndex();
+    if (revocation !== undefined) {
+      const checked = revocation.check(chainVerdict.path, anchors, this.clock.now());
+      if (!checked.ok) {
+        this.revocationObserver?.refused(peer.subjectLine, checked);
+        throw new ApiError(checked.error_code, checked.description);
+      }
+      if (checked.warning !== undefined) this.revocationObserver?.acceptedUnknown(peer.subjectLine, checked.warning);
+    }
     const leaf = peer.chain[0]!;
     const subjectOk = matchesAuthorizedSubjects(
       { subject: leaf.subject, subjectAltName: leaf.subjectAltName },
@@ -89,6 +112,16 @@ export class CertificateAuthenticator {
       throw new ApiError('unknown_certificate_user', `No certificate user has certificate_subject_line '${peer.subjectLine}'`);
     }
     return user;
+  }
+
+  private async revocationIndex(): Promise<RevocationIndex | undefined> {
+    const stored = await readCrlDocumentText(this.store);
+    if (this.revocation === undefined || this.revocation.modRevision !== stored.modRevision) {
+      const value = stored.text === undefined ? undefined : (JSON.parse(stored.text) as Partial<CrlDocument>);
+      const state = revocationStateOf(normalizeCrlDocument(value));
+      this.revocation = { modRevision: stored.modRevision, index: state === undefined ? undefined : new RevocationIndex(state) };
+    }
+    return this.revocation.index;
   }
 
   private async trustAnchors(): Promise<TrustAnchors> {

@@ -48,6 +48,8 @@ import { getOcsp } from './ocsp/get-ocsp.js';
 import { putOcsp } from './ocsp/put-ocsp.js';
 import { getOcspStatus } from './ocsp/get-ocsp-status.js';
 import { testOcsp } from './ocsp/test-ocsp.js';
+import { getCrls } from './crls/get-crls.js';
+import { putCrls } from './crls/put-crls.js';
 import { openApiRoute } from '../openapi/get-openapi.js';
 import { getClusterAlerts } from './alerts/get-cluster-alerts.js';
 import { getClusterAlert } from './alerts/get-cluster-alert.js';
@@ -112,5 +114,7 @@ export const allRoutes: ApiRoute[] = [
   getNodeAlerts,
   getNodeAlertsByNode,
   getNodeAlert,
+  getCrls,
+  putCrls,
   openApiRoute(() => allRoutes),
 ] as ApiRoute[];
