@@ -17,7 +17,7 @@ import { apiRequest, peerCertificate, type ApiResponse, type Credentials } from 
 import { expectNoChange, snapshotNode } from '../helpers/expect-no-change.js';
 import { createCa, issueCertificate, selfSigned, type TestCertificate } from '../helpers/pki.js';
 import { createTestUser } from '../helpers/test-users.js';
-import { chromiumAvailable, launchBrowser, pageFetch, type TestBrowser } from '../helpers/browser.js';
+import { launchBrowser, pageFetch, type TestBrowser } from '../helpers/browser.js';
 
 const DAY = 24 * 3600 * 1000;
 const MINUTE_MS = 4000;
@@ -28,7 +28,7 @@ interface CmSession {
   body: any;
 }
 
-describe.skipIf(!chromiumAvailable())('Cluster Manager UI: login, sessions and the REST API on the cm port', () => {
+describe('Cluster Manager UI: login, sessions and the REST API on the cm port', () => {
   let node: TestNode;
   let browser: TestBrowser;
   let origin: string;
