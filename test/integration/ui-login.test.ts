@@ -215,6 +215,16 @@ describe('Cluster Manager UI: login, sessions and the REST API on the cm port', 
       expect(refused.status, label).toBe(403);
       expect(refused.json.error_code, label).toBe('csrf_failed');
     }
+    // Login CSRF: a login posted from another origin is refused before any password check, and opens no session.
+    const crossLogin = await expectNoChange(node, () =>
+      cm('/ui/api/login', { method: 'POST', body: { username: node.admin.email, password: node.admin.password }, headers: { origin: 'https://evil.example' } }),
+    );
+    expect(crossLogin.status).toBe(403);
+    expect(crossLogin.json.error_code).toBe('csrf_failed');
+    expect(crossLogin.headers['set-cookie']).toBeUndefined();
+    // A made-up cookie of the right form is no session.
+    const forged = await expectNoChange(node, () => cm('/v1/cluster', { method: 'PUT', session: { cookie: 'A'.repeat(43), csrf: 'A'.repeat(43), body: {} }, body: { password_min_length: 12 } }));
+    expect(forged.status).toBe(401);
     const logoutWithoutToken = await expectNoChange(node, () => cm('/ui/api/logout', { method: 'POST', session, csrf: null }));
     expect(logoutWithoutToken.status).toBe(403);
     expect((await cm('/ui/api/session', { session })).status).toBe(200);
