@@ -50,6 +50,9 @@ export interface NodeConfig {
   acmeDnsHook?: string;
   /** ACME: the first retry delay after a failed order (doubles per failure, at most 6 h). */
   acmeRetryMs?: number;
+  /** Test only (CERTPLANE_TEST_CM_SESSION_MINUTE_MS): the length of a minute of cm_session_timeout_minutes, so that
+   *  an integration test sees an idle session end in seconds (the setting's minimum is 1 minute). */
+  cmSessionMinuteMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -160,5 +163,14 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     ...(pick('acme-http-port') === '' ? {} : { acmeHttpPort: port('acme-http-port') }),
     ...(pick('acme-dns-hook') === '' ? {} : { acmeDnsHook: path.resolve(pick('acme-dns-hook')) }),
     acmeRetryMs: positive('acme-retry-ms'),
+    ...testMinute(env.CERTPLANE_TEST_CM_SESSION_MINUTE_MS),
   };
+}
+
+/** CERTPLANE_TEST_CM_SESSION_MINUTE_MS (test only): 100-60000 ms; unset in production. */
+function testMinute(value: string | undefined): { cmSessionMinuteMs?: number } {
+  if (value === undefined || value === '') return {};
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 60_000) throw new ConfigError('CERTPLANE_TEST_CM_SESSION_MINUTE_MS must be 100-60000');
+  return { cmSessionMinuteMs: ms };
 }

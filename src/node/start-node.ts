@@ -33,6 +33,8 @@ import { deliverAlertsWhileLeader } from './start-alert-delivery.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
 import type { InternalRotationOperations } from '../domain/internal-rotation.js';
 import { buildApi } from '../api/build-api.js';
+import type { ApiDeps } from '../api/api-deps.js';
+import { startCmUi } from './start-cm-ui.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { JwtAuthenticator } from '../api/auth/jwt-authenticator.js';
@@ -53,6 +55,8 @@ export interface RunningNode {
   apiPort: number;
   /** The metrics exporter's bound port; undefined when it could not start (the node runs without metrics). */
   metricsPort: number | undefined;
+  /** The Cluster Manager UI's bound port; undefined when it could not start (the node runs without the UI). */
+  cmPort: number | undefined;
   close(): Promise<void>;
   /** Resolves if an operator removes this node while it runs (it must then stop: it never rejoins). */
   removed: Promise<NodeRemovedError>;
@@ -162,8 +166,11 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     applyRevocation = (state) => databases.setRevocation(state);
 
     const rotation = internalRotation({ store, clock });
-    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, rotation, nodeMetrics.apiCertificateLogins, revocationObserver(log, counters));
+    const { app: api, deps: apiDeps } = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals, rotation, nodeMetrics.apiCertificateLogins, revocationObserver(log, counters));
     closers.push(() => api.close());
+    // The Cluster Manager UI on the cm port: the same API deps, cookie sessions (src/ui-server).
+    const cmUi = await startCmUi({ config, deps: apiDeps, tls, tlsDeps: { settings, certificates: applied, hybridKeyExchange }, log });
+    if (cmUi !== undefined) closers.push(() => cmUi.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
     // Cluster-wide background work (OCSP polling, expiry checks) runs only where election.isLeader().
@@ -177,7 +184,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(deliverAlertsWhileLeader({ store, clock, log, leadership: election }));
     closers.push(refreshCrlsWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
-    return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
+    return { nodeId, apiPort, metricsPort: metrics?.port, cmPort: cmUi?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {
     await close();
     throw error;
@@ -198,28 +205,29 @@ async function startApi(
   rotation?: InternalRotationOperations,
   certificateLogins?: CertificateLoginObserver,
   revocation?: RevocationObserver,
-): Promise<FastifyInstance> {
+): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
   // The listener's TLS policy (certificate, cipher settings, client certificates) is the API's own: api/api-tls.ts.
   const { settings } = apiTls;
   const users = new UsersRepository(store);
   const passwords = new PasswordAuthenticator(store, users, clock);
+  const deps: ApiDeps = {
+    store,
+    clock,
+    users,
+    passwords,
+    tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock, config.jwtMaxSessionSeconds),
+    certificates: new CertificateAuthenticator(store, users, clock, revocation),
+    settings,
+    applyTimeoutMs: config.applyTimeoutMs,
+    localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    bodyLimitBytes: config.bodyLimitBytes,
+    ocsp,
+    loginRefusals,
+    ...(rotation === undefined ? {} : { internalRotation: rotation }),
+    ...(certificateLogins === undefined ? {} : { certificateLogins }),
+  };
   const app = buildApi({
-    deps: {
-      store,
-      clock,
-      users,
-      passwords,
-      tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock, config.jwtMaxSessionSeconds),
-      certificates: new CertificateAuthenticator(store, users, clock, revocation),
-      settings,
-      applyTimeoutMs: config.applyTimeoutMs,
-      localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
-      bodyLimitBytes: config.bodyLimitBytes,
-      ocsp,
-      loginRefusals,
-      ...(rotation === undefined ? {} : { internalRotation: rotation }),
-      ...(certificateLogins === undefined ? {} : { certificateLogins }),
-    },
+    deps,
     https: apiHttpsOptions(apiTls),
     logger: log.child({ part: 'api' }),
     limits: { requestTimeoutMs: config.apiRequestTimeoutMs, headersTimeoutMs: config.apiHeadersTimeoutMs, keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs, idleTimeoutMs: config.apiIdleTimeoutMs },
@@ -237,7 +245,7 @@ async function startApi(
     stopFollowing();
   });
   await app.listen({ host: config.address, port: config.apiPort });
-  return app;
+  return { app, deps };
 }
 
 /** API certificate logins refused (or accepted with an unknown status) by revocation checking: a log line and the metric. */
