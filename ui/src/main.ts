@@ -103,9 +103,10 @@ async function boot(): Promise<void> {
     startApp(await get<Session>('/ui/api/session'));
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      // A presented client certificate that was refused has its own reason; no session at all is not news.
-      const refused = /certificate|cert_/.test(error.code);
-      showLogin(refused ? { text: `Your client certificate was not accepted: ${error.message}`, kind: 'danger' } : undefined);
+      // No session and no certificate is not news; a presented certificate that was refused has its reason.
+      if (error.code === 'unauthenticated') showLogin();
+      else if (/certificate/.test(error.code)) showLogin({ text: `Your client certificate was not accepted: ${error.message}`, kind: 'danger' });
+      else showLogin({ text: error.message, kind: 'danger' });
     } else {
       showLogin({ text: `The node could not be reached: ${error instanceof Error ? error.message : String(error)}`, kind: 'danger' });
     }

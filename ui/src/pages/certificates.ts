@@ -3,7 +3,7 @@
 // with PUT /v1/cluster/certificates: all items are validated by the node first, so when any fails nothing
 // changes and each item shows its own error beside it.
 import { ApiError, del, getOptional, put, describe } from '../api.js';
-import { announce, append, button, confirmAction, download, field, formatTime, h, load, notice, readFile, replaceChildren, section, select, table, uniqueId } from '../dom.js';
+import { announce, append, button, confirmAction, download, field, formatTime, h, load, notice, readFile, replaceChildren, section, select, uniqueId } from '../dom.js';
 import { can } from '../permissions.js';
 import type { Page } from '../page.js';
 import { CERTIFICATE_NAMES, CERTIFICATE_SPECS, isCertificateName } from '../../../src/domain/certificate-names.js';
@@ -28,27 +28,42 @@ export const certificatesPage: Page = {
 };
 
 function installedTable(certificates: InstalledCertificate[], threshold: number, reload: () => void): HTMLElement {
-  return table('Installed certificates', [
-    { header: 'Name', cell: (c) => h('strong', {}, c.name), className: 'nowrap' },
-    { header: 'Subject', cell: (c) => c.leaf?.subject ?? h('span', { class: 'text-danger' }, `unreadable: ${c.parseError ?? ''}`), className: 'wrap' },
-    { header: 'SANs', cell: (c) => (c.leaf && c.leaf.sans.length > 0 ? c.leaf.sans.join(', ') : '—'), className: 'wrap' },
-    { header: 'Issuer', cell: (c) => (c.leaf ? `${c.leaf.issuer}${c.chainLength > 1 ? ` (+${c.chainLength - 1} in chain)` : ''}` : '—'), className: 'wrap' },
-    { header: 'Not after', cell: (c) => formatTime(c.leaf?.notAfter), className: 'nowrap' },
-    { header: 'Days left', cell: (c) => daysBadge(c.daysLeft, threshold) },
-    { header: 'SHA-256 fingerprint', cell: (c) => h('code', { class: 'fingerprint' }, c.fingerprint || '—'), className: 'wrap' },
-    {
-      header: 'Actions',
-      cell: (c) =>
-        h(
-          'div',
-          { class: 'row-actions' },
-          button('Download', () => download(`${c.name}.pem`, c.pem), { class: 'secondary small', 'aria-label': `Download the ${c.name} certificate` }),
-          can('update_cluster') && isCertificateName(c.name) && CERTIFICATE_SPECS[c.name].deletable
-            ? button('Delete', () => void deleteCertificate(c.name, reload), { class: 'danger small', 'aria-label': `Delete the ${c.name} certificate` })
-            : null,
-        ),
-    },
-  ], certificates, 'No certificate is installed.');
+  if (certificates.length === 0) return h('p', { class: 'empty' }, 'No certificate is installed.');
+  // One card per certificate: subjects, SANs and fingerprints are long, a table column cannot hold them.
+  return h('ul', { class: 'cert-list', 'aria-label': 'Installed certificates' }, ...certificates.map((c) => h('li', {}, certificateCard(c, threshold, reload))));
+}
+
+function certificateCard(c: InstalledCertificate, threshold: number, reload: () => void): HTMLElement {
+  const fact = (term: string, value: string | Node): Node[] => [h('dt', {}, term), h('dd', {}, value)];
+  return h(
+    'article',
+    { class: 'cert-card', 'aria-label': `Certificate ${c.name}`, 'data-name': c.name },
+    h(
+      'header',
+      {},
+      h('h3', {}, c.name),
+      daysBadge(c.daysLeft, threshold),
+      h(
+        'div',
+        { class: 'row-actions' },
+        button('Download', () => download(`${c.name}.pem`, c.pem), { class: 'secondary small', 'aria-label': `Download the ${c.name} certificate` }),
+        can('update_cluster') && isCertificateName(c.name) && CERTIFICATE_SPECS[c.name].deletable
+          ? button('Delete', () => void deleteCertificate(c.name, reload), { class: 'danger small', 'aria-label': `Delete the ${c.name} certificate` })
+          : null,
+      ),
+    ),
+    c.leaf
+      ? h(
+          'dl',
+          { class: 'facts' },
+          ...fact('Subject', c.leaf.subject),
+          ...fact('SANs', c.leaf.sans.length > 0 ? c.leaf.sans.join(', ') : '—'),
+          ...fact('Issuer', `${c.leaf.issuer}${c.chainLength > 1 ? ` (chain of ${c.chainLength})` : ''}`),
+          ...fact('Not after', formatTime(c.leaf.notAfter)),
+          ...fact('SHA-256', h('code', { class: 'fingerprint' }, c.fingerprint)),
+        )
+      : h('p', { class: 'text-danger' }, `This certificate cannot be read: ${c.parseError ?? ''}`),
+  );
 }
 
 async function deleteCertificate(name: string, reload: () => void): Promise<void> {
