@@ -149,7 +149,19 @@ function replaceForm(reload: () => void): HTMLElement {
   const list = h('div', { class: 'cert-items' });
   const summary = h('div', { 'aria-live': 'polite' });
   const progress = h('progress', { max: 1, value: 0, class: 'upload-progress', 'aria-label': 'Upload progress' });
-  progress.hidden = true;
+  const progressText = h('p', { class: 'hint', role: 'status' });
+  const progressBox = h('div', {}, progress, progressText);
+  progressBox.hidden = true;
+  // Sent: the bar fills with the upload; then it turns indeterminate while every node installs the certificates.
+  const showProgress = (fraction: number): void => {
+    if (fraction < 1) {
+      progress.value = fraction;
+      progressText.textContent = `Uploading… ${Math.round(fraction * 100)} %`;
+    } else {
+      progress.removeAttribute('value');
+      progressText.textContent = 'Checking and installing on every node…';
+    }
+  };
   const renumber = (): void =>
     items.forEach((item, i) => {
       const legend = item.element.querySelector('legend');
@@ -175,7 +187,7 @@ function replaceForm(reload: () => void): HTMLElement {
     summary,
     list,
     h('div', { class: 'actions' }, button('Add another certificate', add, { class: 'secondary' }), submit),
-    progress,
+    progressBox,
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -196,10 +208,10 @@ function replaceForm(reload: () => void): HTMLElement {
       const names = payload.map((p) => p.name).join(', ');
       if (!(await confirmAction('Replace certificates?', `Replace ${names} on every node of the cluster? Clients see the new certificates on their next connection.`, 'Replace'))) return;
       submit.disabled = true;
-      progress.hidden = false;
-      progress.value = 0;
+      progressBox.hidden = false;
+      showProgress(0);
       try {
-        const result = await put<{ warnings?: string[] } | undefined>('/v1/cluster/certificates', { certificates: payload }, (fraction) => (progress.value = fraction));
+        const result = await put<{ warnings?: string[] } | undefined>('/v1/cluster/certificates', { certificates: payload }, showProgress);
         summary.append(notice('success', `Replaced ${names}.`, ...(result?.warnings ?? []).map((w) => h('p', {}, w))));
         announce(`Replaced ${names}.`);
         items.splice(0).forEach((item) => item.element.remove());
@@ -209,7 +221,7 @@ function replaceForm(reload: () => void): HTMLElement {
         showItemErrors(error, items, summary);
       } finally {
         submit.disabled = false;
-        progress.hidden = true;
+        progressBox.hidden = true;
       }
     })();
   });

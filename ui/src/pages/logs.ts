@@ -1,5 +1,5 @@
 // Logs: the cluster event and audit log (GET /v1/logs) with a time range and order on the server, and type,
-// severity and text filters in the page; page by page.
+// severity and text filters applied in the page to the fetched page of events (100 at a time).
 import { get } from '../api.js';
 import { button, field, h, load, section, select, table, formatTime } from '../dom.js';
 import type { Page } from '../page.js';
@@ -22,7 +22,8 @@ export const logsPage: Page = {
     const to = h('input', { type: 'datetime-local', step: 1 });
     const order = select([['desc', 'Newest first'], ['asc', 'Oldest first']], 'desc');
     const severity = select([['', 'Any'], ['INFO', 'INFO'], ['WARNING', 'WARNING'], ['ERROR', 'ERROR']], '');
-    const text = h('input', { type: 'search', placeholder: 'type, user, certificate…' });
+    const type = select([['', 'Any']], '');
+    const text = h('input', { type: 'search', placeholder: 'user, certificate, fingerprint…' });
     const results = h('div');
     let offset = 0;
     const iso = (value: string): string => `${value.length === 16 ? `${value}:00` : value}Z`;
@@ -32,7 +33,17 @@ export const logsPage: Page = {
       if (to.value) query.set('etime', iso(to.value));
       void load(results, 'events', () => get<LogEvent[]>(`/v1/logs?${query.toString()}`), (events) => {
         const needle = text.value.trim().toLowerCase();
-        const shown = events.filter((e) => (severity.value === '' || e.severity === severity.value) && (needle === '' || JSON.stringify(e).toLowerCase().includes(needle)));
+        // The types of this page of events are the choices of the Type filter (the one chosen stays offered).
+        const chosen = type.value;
+        const types = [...new Set([...events.map((e) => e.type), ...(chosen ? [chosen] : [])])].sort();
+        type.replaceChildren(h('option', { value: '' }, 'Any'), ...types.map((t) => h('option', { value: t }, t)));
+        type.value = chosen;
+        const shown = events.filter(
+          (e) =>
+            (severity.value === '' || e.severity === severity.value) &&
+            (chosen === '' || e.type === chosen) &&
+            (needle === '' || JSON.stringify(e).toLowerCase().includes(needle)),
+        );
         const pager = h(
           'div',
           { class: 'actions pager' },
@@ -64,6 +75,7 @@ export const logsPage: Page = {
       field('To (UTC)', to),
       field('Order', order),
       field('Severity', severity),
+      field('Type', type),
       field('Text', text),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Apply filters')),
     );
