@@ -1,6 +1,6 @@
 // Keeps the import rules of STYLE.md true: domain/ imports only lib/; the parts (api, agent, proxy, ocsp, metrics, expiry)
 // import domain/, lib/ and the store *interface*, never each other and never a concrete store backend;
-// only node/ (the composition root) wires everything.
+// only node/ (the composition root) wires everything. ui-server/ (the cm port) builds on api/ only.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,9 @@ function violations(): string[] {
       else if (PARTS.includes(from) && (PARTS.includes(to) || concreteStore || to === 'node' || to === 'cli')) found.push(edge);
       else if (from === 'cli' && !['cli', 'config', 'node', 'lib'].includes(to)) found.push(edge);
       else if (from === 'store' && !['store', 'lib'].includes(to)) found.push(edge);
+      // The Cluster Manager UI server builds on the REST API (its routes, auth and deps), nothing else of the node.
+      else if (from === 'ui-server' && (!['ui-server', 'api', 'domain', 'lib', 'store'].includes(to) || concreteStore)) found.push(edge);
+      else if (PARTS.includes(from) && to === 'ui-server') found.push(edge);
     }
   }
   return found;

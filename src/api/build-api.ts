@@ -21,6 +21,9 @@ export interface BuildApiOptions {
   routes?: ApiRoute[];
   /** Timeouts of the listener (README "Limits and timeouts"); Fastify's defaults when omitted (unit tests). */
   limits?: ApiLimits;
+  /** How a non-public route authenticates its caller; authenticateRequest (Basic, Bearer, certificate) unless
+   *  given. The cm port (src/ui-server) passes its session-cookie authentication. */
+  authenticate?: (request: FastifyRequest, deps: ApiDeps) => Promise<Caller>;
 }
 
 export interface ApiLimits {
@@ -50,7 +53,7 @@ function limitOptions(limits: ApiLimits | undefined, https: BuildApiOptions['htt
 
 const callers = new WeakMap<FastifyRequest, Caller>();
 
-export function buildApi({ deps, https, logger, routes = allRoutes, limits }: BuildApiOptions): FastifyInstance {
+export function buildApi({ deps, https, logger, routes = allRoutes, limits, authenticate = authenticateRequest }: BuildApiOptions): FastifyInstance {
   const app = Fastify({
     ...limitOptions(limits, https),
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
@@ -78,18 +81,23 @@ export function buildApi({ deps, https, logger, routes = allRoutes, limits }: Bu
     return payload;
   });
 
-  for (const route of routes) registerRoute(app, deps, route);
+  for (const route of routes) registerRoute(app, deps, route, authenticate);
   return app;
 }
 
-function registerRoute(app: FastifyInstance, deps: ApiDeps, route: ApiRoute<RouteSchema>): void {
+function registerRoute(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  route: ApiRoute<RouteSchema>,
+  authenticate: NonNullable<BuildApiOptions['authenticate']> = authenticateRequest,
+): void {
   app.route({
     method: route.method,
     url: route.url,
     schema: route.schema,
     onRequest: async (request) => {
       if (route.permission === 'public') return;
-      const caller = await authenticateRequest(request, deps);
+      const caller = await authenticate(request, deps);
       if (route.permission !== 'authenticated' && !hasPermission(caller.role, route.permission)) {
         throw new ApiError('insufficient_permissions', `This action requires the '${route.permission}' permission`);
       }

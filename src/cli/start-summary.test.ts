@@ -25,7 +25,8 @@ describe('start summary', () => {
     expect(text).toContain('REST API   https://127.0.0.1:9443');
     expect(text).toContain('https://127.0.0.1:9443/v1/openapi.json');
     expect(text).toContain('metrics    https://127.0.0.1:8070/');
-    expect(text).toContain('UI         none (cm port 8443 is reserved)');
+    expect(text).toContain('UI         not running (cm port 8443: see the log above)');
+    expect(formatStartSummary({ ...facts, uiRunning: true })).toContain('UI         https://127.0.0.1:8443/');
     expect(text).toContain('admin      admin@cluster.local, password in /srv/certplane-data/admin-credentials');
   });
 
@@ -44,11 +45,11 @@ describe('start summary', () => {
   });
 
   it('gives the same facts as JSON log fields', () => {
-    expect(startSummaryFields({ ...facts, address: '::1' })).toEqual({
+    expect(startSummaryFields({ ...facts, address: '::1', uiRunning: true })).toEqual({
       api_url: 'https://[::1]:9443',
       openapi_url: 'https://[::1]:9443/v1/openapi.json',
       metrics_url: 'https://[::1]:8070/',
-      ui_url: null,
+      ui_url: 'https://[::1]:8443/',
       admin_credentials_file: '/srv/certplane-data/admin-credentials',
       data_dir: '/srv/certplane-data',
     });

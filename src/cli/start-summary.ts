@@ -16,6 +16,8 @@ export interface StartFacts {
   /** undefined: the metrics exporter is not running. */
   metricsPort: number | undefined;
   cmPort: number;
+  /** Whether the Cluster Manager UI listens on cmPort (false: it could not start, see the log). */
+  uiRunning?: boolean;
   dataDir: string;
   /** `<data-dir>/admin-credentials` when it exists (written when the admin password was generated). */
   credentialsFile: string | undefined;
@@ -37,10 +39,15 @@ export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-export function startUrls(facts: StartFacts): { api: string; openapi: string; metrics: string | undefined } {
+export function startUrls(facts: StartFacts): { api: string; openapi: string; metrics: string | undefined; ui: string | undefined } {
   const host = reachableHost(facts.address);
   const api = `https://${host}:${facts.apiPort}`;
-  return { api, openapi: `${api}/v1/openapi.json`, metrics: facts.metricsPort === undefined ? undefined : `https://${host}:${facts.metricsPort}/` };
+  return {
+    api,
+    openapi: `${api}/v1/openapi.json`,
+    metrics: facts.metricsPort === undefined ? undefined : `https://${host}:${facts.metricsPort}/`,
+    ui: facts.uiRunning === true ? `https://${host}:${facts.cmPort}/` : undefined,
+  };
 }
 
 /** The text block printed on a terminal. */
@@ -58,7 +65,7 @@ export function formatStartSummary(facts: StartFacts): string {
     `certplane is running: node ${facts.nodeId} of cluster ${facts.clusterName}`,
     `  REST API   ${urls.api}   (OpenAPI description: ${urls.openapi})`,
     `  metrics    ${urls.metrics ?? 'not running (see the log above)'}`,
-    `  UI         none (cm port ${facts.cmPort} is reserved)`,
+    `  UI         ${urls.ui ?? `not running (cm port ${facts.cmPort}: see the log above)`}`,
     `  admin      ${admin}`,
     `  data dir   ${facts.dataDir}`,
     'Try:',
@@ -76,7 +83,7 @@ export function startSummaryFields(facts: StartFacts): Record<string, unknown> {
     api_url: urls.api,
     openapi_url: urls.openapi,
     metrics_url: urls.metrics ?? null,
-    ui_url: null,
+    ui_url: urls.ui ?? null,
     admin_credentials_file: facts.credentialsFile ?? null,
     data_dir: facts.dataDir,
   };

@@ -44,6 +44,9 @@ export interface NodeConfig {
   dbIdleTimeoutSeconds: number;
   /** Maximum age of a JWT session (auth_time to exp, across refresh_jwt), seconds. */
   jwtMaxSessionSeconds: number;
+  /** Test only (CERTPLANE_TEST_CM_SESSION_MINUTE_MS): the length of a minute of cm_session_timeout_minutes, so that
+   *  an integration test sees an idle session end in seconds (the setting's minimum is 1 minute). */
+  cmSessionMinuteMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -148,5 +151,14 @@ export function loadNodeConfig({ argv, env }: { argv: string[]; env: NodeJS.Proc
     dbMaxConnections: positive('db-max-connections'),
     dbIdleTimeoutSeconds: nonNegative('db-idle-timeout-seconds'),
     jwtMaxSessionSeconds: positive('jwt-max-session-seconds'),
+    ...testMinute(env.CERTPLANE_TEST_CM_SESSION_MINUTE_MS),
   };
+}
+
+/** CERTPLANE_TEST_CM_SESSION_MINUTE_MS (test only): 100-60000 ms; unset in production. */
+function testMinute(value: string | undefined): { cmSessionMinuteMs?: number } {
+  if (value === undefined || value === '') return {};
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 60_000) throw new ConfigError('CERTPLANE_TEST_CM_SESSION_MINUTE_MS must be 100-60000');
+  return { cmSessionMinuteMs: ms };
 }

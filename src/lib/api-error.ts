@@ -70,6 +70,9 @@ export const ERROR_CODES = {
   ocsp_unsupported_by_capability: { status: 406, text: 'Not all nodes support the OCSP capability' },
   payload_too_large: { status: 413, text: 'The request body is larger than the limit' },
   unsupported_media_type: { status: 415, text: 'The request body must be application/json' },
+  csrf_failed: { status: 403, text: 'A state-changing request on the Cluster Manager port lacks the session’s X-CSRF-Token, or comes from another origin' },
+  certificate_login_disabled: { status: 401, text: 'A client certificate was presented but certificate login (mtls_certificate_authentication) is off' },
+  too_many_sessions: { status: 503, text: 'The Cluster Manager UI has reached its limit of open sessions; try again after idle sessions expire' },
   store_unavailable: { status: 503, text: 'The cluster store cannot be reached' },
   internal_error: { status: 500, text: 'An unexpected error occurred' },
 } as const satisfies Record<string, ErrorCodeEntry>;

@@ -25,6 +25,8 @@ import { startOcsp } from './start-ocsp.js';
 import { checkExpiryWhileLeader } from './start-expiry-checks.js';
 import type { OcspOperations } from '../domain/ocsp-status.js';
 import { buildApi } from '../api/build-api.js';
+import type { ApiDeps } from '../api/api-deps.js';
+import { startCmUi } from './start-cm-ui.js';
 import { UsersRepository } from '../api/state/users-repository.js';
 import { PasswordAuthenticator } from '../api/auth/password-authenticator.js';
 import { JwtAuthenticator } from '../api/auth/jwt-authenticator.js';
@@ -43,6 +45,8 @@ export interface RunningNode {
   apiPort: number;
   /** The metrics exporter's bound port; undefined when it could not start (the node runs without metrics). */
   metricsPort: number | undefined;
+  /** The Cluster Manager UI's bound port; undefined when it could not start (the node runs without the UI). */
+  cmPort: number | undefined;
   close(): Promise<void>;
   /** Resolves if an operator removes this node while it runs (it must then stop: it never rejoins). */
   removed: Promise<NodeRemovedError>;
@@ -138,8 +142,11 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(() => (keepDataPlane ? databases.detach() : databases.close()));
     dataPlaneSettled = () => databases.settled();
 
-    const api = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals);
+    const { app: api, deps: apiDeps } = await startApi(config, store, tls, { settings, certificates: applied, hybridKeyExchange }, clock, log, nodeId, ocsp.operations, jwtSecret, loginRefusals);
     closers.push(() => api.close());
+    // The Cluster Manager UI on the cm port: the same API deps, cookie sessions (src/ui-server).
+    const cmUi = await startCmUi({ config, deps: apiDeps, tls, tlsDeps: { settings, certificates: applied, hybridKeyExchange }, log });
+    if (cmUi !== undefined) closers.push(() => cmUi.close());
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address !== null ? address.port : config.apiPort;
     // Cluster-wide background work (OCSP polling, expiry checks) runs only where election.isLeader().
@@ -149,7 +156,7 @@ export async function startNode(config: NodeConfig, log: Logger, clock: Clock = 
     closers.push(ocsp.pollWhileLeader(election));
     closers.push(checkExpiryWhileLeader({ store, clock, log, leadership: election }));
     log.info({ node: nodeId, address: config.address, api_port: apiPort, runtime: process.version, openssl: process.versions.openssl }, 'certplane node ready');
-    return { nodeId, apiPort, metricsPort: metrics?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
+    return { nodeId, apiPort, metricsPort: metrics?.port, cmPort: cmUi?.port, close, removed, keepDataPlane: () => (keepDataPlane = true) };
   } catch (error) {
     await close();
     throw error;
@@ -167,26 +174,27 @@ async function startApi(
   ocsp: OcspOperations,
   jwtSecret: Buffer,
   loginRefusals: LoginRefusalLog,
-): Promise<FastifyInstance> {
+): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
   // The listener's TLS policy (certificate, cipher settings, client certificates) is the API's own: api/api-tls.ts.
   const { settings } = apiTls;
   const users = new UsersRepository(store);
   const passwords = new PasswordAuthenticator(store, users, clock);
+  const deps: ApiDeps = {
+    store,
+    clock,
+    users,
+    passwords,
+    tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock, config.jwtMaxSessionSeconds),
+    certificates: new CertificateAuthenticator(store, users, clock),
+    settings,
+    applyTimeoutMs: config.applyTimeoutMs,
+    localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    bodyLimitBytes: config.bodyLimitBytes,
+    ocsp,
+    loginRefusals,
+  };
   const app = buildApi({
-    deps: {
-      store,
-      clock,
-      users,
-      passwords,
-      tokens: new JwtAuthenticator(jwtSecret, users, passwords, clock, config.jwtMaxSessionSeconds),
-      certificates: new CertificateAuthenticator(store, users, clock),
-      settings,
-      applyTimeoutMs: config.applyTimeoutMs,
-      localNode: { uid: nodeId, address: config.address, started_at: clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z') },
-      bodyLimitBytes: config.bodyLimitBytes,
-      ocsp,
-      loginRefusals,
-    },
+    deps,
     https: apiHttpsOptions(apiTls),
     logger: log.child({ part: 'api' }),
     limits: { requestTimeoutMs: config.apiRequestTimeoutMs, headersTimeoutMs: config.apiHeadersTimeoutMs, keepAliveTimeoutMs: config.apiKeepAliveTimeoutMs, idleTimeoutMs: config.apiIdleTimeoutMs },
@@ -204,7 +212,7 @@ async function startApi(
     stopFollowing();
   });
   await app.listen({ host: config.address, port: config.apiPort });
-  return app;
+  return { app, deps };
 }
 
 async function announceAdmin(config: NodeConfig, admin: { email: string; password: string }, log: Logger): Promise<void> {

@@ -68,4 +68,7 @@ export const keys = {
   jwtSecret: `${ROOT}/jwt-secret`,
   /** The leader of a cluster-wide role ('cluster': background work), attached to the leader's lease. */
   leader: (role: string) => `${ROOT}/leaders/${role}`,
+  /** Cluster Manager UI sessions, by the hex SHA-256 of the session id (never the id itself: src/domain/ui-sessions.ts). */
+  uiSessionPrefix: `${ROOT}/ui-sessions/`,
+  uiSession: (idHash: string) => `${ROOT}/ui-sessions/${idHash}`,
 } as const;

@@ -10,6 +10,8 @@ import { apiRequest, type Credentials } from './api-client.js';
 export interface TestNode {
   port: number;
   metricsPort: number;
+  /** The Cluster Manager UI port (--cm-port; a free one unless StartOptions.cmPort). */
+  cmPort: number;
   /** The loopback address the node binds (127.0.0.1 unless StartOptions.address). */
   address: string;
   dataDir: string;
@@ -37,6 +39,8 @@ export interface StartOptions {
   address?: string;
   /** Metrics exporter port; default a free one (8070 would collide between test files running in parallel). */
   metricsPort?: number;
+  /** Cluster Manager UI port; default a free one (8443 would collide between test files running in parallel). */
+  cmPort?: number;
 }
 
 const CLI = path.resolve('dist/src/cli/main.js');
@@ -46,11 +50,12 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
   const address = options.address ?? '127.0.0.1';
   const port = options.port ?? (await freePort(address));
   const metricsPort = options.metricsPort ?? (await freePort(address));
+  const cmPort = options.cmPort ?? (await freePort(address));
   const admin = options.admin ?? { email: 'admin@cluster.local', password: 'Admin-Password-1' };
   let output = '';
   const child = spawn(
     process.execPath,
-    [CLI, 'start', '--data-dir', dataDir, '--address', address, '--api-port', String(port), '--metrics-port', String(metricsPort), ...(options.args ?? [])],
+    [CLI, 'start', '--data-dir', dataDir, '--address', address, '--api-port', String(port), '--metrics-port', String(metricsPort), '--cm-port', String(cmPort), ...(options.args ?? [])],
     {
       env: { ...process.env, CERTPLANE_ADMIN_EMAIL: admin.email, CERTPLANE_ADMIN_PASSWORD: admin.password, CERTPLANE_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,6 +73,7 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
   const node: TestNode = {
     port,
     metricsPort,
+    cmPort,
     address,
     dataDir,
     store: storeOf(options),

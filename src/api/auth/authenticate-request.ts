@@ -45,7 +45,7 @@ export async function authenticateRequest(request: FastifyRequest, deps: ApiDeps
 }
 
 /** A refused password login of a user who is now locked is a lockout event in /v1/logs (rate-limited). */
-async function recordLockout(deps: ApiDeps, email: string, remoteAddress: string, error: unknown): Promise<void> {
+export async function recordLockout(deps: ApiDeps, email: string, remoteAddress: string, error: unknown): Promise<void> {
   if (deps.loginRefusals === undefined || !(error instanceof ApiError) || error.statusCode !== 401) return;
   if (error.errorCode !== 'unauthenticated' && error.errorCode !== 'user_locked') return;
   try {
@@ -56,7 +56,7 @@ async function recordLockout(deps: ApiDeps, email: string, remoteAddress: string
   }
 }
 
-function toCaller(user: UserRecord, via: Caller['via']): Caller {
+export function toCaller(user: UserRecord, via: Caller['via']): Caller {
   return { uid: user.uid, name: user.name, email: user.email, role: user.role, auth_method: user.auth_method, via };
 }
 
