@@ -3,7 +3,7 @@
 // and the expiry threshold of the cluster's `cluster_certs_about_to_expire` alert (default 45 days).
 import { get } from './api.js';
 import { h } from './dom.js';
-import { daysLeft, fingerprint, parsePem, type CertificateInfo } from './x509.js';
+import { daysLeft, fingerprint, parsePem, remainingText, type CertificateInfo } from './x509.js';
 
 export interface InstalledCertificate {
   name: string;
@@ -61,9 +61,9 @@ export async function loadCertificates(): Promise<InstalledCertificate[]> {
 }
 
 /** "12 days" with the warning colour under the threshold and danger under 7 days (or expired). */
-export function daysBadge(days: number | undefined, threshold: number): HTMLElement {
+export function daysBadge(days: number | undefined, threshold: number, notAfter?: Date): HTMLElement {
   if (days === undefined) return h('span', { class: 'badge' }, 'unknown');
   const kind = days < DANGER_DAYS ? 'danger' : days < threshold ? 'warning' : 'success';
-  const text = days < 0 ? `expired ${-days} d ago` : `${days} ${days === 1 ? 'day' : 'days'}`;
+  const text = notAfter ? remainingText(notAfter) : `${days} ${days === 1 ? 'day' : 'days'} left`;
   return h('span', { class: `badge ${kind}`, title: kind === 'success' ? 'valid' : kind === 'warning' ? `under the ${threshold}-day alert threshold` : 'expires within a week' }, text);
 }

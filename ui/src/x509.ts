@@ -234,8 +234,20 @@ export async function fingerprint(der: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
 }
 
+/** Whole days until notAfter (rounded down, so 0 on the last day); negative once expired. */
 export function daysLeft(notAfter: Date, now = Date.now()): number {
   return Math.floor((notAfter.getTime() - now) / 86_400_000);
+}
+
+/** "12 days left", "expires today", or "expired 3 days ago". */
+export function remainingText(notAfter: Date, now = Date.now()): string {
+  const plural = (n: number): string => `${n} ${n === 1 ? 'day' : 'days'}`;
+  if (notAfter.getTime() < now) {
+    const ago = Math.floor((now - notAfter.getTime()) / 86_400_000);
+    return ago === 0 ? 'expired today' : `expired ${plural(ago)} ago`;
+  }
+  const left = daysLeft(notAfter, now);
+  return left === 0 ? 'expires today' : `${plural(left)} left`;
 }
 
 const CANONICAL_TYPES = new Map(Object.values(ATTRIBUTE_NAMES).map((name) => [name.toUpperCase(), name]));

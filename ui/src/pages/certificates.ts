@@ -8,7 +8,7 @@ import { can } from '../permissions.js';
 import type { Page } from '../page.js';
 import { CERTIFICATE_NAMES, CERTIFICATE_SPECS, isCertificateName } from '../../../src/domain/certificate-names.js';
 import { daysBadge, loadCertificates, thresholdDays, type ClusterDocument, type InstalledCertificate } from '../certificates-data.js';
-import { daysLeft, parsePem } from '../x509.js';
+import { parsePem, remainingText } from '../x509.js';
 
 export const certificatesPage: Page = {
   path: '/certificates',
@@ -42,7 +42,7 @@ function certificateCard(c: InstalledCertificate, threshold: number, reload: () 
       'header',
       {},
       h('h3', {}, c.name),
-      daysBadge(c.daysLeft, threshold),
+      daysBadge(c.daysLeft, threshold, c.leaf?.notAfter),
       h(
         'div',
         { class: 'row-actions' },
@@ -116,7 +116,7 @@ function certificateItem(onRemove: (item: ItemControls) => void): ItemControls {
         preview.append(h('p', { class: 'text-warning' }, 'No CERTIFICATE block found.'));
         return;
       }
-      preview.append(h('p', { class: 'hint' }, `${leaf.subject} — expires ${formatTime(leaf.notAfter)} (${daysLeft(leaf.notAfter)} days)${chain.length > 1 ? `, chain of ${chain.length}` : ''}`));
+      preview.append(h('p', { class: 'hint' }, `${leaf.subject} — not after ${formatTime(leaf.notAfter)} (${remainingText(leaf.notAfter)})${chain.length > 1 ? `, chain of ${chain.length}` : ''}`));
     } catch (e) {
       preview.append(h('p', { class: 'text-warning' }, `Cannot read this certificate: ${e instanceof Error ? e.message : String(e)}`));
     }

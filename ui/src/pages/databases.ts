@@ -39,7 +39,7 @@ export const databasesPage: Page = {
   render(main) {
     const list = h('div');
     const reload = (): void => void load(list, 'databases', () => get<Bdb[]>('/v1/bdbs'), (bdbs) => bdbTable(bdbs, reload));
-    main.append(section('Databases', can('create_bdb') ? button('New database', () => createDialog(reload), { class: 'primary' }) : null, list));
+    main.append(section('All databases', can('create_bdb') ? button('New database', () => createDialog(reload), { class: 'primary' }) : null, list));
     reload();
   },
 };

@@ -57,7 +57,7 @@ export const overviewPage: Page = {
         table('Certificates expiring soon', [
           { header: 'Name', cell: (c) => h('a', { href: '#/certificates' }, c.name) },
           { header: 'Expires', cell: (c) => formatTime(c.leaf?.notAfter) },
-          { header: 'Days left', cell: (c) => daysBadge(c.daysLeft, threshold) },
+          { header: 'Days left', cell: (c) => daysBadge(c.daysLeft, threshold, c.leaf?.notAfter) },
         ], soon, `No certificate expires within ${threshold} days.`),
       ];
     });
