@@ -4,11 +4,12 @@
 // and no key; axe-core finds no serious or critical violation; a phone-width viewport has no horizontal
 // overflow; the login form and the navigation work with the keyboard alone.
 // With CERTPLANE_UI_SCREENSHOTS=1 it also saves a 1280 px screenshot of every page to docs/screenshots/.
+import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromiumAvailable, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
 import { createCa, issueCertificate, selfSigned, type TestCertificate } from '../helpers/pki.js';
@@ -27,7 +28,7 @@ const SCREENSHOTS = process.env.CERTPLANE_UI_SCREENSHOTS === '1';
 const DAY = 86_400_000;
 
 let node: TestNode;
-let browser: Browser;
+let browser: TestBrowser;
 let viewer: TestUser;
 let valid: TestCertificate;
 let expired: TestCertificate;
@@ -45,7 +46,7 @@ interface Watched {
 }
 
 async function openPage(width = 1280, height = 900): Promise<Watched> {
-  const context = await browser.newContext({ viewport: { width, height }, ignoreHTTPSErrors: true });
+  const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {
@@ -77,6 +78,7 @@ async function visit(page: Page, route: string, title: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  if (!chromiumAvailable()) return; // the tests below skip themselves
   node = await startTestNode();
   [viewer, valid, expired, axeSource] = await Promise.all([
     createTestUser(node, 'cluster_viewer', 'ui_viewer'),
@@ -84,7 +86,7 @@ beforeAll(async () => {
     selfSigned({ cn: 'expired.ui-test.example', notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY), freshKey: true }),
     readFile(path.resolve('node_modules/axe-core/axe.min.js'), 'utf8'),
   ]);
-  browser = await chromium.launch({ executablePath: process.env.CERTPLANE_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchBrowser();
 }, 120_000);
 
 afterAll(async () => {
@@ -92,7 +94,7 @@ afterAll(async () => {
   await node?.destroy();
 });
 
-describe('Cluster Manager UI pages', () => {
+describe.runIf(chromiumAvailable())('Cluster Manager UI pages', () => {
   it('every page loads for an admin without console errors or failed requests', async () => {
     const { context, page, problems } = await openPage();
     try {
@@ -105,8 +107,16 @@ describe('Cluster Manager UI pages', () => {
       await visit(page, '/', 'Overview');
       await expect.poll(() => page.getByRole('cell', { name: node.address }).count()).toBeGreaterThan(0);
       await visit(page, '/certificates', 'Certificates');
-      for (const name of ['api', 'cm', 'proxy', 'syncer', 'metrics_exporter']) {
-        await expect.poll(() => page.locator(`article[data-name="${name}"] .fingerprint`).textContent()).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+      // What the browser's own DER reader shows is what Node's X509Certificate reads from the same PEM.
+      const installed = await apiRequest(node.port, { path: '/v1/cluster/certificates', auth: node.admin });
+      for (const name of ['api', 'cm', 'proxy', 'syncer', 'metrics_exporter', 'ccs_internode_encryption']) {
+        const x509 = new X509Certificate(installed.json[`${name}_cert`]);
+        const card = page.locator(`article[data-name="${name}"]`);
+        await expect.poll(() => card.locator('.fingerprint').textContent()).toBe(x509.fingerprint256);
+        const text = (await card.textContent()) ?? '';
+        for (const san of (x509.subjectAltName ?? '').split(', ').map((entry) => entry.replace('IP Address:', 'IP:'))) expect(text).toContain(san);
+        expect(text).toContain(`Not after${new Date(x509.validTo).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`);
+        expect(text).toContain(`Subject${x509.subject.split('\n').reverse().join(',')}`);
       }
       expect(problems).toEqual([]);
     } finally {
@@ -275,7 +285,7 @@ describe('Cluster Manager UI pages', () => {
 // Opt-in (CERTPLANE_UI_SCREENSHOTS=1): screenshots for the README, of a cluster with something to show: a trusted
 // CA under the alert threshold (warning), an LDAP client certificate a few days from expiry (danger), certificate
 // login on, a certificate user, a database with TLS and client certificates, and the events these left.
-describe.runIf(SCREENSHOTS)('README screenshots (docs/screenshots)', () => {
+describe.runIf(SCREENSHOTS && chromiumAvailable())('README screenshots (docs/screenshots)', () => {
   const admin = async (method: string, route: string, body: unknown): Promise<void> => {
     const response = await apiRequest(node.port, { method, path: route, auth: node.admin, body });
     expect(response.status, `${method} ${route}: ${response.text}`).toBe(200);

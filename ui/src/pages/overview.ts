@@ -101,7 +101,17 @@ function alertEntries(body: unknown): AlertEntry[] {
   const add = (name: string, value: unknown): void => {
     if (typeof value !== 'object' || value === null) return;
     const v = value as Record<string, unknown>;
-    const detail = [v.change_time, v.description, v.change_value && JSON.stringify(v.change_value)].filter((x) => typeof x === 'string' && x !== '').join(' · ');
+    // RS alert objects: change_value holds what decided (description, threshold, certificate…), not `state`.
+    const change = typeof v.change_value === 'object' && v.change_value !== null ? (v.change_value as Record<string, unknown>) : {};
+    const facts =
+      typeof change.description === 'string'
+        ? [change.description]
+        : Object.entries(change)
+            .filter(([key]) => key !== 'state')
+            .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+    const detail = [typeof v.change_time === 'string' ? `since ${v.change_time}` : '', typeof v.description === 'string' ? v.description : '', ...facts]
+      .filter((x) => x !== '')
+      .join(' · ');
     entries.push({ name: typeof v.name === 'string' ? v.name : name, state: v.state === true || v.state === 'on', severity: typeof v.severity === 'string' ? v.severity : '', detail });
   };
   if (Array.isArray(body)) body.forEach((item, i) => add(String(i), item));
