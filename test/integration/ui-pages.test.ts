@@ -2,7 +2,8 @@
 // loads for an admin without console errors; replacing certificates with one valid and one invalid item shows
 // the API's per-item error beside the failing item and changes nothing; a cluster_viewer sees no upload control
 // and no key; axe-core finds no serious or critical violation; a phone-width viewport has no horizontal
-// overflow; the login form and the navigation work with the keyboard alone.
+// overflow; the login form and the navigation work with the keyboard alone; certificate login opens the app and a
+// refused certificate is explained on the login page; a session that ends brings the login page back.
 // With CERTPLANE_UI_SCREENSHOTS=1 it also saves a 1280 px screenshot of every page to docs/screenshots/.
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -205,6 +206,44 @@ describe.runIf(chromiumAvailable())('Cluster Manager UI pages', () => {
       expect(await page.locator('.login-status').textContent()).toMatch(/Your session has ended/);
     } finally {
       await context.close();
+    }
+  });
+
+  it('a browser presenting a certificate user\'s certificate opens the app at once; a refused one is explained on the login page', async () => {
+    const ca = await createCa({ subject: 'CN=UI Pages Test CA,O=Acme' });
+    const alice = await issueCertificate(ca, { subject: 'CN=alice-ui,O=Acme', eku: ['clientAuth'], freshKey: true });
+    const stranger = await selfSigned({ cn: 'alice-ui', eku: ['clientAuth'], freshKey: true });
+    const admin = async (method: string, route: string, body: unknown): Promise<void> => {
+      const response = await apiRequest(node.port, { method, path: route, auth: node.admin, body });
+      expect(response.status, `${method} ${route}: ${response.text}`).toBe(200);
+    };
+    await admin('PUT', '/v1/cluster/certificates', { certificates: [{ name: 'mtls_trusted_ca', certificate: ca.certificate }] });
+    await admin('PUT', '/v1/cluster', { mtls_certificate_authentication: true, mtls_client_cert_subject_validation_type: 'disabled' });
+    await admin('POST', '/v1/users', { name: 'Alice UI', email: 'alice-ui@acme.example', role: 'cluster_viewer', auth_method: 'certificate', certificate_subject_line: 'CN=alice-ui,O=Acme' });
+    const origin = `https://${node.address}:${node.cmPort}`;
+
+    const context = await browser.newContext({ clientCertificate: { certificate: alice.certificate, key: alice.key }, origin });
+    try {
+      const page = await context.newPage();
+      await page.goto(base());
+      await page.getByRole('navigation', { name: 'Main' }).waitFor();
+      const who = (await page.locator('.who').textContent()) ?? '';
+      expect(who).toContain('Alice UI');
+      expect(who).toContain('cluster_viewer');
+      expect(who).toContain('certificate');
+      expect(await page.getByRole('form', { name: 'Log in' }).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+
+    const refused = await browser.newContext({ clientCertificate: { certificate: stranger.certificate, key: stranger.key }, origin });
+    try {
+      const page = await refused.newPage();
+      await page.goto(base());
+      await page.getByRole('button', { name: 'Log in' }).waitFor();
+      await expect.poll(() => page.locator('.login-status').textContent()).toMatch(/Your client certificate was not accepted: .*trust/i);
+    } finally {
+      await refused.close();
     }
   });
 
