@@ -38,6 +38,7 @@ export function chromiumAvailable(): boolean {
 }
 
 export async function launchBrowser(): Promise<TestBrowser> {
+  if (!chromiumAvailable()) throw new Error(`the UI tests need Chromium at ${CHROMIUM} (scripts/install-deps.sh installs Debian's chromium)`);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     // --no-sandbox: the tests run as root in a container, where Chromium's sandbox cannot start.
