@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/node-runtime.sh
 bash scripts/install-deps.sh
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p ui/tsconfig.json --noEmit
 npm run --silent lint
 reports="$(mktemp -d)"
 trap 'rm -rf "$reports"' EXIT
