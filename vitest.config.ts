@@ -16,7 +16,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 60_000,
-          hookTimeout: 60_000,
+          hookTimeout: 180_000,
           // Two cores: each file starts real servers, so run two files at a time at most.
           maxWorkers: 2,
           fileParallelism: true,

@@ -100,7 +100,8 @@ function storeOf(options: StartOptions): string {
 async function waitUntilReady(node: TestNode, exited: Promise<void>): Promise<void> {
   let done = false;
   void exited.then(() => (done = true));
-  const deadline = Date.now() + 30_000;
+  // Generous: a node starts in 2-3 s on a quiet 2-core machine, but ~20 s at load average 20 (RSA key generation).
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (done) throw new Error(`certplane exited before it was ready:\n${node.output()}`);
     try {
@@ -112,5 +113,5 @@ async function waitUntilReady(node: TestNode, exited: Promise<void>): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await node.kill();
-  throw new Error(`certplane did not become ready in 30 s:\n${node.output()}`);
+  throw new Error(`certplane did not become ready in 60 s:\n${node.output()}`);
 }
