@@ -145,8 +145,11 @@ describe('delivery settings', () => {
       expect(response.text).not.toContain(SMTP_PASSWORD);
       expect(response.text).not.toContain(SECRET);
     }
-    // Nor in the event log, nor in the node's log.
-    expect((await api('GET', '/v1/logs')).text).not.toContain(SMTP_PASSWORD);
+    // Nor in the event log (which names the changed secrets), nor in the node's log.
+    const logs = await api('GET', '/v1/logs');
+    expect(logs.text).not.toContain(SMTP_PASSWORD);
+    expect(logs.text).not.toContain(SECRET);
+    expect((logs.json as Json[]).some((e) => e.type === 'cluster_updated' && e.changed_fields.includes('smtp_password') && e.changed_fields.includes('alert_webhook.secret'))).toBe(true);
     expect(node.output()).not.toContain(SMTP_PASSWORD);
     expect(node.output()).not.toContain(SECRET);
     // A partial webhook update keeps the stored url and secret.

@@ -11,6 +11,8 @@ import type { ClusterDocument } from '../../domain/cluster-settings.js';
 import { alertSettingsProblems } from '../../domain/alerts.js';
 import { alertDeliveryFieldsOf, alertDeliveryProblems, type AlertSecrets } from '../../domain/alert-delivery.js';
 import type { ClusterUpdate } from '../routes/cluster/cluster-schemas.js';
+import type { Caller } from '../auth/caller.js';
+import { entityChangeOp } from '../state/entity-events.js';
 
 type Body = Static<typeof ClusterUpdate>;
 
@@ -24,7 +26,7 @@ export interface AlertSettingsUpdate {
   ops: TxnOp[];
 }
 
-export async function prepareAlertSettings(deps: ApiDeps, doc: ClusterDocument, fullBody: Body): Promise<AlertSettingsUpdate> {
+export async function prepareAlertSettings(deps: ApiDeps, caller: Caller, doc: ClusterDocument, fullBody: Body): Promise<AlertSettingsUpdate> {
   const { smtp_password: smtpPassword, alert_webhook: webhookUpdate, ...rest } = fullBody;
   const { secret, ...webhookFields } = webhookUpdate ?? {};
   const secretsKv = await deps.store.get(keys.alertSecrets);
@@ -38,13 +40,23 @@ export async function prepareAlertSettings(deps: ApiDeps, doc: ClusterDocument, 
   if (webhookUpdate !== undefined) body.alert_webhook = { ...alertDeliveryFieldsOf(doc).alert_webhook, ...webhookFields };
   // smtp_use_tls is RS's deprecated switch: true without a smtp_tls_mode means STARTTLS.
   if (rest.smtp_use_tls === true && rest.smtp_tls_mode === undefined && alertDeliveryFieldsOf(doc).smtp_tls_mode === 'none') body.smtp_tls_mode = 'starttls';
-  const changed = smtpPassword !== undefined || secret !== undefined;
+  // The audit trail names a changed secret, never its value (cluster_updated, as for the document's fields).
+  const changedSecrets = [
+    ...(smtpPassword !== undefined && smtpPassword !== stored.smtp_password ? ['smtp_password'] : []),
+    ...(secret !== undefined && secret !== stored.webhook_secret ? ['alert_webhook.secret'] : []),
+  ];
+  const changed = changedSecrets.length > 0;
   return {
     body,
     check(next) {
       const problems = [...alertSettingsProblems(next.alert_settings), ...alertDeliveryProblems(alertDeliveryFieldsOf(next), secrets)];
       if (problems.length > 0) throw new ApiError('invalid_schema', problems.join('; '));
     },
-    ops: changed ? [{ type: 'put', key: keys.alertSecrets, value: JSON.stringify(secrets) }] : [],
+    ops: changed
+      ? [
+          { type: 'put', key: keys.alertSecrets, value: JSON.stringify(secrets) },
+          entityChangeOp(deps.clock, caller, { type: 'cluster_updated', target_type: 'cluster', changed_fields: changedSecrets }),
+        ]
+      : [],
   };
 }

@@ -56,7 +56,7 @@ export async function putCluster(deps: ApiDeps, caller: Caller, fullBody: Static
   const { proxy_certificate: proxyCertificate, syncer_certificate: syncerCertificate, ...sent } = fullBody;
   const { doc, modRevision } = await readDocument<ClusterDocument>(deps, keys.cluster);
   // Alert thresholds and delivery settings; the write-only secrets leave the body here (services/alert-settings.ts).
-  const alerting = await prepareAlertSettings(deps, doc, sent);
+  const alerting = await prepareAlertSettings(deps, caller, doc, sent);
   const body = alerting.body;
   for (const field of READ_ONLY) {
     if (body[field] !== undefined && body[field] !== doc[field]) {
