@@ -153,7 +153,7 @@ async function exit(reason: string, stopBackends: false | 'SIGTERM' | 'SIGKILL')
 async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
   switch (request.type) {
     case 'hello':
-      return { type: 'reply', id: request.id, ok: true, hello: { version: PROTOCOL_VERSION, pid: process.pid, uids: proxy.uids(), startedAt } };
+      return { type: 'reply', id: request.id, ok: true, hello: { version: PROTOCOL_VERSION, pid: process.pid, uids: proxy.uids(), startedAt, ...(revocation === undefined ? {} : { revocation: true }) } };
     case 'settings':
       deps.handshakeTimeoutMs = request.settings.handshakeTimeoutMs;
       deps.maxConnections = request.settings.maxConnections;

@@ -54,6 +54,8 @@ export interface HelloReply {
   uids: number[];
   /** ms since the epoch. */
   startedAt: number;
+  /** Revocation checking is on in this process (certplane CRL extension): a reattaching node that has none turns it off. */
+  revocation?: boolean;
 }
 
 /** Data plane → node. */

@@ -327,6 +327,8 @@ class Worker {
     requests.push({ type: 'staple', id: 0, staple: this.owner.currentStaple() });
     const revocation = this.owner.currentRevocation();
     if (revocation !== undefined) requests.push({ type: 'revocation', id: 0, state: revocation });
+    // A reattached process still checking with what a previous run of the node set, while this run has none: off.
+    else if (connection.helloReply?.revocation === true) requests.push({ type: 'revocation', id: 0, state: null });
     for (const endpoint of this.owner.endpointConfigs()) requests.push({ type: 'apply', id: 0, endpoint });
     const replies = await Promise.all(requests.map((request) => connection.request(request)));
     const failed = replies.find((r) => r.type === 'reply' && !r.ok);
