@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromiumAvailable, launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { expectNoChange } from '../helpers/expect-no-change.js';
 import { createCa, issueCertificate, selfSigned, type TestCertificate } from '../helpers/pki.js';
@@ -79,7 +79,7 @@ async function visit(page: Page, route: string, title: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!chromiumAvailable()) return; // the tests below skip themselves
+  browser = await launchBrowser(); // fails loudly, saying why, when Chromium is missing
   node = await startTestNode();
   [viewer, valid, expired, axeSource] = await Promise.all([
     createTestUser(node, 'cluster_viewer', 'ui_viewer'),
@@ -87,7 +87,6 @@ beforeAll(async () => {
     selfSigned({ cn: 'expired.ui-test.example', notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY), freshKey: true }),
     readFile(path.resolve('node_modules/axe-core/axe.min.js'), 'utf8'),
   ]);
-  browser = await launchBrowser();
 }, 120_000);
 
 afterAll(async () => {
@@ -95,7 +94,7 @@ afterAll(async () => {
   await node?.destroy();
 });
 
-describe.runIf(chromiumAvailable())('Cluster Manager UI pages', () => {
+describe('Cluster Manager UI pages', () => {
   it('every page loads for an admin without console errors or failed requests', async () => {
     const { context, page, problems } = await openPage();
     try {
@@ -324,7 +323,7 @@ describe.runIf(chromiumAvailable())('Cluster Manager UI pages', () => {
 // Opt-in (CERTPLANE_UI_SCREENSHOTS=1): screenshots for the README, of a cluster with something to show: a trusted
 // CA under the alert threshold (warning), an LDAP client certificate a few days from expiry (danger), certificate
 // login on, a certificate user, a database with TLS and client certificates, and the events these left.
-describe.runIf(SCREENSHOTS && chromiumAvailable())('README screenshots (docs/screenshots)', () => {
+describe.runIf(SCREENSHOTS)('README screenshots (docs/screenshots)', () => {
   const admin = async (method: string, route: string, body: unknown): Promise<void> => {
     const response = await apiRequest(node.port, { method, path: route, auth: node.admin, body });
     expect(response.status, `${method} ${route}: ${response.text}`).toBe(200);
