@@ -2,6 +2,7 @@
 // data dir, waits until GET /v1/bootstrap answers, and stops it (and removes the dir) in teardown.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
@@ -97,6 +98,17 @@ function storeOf(options: StartOptions): string {
   return flag >= 0 ? (args[flag + 1] ?? 'sqlite') : (options.env?.CERTPLANE_STORE ?? 'sqlite');
 }
 
+/** Whether a TCP connection to the port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 async function waitUntilReady(node: TestNode, exited: Promise<void>): Promise<void> {
   let done = false;
   void exited.then(() => (done = true));
@@ -106,7 +118,8 @@ async function waitUntilReady(node: TestNode, exited: Promise<void>): Promise<vo
     if (done) throw new Error(`certplane exited before it was ready:\n${node.output()}`);
     try {
       const response = await apiRequest(node.port, { path: '/v1/bootstrap' }, node.address);
-      if (response.status === 200 && response.json?.bootstrap_status?.state === 'completed') return;
+      // Ready once the API answers and the Cluster Manager UI listens too (it starts right after the API).
+      if (response.status === 200 && response.json?.bootstrap_status?.state === 'completed' && (await accepts(node.address, node.cmPort))) return;
     } catch {
       // not listening yet
     }

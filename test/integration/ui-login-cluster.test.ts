@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { apiRequest, type ApiResponse, type Credentials } from '../helpers/api-client.js';
 import { startEtcd, type TestEtcd } from '../helpers/start-etcd.js';
-import { destroyCluster } from '../helpers/cluster-calls.js';
+import { destroyCluster, waitUntil } from '../helpers/cluster-calls.js';
 
 const admin: Credentials = { email: 'admin@cluster.local', password: 'Admin-Password-1' };
 
@@ -42,6 +42,8 @@ describe('Cluster Manager UI sessions across the nodes of a cluster', () => {
     for (const i of [1, 2]) {
       nodes.push(await startTestNode({ address: `127.0.0.${i}`, admin, args: ['--store', etcd.storeUrl, '--apply-timeout-ms', '5000', '--node-name', `node-${i}`] }));
     }
+    // Each node answers on its API port first; its cm port listens a moment later.
+    for (const node of nodes) await waitUntil(async () => (await cm(node, '/ui/api/session')).status === 401, 30_000, 'the cm port answers');
   });
 
   afterAll(async () => {

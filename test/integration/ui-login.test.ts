@@ -17,6 +17,7 @@ import { apiRequest, peerCertificate, type ApiResponse, type Credentials } from 
 import { expectNoChange, snapshotNode } from '../helpers/expect-no-change.js';
 import { createCa, issueCertificate, selfSigned, type TestCertificate } from '../helpers/pki.js';
 import { createTestUser } from '../helpers/test-users.js';
+import { waitUntil } from '../helpers/cluster-calls.js';
 import { launchBrowser, pageFetch, type TestBrowser } from '../helpers/browser.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -80,6 +81,8 @@ describe('Cluster Manager UI: login, sessions and the REST API on the cm port', 
       createCa({ cn: 'Other CA' }),
     ]);
     origin = `https://127.0.0.1:${node.cmPort}`;
+    // The node answers on the API port first; the cm port listens a moment later.
+    await waitUntil(async () => (await cm('/ui/api/session')).status === 401, 30_000, 'the cm port answers');
   });
 
   afterAll(async () => {
