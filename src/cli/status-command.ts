@@ -10,14 +10,15 @@ import { callApi, CliFailure, CliUsageError, sendRequest, type ApiConnection, ty
 /** Exit status of `certplane status` (1 and 2 as every command: request failed, usage error). */
 export const STATUS_EXIT = {
   ok: 0,
-  /** A certificate expires within the alert threshold, or OCSP queries fail. */
+  /** A certificate expires within the alert threshold, or OCSP queries fail with no verified response cached. */
   warning: 3,
   /** A certificate expires within 7 days or has expired, or OCSP reports the proxy certificate revoked. */
   critical: 4,
 } as const;
 
 export const STATUS_USAGE = `  certplane status [--threshold DAYS]      readiness, every certificate with days left, OCSP
-                                           exit 3: a certificate within the alert threshold (or OCSP failing),
+                                           exit 3: a certificate within the alert threshold (or OCSP failing
+                                           with no verified response left),
                                            exit 4: one within 7 days or expired (or OCSP revoked)`;
 
 /** RS's default expiry threshold (digest §5.4, DESIGN.md) when the cluster document has none. */
@@ -136,7 +137,9 @@ async function ocspLine(connection: ApiConnection): Promise<OcspLine> {
   if (status.last_query_time !== undefined) parts.push(`last query ${status.last_query_time}`);
   if (status.next_update !== undefined) parts.push(`next update ${status.next_update}`);
   if (status.last_query_error !== undefined) parts.push(`last query failed: ${status.last_query_error}`);
-  const level: Level = status.cert_status === 'REVOKED' ? 'critical' : status.last_query_error !== undefined ? 'warning' : 'ok';
+  // A failed query while a verified response is still cached (and stapled) is shown, not alarming; failing with
+  // nothing cached any more (recovery_max_tries used up: RS's ocsp_query_failed) is.
+  const level: Level = status.cert_status === 'REVOKED' ? 'critical' : status.last_query_error !== undefined && status.cert_status !== 'GOOD' ? 'warning' : 'ok';
   return { text: parts.join(', '), level };
 }
 
