@@ -35,7 +35,7 @@ import {
 } from '../store/acme-records.js';
 import {
   DEFAULT_ACME_SETTINGS,
-  EMPTY_ACME_STATUS,
+  ACME_STATUS_EMPTY,
   checkIdentifiers,
   renewalInfoRecheckMs,
   renewalInsideWindow,
@@ -101,7 +101,7 @@ export class AcmeRenewer extends LoopWorker<AcmeRenewerState> {
     for (const name of settings.names) {
       if (this.isClosed()) return;
       if (markers.has(name)) continue;
-      const status: AcmeNameStatus = { ...EMPTY_ACME_STATUS, ...(await readAcmeStatus<AcmeNameStatus>(store, name)) };
+      const status: AcmeNameStatus = { ...ACME_STATUS_EMPTY, ...(await readAcmeStatus<AcmeNameStatus>(store, name)) };
       const current = installed.records.get(name)?.record.certificate;
       const ours = current !== undefined && status.serial !== null && serialOf(current) === status.serial;
       const now = clock.now().getTime();

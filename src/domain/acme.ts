@@ -51,7 +51,7 @@ export interface AcmeNameStatus {
   renewal_info_next_check: string | null;
 }
 
-export const EMPTY_ACME_STATUS: AcmeNameStatus = {
+export const ACME_STATUS_EMPTY: AcmeNameStatus = {
   next_renewal: null,
   renewal_basis: null,
   last_success: null,

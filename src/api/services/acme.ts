@@ -19,7 +19,7 @@ import {
 import {
   ACME_CERTIFICATE_NAMES,
   DEFAULT_ACME_SETTINGS,
-  EMPTY_ACME_STATUS,
+  ACME_STATUS_EMPTY,
   checkIdentifiers,
   type AcmeCertificateName,
   type AcmeChallenge,
@@ -66,7 +66,7 @@ export async function getAcme(deps: Pick<ApiDeps, 'store'>): Promise<AcmeSetting
     if (!inNames && marker === undefined) continue;
     const current = installed.records.get(name)?.record.certificate;
     status[name] = {
-      ...EMPTY_ACME_STATUS,
+      ...ACME_STATUS_EMPTY,
       ...(await readAcmeStatus<AcmeNameStatus>(deps.store, name)),
       managed: inNames && marker === undefined,
       disabled_by_upload: marker ?? null,
