@@ -91,7 +91,9 @@ describe('Cluster Manager UI: login, sessions and the REST API on the cm port', 
   });
 
   it('prints the UI address at start and serves the cm certificate on the cm port', async () => {
-    expect(node.output()).toContain(`"ui_url":"https://127.0.0.1:${node.cmPort}/"`);
+    // The start summary is written just after the node is ready (the helper's readiness check can win the race).
+    const summary = `"ui_url":"https://127.0.0.1:${node.cmPort}/"`;
+    await waitUntil(async () => node.output().includes(summary), 10_000, 'the start summary names the UI address');
     const certificates = await asAdmin('GET', '/v1/cluster/certificates');
     const served = await peerCertificate(node.cmPort);
     expect(served.fingerprint256).toBe(new X509Certificate(certificates.json.cm_cert).fingerprint256);
