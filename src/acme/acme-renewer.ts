@@ -22,6 +22,7 @@ import type { Watch } from '../store/cluster-store.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
 import { CERTIFICATE_RECORD_PREFIX, listCertificateRecords } from '../store/certificate-records.js';
 import { eventPutOp } from '../store/event-log.js';
+import { alertChangeOps } from '../alerts/alert-records.js';
 import {
   ACME_PREFIX,
   deleteHttpChallengeOp,
@@ -167,10 +168,15 @@ export class AcmeRenewer extends LoopWorker<AcmeRenewerState> {
         serial: leaf.serialNumber.toLowerCase(),
         not_after: new Date(leaf.validTo).toISOString(),
       };
-      await this.write([
-        putAcmeStatusOp(name, status),
-        eventPutOp(eventOf({ time: now.toISOString(), type: 'acme_certificate_renewed', severity: 'INFO', certificate_name: name, serial: status.serial, not_after: status.not_after, next_renewal: status.next_renewal })),
-      ]);
+      const cleared = await alertChangeOps(this.deps.store, [{ change: { name: 'cluster_acme_renewal_failed', subject: name, raised: false, severity: 'WARNING', value: { certificate_name: name }, description: `ACME renewal of ${name} succeeded again` } }], now.toISOString(), 1);
+      await this.write(
+        [
+          putAcmeStatusOp(name, status),
+          eventPutOp(eventOf({ time: now.toISOString(), type: 'acme_certificate_renewed', severity: 'INFO', certificate_name: name, serial: status.serial, not_after: status.not_after, next_renewal: status.next_renewal })),
+          ...cleared.ops,
+        ],
+        cleared.compare,
+      );
       log.info({ certificate: name, not_after: status.not_after, next_renewal: status.next_renewal, basis: status.renewal_basis }, 'ACME certificate installed');
       return status;
     } catch (error) {
@@ -185,11 +191,12 @@ export class AcmeRenewer extends LoopWorker<AcmeRenewerState> {
         last_error: messageOf(error),
         failures,
       };
-      // Where an alert hook belongs (issue 14.2's alert store): this event is the one to raise as an alert.
-      await this.write([
-        putAcmeStatusOp(name, status),
-        eventPutOp(eventOf({ time: now.toISOString(), type: 'acme_renewal_failed', severity: 'WARNING', certificate_name: name, error: status.last_error, failures, next_attempt: status.next_renewal })),
-      ]).catch((writeError: unknown) => log.error({ err: writeError }, 'ACME renewer could not record a failure'));
+      // The failure raises cluster_acme_renewal_failed for this name (alerts, e-mail, webhook) with this event; while
+      // it stays raised, each further failure is still one event in the log.
+      const event = eventOf({ time: now.toISOString(), type: 'acme_renewal_failed', severity: 'WARNING' as const, state: true, certificate_name: name, error: status.last_error, failures, next_attempt: status.next_renewal, description: `ACME renewal of ${name} failed (${failures} in a row): ${status.last_error}` });
+      await alertChangeOps(this.deps.store, [{ change: { name: 'cluster_acme_renewal_failed', subject: name, raised: true, severity: 'WARNING', value: { certificate_name: name, error: status.last_error, failures }, description: event.description }, event }], now.toISOString())
+        .then((raised) => this.write([putAcmeStatusOp(name, status), ...raised.ops, ...(raised.events.length === 0 ? [eventPutOp(event)] : [])], raised.compare))
+        .catch((writeError: unknown) => log.error({ err: writeError }, 'ACME renewer could not record a failure'));
       log.warn({ certificate: name, err: error, failures, retry_at: status.next_renewal }, 'ACME renewal failed; the installed certificate is unchanged');
       return status;
     }
@@ -246,8 +253,8 @@ export class AcmeRenewer extends LoopWorker<AcmeRenewerState> {
   }
 
   /** A fenced write: nothing is written once this node no longer leads. */
-  private async write(ops: TxnOp[]): Promise<void> {
-    const result = await this.deps.store.txn({ compare: [this.deps.fence()], success: ops });
+  private async write(ops: TxnOp[], compare: Compare[] = []): Promise<void> {
+    const result = await this.deps.store.txn({ compare: [this.deps.fence(), ...compare], success: ops });
     if (!result.succeeded) throw new Error('this node no longer leads the cluster; the ACME renewer stops');
   }
 }

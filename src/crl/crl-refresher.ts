@@ -16,6 +16,7 @@ import { LoopWorker, type LoopTimer, type WorkerLog } from '../lib/loop.js';
 import type { ClusterStore, Compare, TxnOp, Watch } from '../store/cluster-store.js';
 import { keys } from '../store/keys.js';
 import { eventPutOp } from '../store/event-log.js';
+import { alertChangeOps } from '../alerts/alert-records.js';
 import { certificateRecordKey } from '../store/certificate-records.js';
 import { readClientTrustAnchorPems, readCrlDocument } from '../store/crl-records.js';
 import { followPrefixesWaking } from '../store/follow-prefix.js';
@@ -144,7 +145,20 @@ export class CrlRefresher extends LoopWorker<CrlRefresherState> {
       ];
       const fence = this.deps.fence?.();
       if (fence !== undefined) compare.push(fence);
-      const success: TxnOp[] = [{ type: 'put', key: keys.crlFetchStatus, value: JSON.stringify(status) }, ...events.map((event, index) => eventPutOp(event, index))];
+      // crl_missing_or_expired events raise and clear cluster_crl_missing_or_expired per issuer (alerts, e-mail, webhook).
+      const unknownEvents = events.filter((event) => event.type === 'crl_missing_or_expired');
+      const otherEvents = events.filter((event) => event.type !== 'crl_missing_or_expired');
+      const alert = await alertChangeOps(
+        store,
+        unknownEvents.map((event) => ({
+          change: { name: 'cluster_crl_missing_or_expired', subject: event.issuer ?? '', raised: event.state === true, severity: 'WARNING', value: { issuer: event.issuer }, description: event.description },
+          event: { ...event, state: event.state === true },
+        })),
+        now.toISOString(),
+        otherEvents.length,
+      );
+      compare.push(...alert.compare);
+      const success: TxnOp[] = [{ type: 'put', key: keys.crlFetchStatus, value: JSON.stringify(status) }, ...otherEvents.map((event, index) => eventPutOp(event, index)), ...alert.ops];
       if (changed) success.push({ type: 'put', key: keys.crls, value: JSON.stringify({ ...doc, crls }) });
       const result = await store.txn({ compare, success });
       if (this.isClosed()) return;

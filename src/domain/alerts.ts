@@ -31,6 +31,10 @@ export const ALERTS = {
   cluster_ocsp_query_failed: { entity: 'cluster', severity: 'ERROR', setting: 'cluster_ocsp_query_failed', kind: 'boolean' },
   cluster_ocsp_status_revoked: { entity: 'cluster', severity: 'ERROR', setting: 'cluster_ocsp_status_revoked', kind: 'boolean' },
   node_internal_certs_about_to_expire: { entity: 'node', severity: 'WARNING', setting: 'node_internal_certs_about_to_expire', kind: 'threshold' },
+  // certplane extensions (issue 15), on unless alert_settings sets them false: an ACME renewal that failed (per
+  // certificate name, cleared by the next success) and a trusted CA whose revocation status is unknown (per issuer).
+  cluster_acme_renewal_failed: { entity: 'cluster', severity: 'WARNING', setting: 'cluster_acme_renewal_failed', kind: 'boolean' },
+  cluster_crl_missing_or_expired: { entity: 'cluster', severity: 'WARNING', setting: 'cluster_crl_missing_or_expired', kind: 'boolean' },
 } as const satisfies Record<string, AlertDefinition>;
 
 export type AlertName = keyof typeof ALERTS;

@@ -183,6 +183,9 @@ describe('ACME issuance against pebble', { timeout: 300_000 }, () => {
     expect((await installed('metrics_exporter')).fingerprint256).toBe(before.fingerprint256);
     const logs = (await call('GET', '/v1/logs?order=desc&limit=100')).json as Array<Record<string, unknown>>;
     expect(logs).toContainEqual(expect.objectContaining({ type: 'acme_renewal_failed', severity: 'WARNING', certificate_name: 'metrics_exporter' }));
+    const alert = (await call('GET', '/v1/cluster/alerts/cluster_acme_renewal_failed')).json;
+    expect(alert).toMatchObject({ state: true, severity: 'WARNING', enabled: true });
+    expect(alert.subjects.map((s: { subject: string }) => s.subject)).toContain('metrics_exporter');
     // Stop the failing name: PUT without it.
     await putAcme(settings({ names: ['api', 'proxy'], identifiers: { api: ['api.acme.test'], proxy: ['proxy.acme.test', 'x.proxy.acme.test'] }, allow_identity_change: true }));
   });
@@ -200,6 +203,11 @@ describe('ACME issuance against pebble', { timeout: 300_000 }, () => {
     await pebble.restart();
     const recovered = await waitForStatus('cm', (s) => s.last_success !== null, 'issued after pebble is back', 90_000);
     expect(recovered).toMatchObject({ failures: 0, last_error: null });
+    // The failure raised cluster_acme_renewal_failed for cm; the success cleared it (metrics_exporter's stays).
+    const alert = (await call('GET', '/v1/cluster/alerts/cluster_acme_renewal_failed')).json;
+    expect(alert.subjects.map((s: { subject: string }) => s.subject)).not.toContain('cm');
+    const logs = (await call('GET', '/v1/logs?order=desc&limit=200')).json as Array<Record<string, unknown>>;
+    expect(logs).toContainEqual(expect.objectContaining({ type: 'cluster_acme_renewal_failed', state: false, subject: 'cm' }));
     expect((await installed('cm')).subjectAltName?.split(', ').sort()).toEqual(['DNS:cm.acme.test', 'DNS:console.acme.test']);
   }, 300_000);
 

@@ -58,7 +58,7 @@ describe('alert state', () => {
   it('lists every cluster alert as an RS alert object, not raised, with string thresholds', async () => {
     const response = await api('GET', '/v1/cluster/alerts');
     expect(response.status, response.text).toBe(200);
-    expect(Object.keys(response.json).sort()).toEqual(['cluster_ca_cert_about_to_expire', 'cluster_certs_about_to_expire', 'cluster_ocsp_query_failed', 'cluster_ocsp_status_revoked']);
+    expect(Object.keys(response.json).sort()).toEqual(['cluster_acme_renewal_failed', 'cluster_ca_cert_about_to_expire', 'cluster_certs_about_to_expire', 'cluster_crl_missing_or_expired', 'cluster_ocsp_query_failed', 'cluster_ocsp_status_revoked']);
     expect(response.json.cluster_certs_about_to_expire).toMatchObject({ enabled: true, state: false, severity: 'WARNING', threshold: '45', change_value: { state: false } });
     expect(response.json.cluster_ocsp_query_failed).toMatchObject({ enabled: true, state: false, severity: 'ERROR' });
     expect(response.json.cluster_ocsp_query_failed.threshold).toBeUndefined();

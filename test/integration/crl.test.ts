@@ -219,6 +219,8 @@ describe('CRLs (certplane extension)', () => {
     // Revoked stays revoked however old the CRL is.
     expect((await login(alice)).json.error_code).toBe('certificate_revoked');
     await waitFor('a crl_missing_or_expired event', async () => (await events('crl_missing_or_expired')).some((e) => e.state === true), 30_000, 250);
+    const alert = async (): Promise<{ state: boolean; subjects: unknown[] }> => (await asAdmin('GET', '/v1/cluster/alerts/cluster_crl_missing_or_expired')).json;
+    expect(await alert()).toMatchObject({ state: true, severity: 'WARNING' });
 
     await expectOk(await putCrls({ crl_checking: { missing_or_expired: 'refuse' } }));
     const refused = await login(bob);
@@ -228,6 +230,7 @@ describe('CRLs (certplane extension)', () => {
     // A current CRL makes the status known again.
     await expectOk(await putCrls({ crls: [await root.crl()] }));
     expect((await login(bob)).status).toBe(200);
+    await waitFor('cluster_crl_missing_or_expired cleared', async () => (await alert()).state === false, 30_000, 250);
     await expectOk(await putCrls({ crl_checking: { missing_or_expired: 'accept' } }));
   });
 
