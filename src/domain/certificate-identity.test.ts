@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIp, coversDns, sanEntries } from './certificate-identity.js';
+import { canonicalIp, coversDns } from './certificate-identity.js';
+import { sanEntries } from './rfc2253.js';
 
 describe('certificate identity', () => {
   it('lets a wildcard cover one label below it, never a wildcard or two labels', () => {

@@ -19,7 +19,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { isSelfSigned } from './pem.js';
-import { subjectToRfc2253 } from './rfc2253.js';
+import { sanEntries, subjectToRfc2253 } from './rfc2253.js';
 
 /** The certificate names the guard protects (the externally facing server certificates). */
 export const GUARDED_CERTIFICATE_NAMES: ReadonlySet<string> = new Set(['api', 'cm', 'proxy']);
@@ -143,41 +143,6 @@ function safeRfc2253(subject: string): string {
   } catch {
     return subject.split('\n').reverse().join(',');
   }
-}
-
-/**
- * The entries of Node's `X509Certificate.subjectAltName` (`DNS:a, IP Address:127.0.0.1`); values holding
- * special characters come JSON-quoted (`DNS:"x\u002cy"`) and are decoded.
- */
-export function sanEntries(subjectAltName: string | undefined): Array<{ type: string; value: string }> {
-  if (!subjectAltName) return [];
-  const out: Array<{ type: string; value: string }> = [];
-  let i = 0;
-  while (i < subjectAltName.length) {
-    const colon = subjectAltName.indexOf(':', i);
-    if (colon < 0) break;
-    const type = subjectAltName.slice(i, colon);
-    let value: string | undefined;
-    let next: number;
-    if (subjectAltName[colon + 1] === '"') {
-      let j = colon + 2;
-      while (j < subjectAltName.length && subjectAltName[j] !== '"') j += subjectAltName[j] === '\\' ? 2 : 1;
-      try {
-        value = JSON.parse(subjectAltName.slice(colon + 1, j + 1)) as string;
-      } catch {
-        value = undefined;
-      }
-      next = subjectAltName.indexOf(', ', j + 1);
-    } else {
-      // An IPv6 value holds colons, but never ", ".
-      next = subjectAltName.indexOf(', ', colon + 1);
-      value = subjectAltName.slice(colon + 1, next < 0 ? undefined : next);
-    }
-    if (value !== undefined) out.push({ type, value });
-    if (next < 0) break;
-    i = next + 2;
-  }
-  return out;
 }
 
 function unique(values: string[]): string[] {

@@ -508,13 +508,20 @@ export function subjectAttributes(subject: string): SubjectAttributes {
   return result;
 }
 
-/**
- * The DNS names of Node's `X509Certificate.subjectAltName`, e.g. `DNS:a.example.com, IP Address:127.0.0.1`.
- * Node JSON-quotes values holding special characters (`DNS:"x\u002cy"`); those are decoded.
- */
+/** The DNS names of Node's `X509Certificate.subjectAltName`, e.g. `DNS:a.example.com, IP Address:127.0.0.1`. */
 export function sanDnsNames(subjectAltName: string | undefined): string[] {
+  return sanEntries(subjectAltName)
+    .filter((entry) => entry.type === 'DNS')
+    .map((entry) => entry.value);
+}
+
+/**
+ * The entries of Node's `X509Certificate.subjectAltName` (`DNS:a, IP Address:127.0.0.1`); values holding
+ * special characters come JSON-quoted (`DNS:"x\u002cy"`) and are decoded.
+ */
+export function sanEntries(subjectAltName: string | undefined): Array<{ type: string; value: string }> {
   if (!subjectAltName) return [];
-  const names: string[] = [];
+  const out: Array<{ type: string; value: string }> = [];
   let i = 0;
   while (i < subjectAltName.length) {
     const colon = subjectAltName.indexOf(':', i);
@@ -532,14 +539,15 @@ export function sanDnsNames(subjectAltName: string | undefined): string[] {
       }
       next = subjectAltName.indexOf(', ', j + 1);
     } else {
+      // An IPv6 value holds colons, but never ", ".
       next = subjectAltName.indexOf(', ', colon + 1);
       value = subjectAltName.slice(colon + 1, next < 0 ? undefined : next);
     }
-    if (type === 'DNS' && value !== undefined) names.push(value);
+    if (value !== undefined) out.push({ type, value });
     if (next < 0) break;
     i = next + 2;
   }
-  return names;
+  return out;
 }
 
 function isSpecified(value: string | undefined): value is string {
