@@ -3,6 +3,7 @@
 // the data-plane processes (src/proxy/proxy-stats.ts, over the control socket) as a snapshot per scrape.
 // Reasons are closed sets: anything else is `other`, so a client cannot create series.
 import type { MetricFamily, Sample } from './prometheus-text.js';
+import { DATABASE_LOGIN_FAILURE_REASONS, HANDSHAKE_FAILURE_REASONS, type ProxyStatsSnapshot } from '../domain/proxy-stats.js';
 
 export const CERTIFICATE_LOGINS = 'certplane_client_certificate_logins_total';
 export const CERTIFICATE_LOGIN_FAILURES = 'certplane_client_certificate_login_failures_total';
@@ -22,33 +23,8 @@ export const API_LOGIN_FAILURE_REASONS = [
   'other',
 ] as const;
 
-/** The databases' reasons (src/proxy/proxy-stats.ts DATABASE_LOGIN_FAILURE_REASONS). */
-export const DATABASE_LOGIN_FAILURE_REASONS = [
-  'no_client_certificate',
-  'certificate_not_trusted',
-  'client_certificate_expired',
-  'client_certificate_not_yet_valid',
-  'certificate_not_authorized',
-  'other',
-] as const;
-
-/** src/proxy/proxy-stats.ts HANDSHAKE_FAILURE_REASONS. */
-export const HANDSHAKE_FAILURE_REASONS = ['timeout', 'connection_closed', 'not_tls', 'protocol_version', 'no_shared_cipher', 'client_alert', 'other'] as const;
-
-/** What the data plane reports per database (structurally src/proxy/proxy-stats.ts ProxyStatsSnapshot). */
-export interface ProxyMetricsSnapshot {
-  endpoints: Record<
-    string,
-    {
-      connectionsOpen: number;
-      connectionsTotal: number;
-      handshakes: number;
-      handshakeFailures: Record<string, number>;
-      certificateLogins: number;
-      certificateLoginFailures: Record<string, number>;
-    }
-  >;
-}
+/** What the data plane reports per database. */
+export type ProxyMetricsSnapshot = ProxyStatsSnapshot;
 
 /** The REST API's client-certificate logins on this node (the API's CertificateLoginObserver). */
 export class CertificateLoginCounters {
@@ -97,7 +73,7 @@ export function accessFamilies(api: { successes: number; failures: Record<string
   }
   const loginFailures: Sample[] = [
     ...byReason(API_LOGIN_FAILURE_REASONS, api.failures).map(([reason, value]) => ({ labels: { interface: 'api', reason }, value })),
-    ...byReason(DATABASE_LOGIN_FAILURE_REASONS, databaseFailures).map(([reason, value]) => ({ labels: { interface: 'database', reason }, value })),
+    ...byReason([...DATABASE_LOGIN_FAILURE_REASONS, 'other'], databaseFailures).map(([reason, value]) => ({ labels: { interface: 'database', reason }, value })),
   ];
   return [
     {

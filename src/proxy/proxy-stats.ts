@@ -4,34 +4,17 @@
 // reads a snapshot over the control socket (protocol.ts `stats`) and adds the processes up
 // (addProxyStats), keeping totals across a process that was replaced.
 import type net from 'node:net';
+import {
+  DATABASE_LOGIN_FAILURE_REASONS,
+  HANDSHAKE_FAILURE_REASONS,
+  type DatabaseLoginFailureReason,
+  type EndpointStats,
+  type HandshakeFailureReason,
+  type ProxyStatsSnapshot,
+} from '../domain/proxy-stats.js';
 
-export interface EndpointStats {
-  connectionsOpen: number;
-  connectionsTotal: number;
-  handshakes: number;
-  handshakeFailures: Record<string, number>;
-  certificateLogins: number;
-  certificateLoginFailures: Record<string, number>;
-}
-
-/** Per database uid (as a string: a JSON object key). */
-export interface ProxyStatsSnapshot {
-  endpoints: Record<string, EndpointStats>;
-}
-
-/** Why a TLS handshake failed, from the error Node reports ('tlsClientError'): a small fixed set. */
-export const HANDSHAKE_FAILURE_REASONS = ['timeout', 'connection_closed', 'not_tls', 'protocol_version', 'no_shared_cipher', 'client_alert', 'other'] as const;
-export type HandshakeFailureReason = (typeof HANDSHAKE_FAILURE_REASONS)[number];
-
-/** Why a client certificate was refused on a database (the REST API's login codes where they mean the same). */
-export const DATABASE_LOGIN_FAILURE_REASONS = [
-  'no_client_certificate',
-  'certificate_not_trusted',
-  'client_certificate_expired',
-  'client_certificate_not_yet_valid',
-  'certificate_not_authorized',
-] as const;
-export type DatabaseLoginFailureReason = (typeof DATABASE_LOGIN_FAILURE_REASONS)[number];
+export { DATABASE_LOGIN_FAILURE_REASONS, HANDSHAKE_FAILURE_REASONS };
+export type { DatabaseLoginFailureReason, EndpointStats, HandshakeFailureReason, ProxyStatsSnapshot };
 
 export function handshakeFailureReason(error: { code?: string | undefined; message?: string }): HandshakeFailureReason {
   const code = error.code ?? '';
