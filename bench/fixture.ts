@@ -51,11 +51,11 @@ export interface CertplaneNode {
 }
 
 /** Starts a node in dir/data (extra CLI flags appended) and waits until it answers as bootstrapped. */
-export async function startNode(dir: string, extraArgs: string[] = [], logLevel = 'warn'): Promise<CertplaneNode> {
+export async function startNode(dir: string, extraArgs: string[] = [], logLevel = 'warn', env: Record<string, string> = {}): Promise<CertplaneNode> {
   const apiPort = await freePort();
   const dataDir = path.join(dir, 'data');
   const child = startChild('certplane', process.execPath, [CLI, 'start', '--data-dir', dataDir, '--address', '127.0.0.1', '--api-port', String(apiPort), ...extraArgs], {
-    env: { ...process.env, CERTPLANE_ADMIN_EMAIL: ADMIN.email, CERTPLANE_ADMIN_PASSWORD: ADMIN.password, CERTPLANE_LOG_LEVEL: logLevel },
+    env: { ...process.env, CERTPLANE_ADMIN_EMAIL: ADMIN.email, CERTPLANE_ADMIN_PASSWORD: ADMIN.password, CERTPLANE_LOG_LEVEL: logLevel, ...env },
     stderr: 'inherit',
   });
   const api = { host: '127.0.0.1', port: apiPort };

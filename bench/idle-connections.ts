@@ -31,10 +31,24 @@ const IN_FLIGHT = 50;
 /** Files kept free for everything else the processes do. */
 const RESERVE = 200;
 
-async function ownFileUse(): Promise<{ open: number; limit: number }> {
-  const [fds, limits] = await Promise.all([readdir('/proc/self/fd'), readFile('/proc/self/limits', 'utf8')]);
+/** The soft open-file limit of this process (the node and its data plane inherit it). */
+export async function openFileLimit(): Promise<number> {
+  const limits = await readFile('/proc/self/limits', 'utf8');
   const soft = (limits.split('\n').find((l) => l.startsWith('Max open files')) ?? '').replace('Max open files', '').trim().split(/\s+/)[0] ?? '';
-  return { open: fds.length, limit: soft === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(soft) };
+  return soft === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(soft);
+}
+
+/**
+ * Data-plane processes needed to hold `connections` proxied connections on one endpoint: each holds two files
+ * in its process (client and backend) and SO_REUSEPORT spreads them about evenly.
+ */
+export function processesFor(connections: number, limit: number): number {
+  return Math.max(1, Math.ceil((2 * connections) / Math.max(1, limit - 2 * RESERVE - BATCH * 2)));
+}
+
+async function ownFileUse(): Promise<{ open: number; limit: number }> {
+  const [fds, limit] = await Promise.all([readdir('/proc/self/fd'), openFileLimit()]);
+  return { open: fds.length, limit };
 }
 
 function openOne(target: IdleTarget, context: tls.SecureContext): Promise<tls.TLSSocket> {

@@ -27,7 +27,7 @@ import type { Child } from './support.js';
 import { startApiLoad, type ApiLoadStats } from './api-load.js';
 import { createBenchPki } from './bench-pki.js';
 import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode, type Database } from './fixture.js';
-import { openIdleConnections, type IdleTarget } from './idle-connections.js';
+import { openFileLimit, openIdleConnections, processesFor, type IdleTarget } from './idle-connections.js';
 import { loadAverage, treeRssBytes } from './proc-tree.js';
 import { redisBenchmark, type RedisBenchmarkResult } from './redis-benchmark.js';
 
@@ -162,14 +162,15 @@ async function memoryPer1000(name: string, target: IdleTarget): Promise<number> 
   }
 }
 
-async function memorySection(
-  node: CertplaneNode,
-  db: Database,
-  other: Database,
-  haproxy: { pid: number; port: number },
-  ca: string,
-  summary: string[],
-): Promise<void> {
+/** The certplane node, database and second endpoint of the idle-connection test. */
+interface IdleSetup {
+  node: CertplaneNode;
+  db: Database;
+  other: Database;
+  processes: number;
+}
+
+async function memorySection(node: CertplaneNode, db: Database, haproxy: { pid: number; port: number }, summary: string[]): Promise<void> {
   out(`memory: resident memory (RSS; certplane = node + descendants, redis-servers excluded) per 1 000 idle TLS connections, ${MEMORY_CONNECTIONS} opened (handshake, login, one PING, then idle)`);
   const certplane = await memoryPer1000('certplane', { port: db.port, pid: node.pid, greeting: 'PING\r\n' });
   const password = db.directAuth[db.directAuth.indexOf('-a') + 1] ?? '';
@@ -177,8 +178,11 @@ async function memorySection(
   summary.push(targetLine('memory per 1 000 idle certplane/HAProxy', certplane / haproxyPer1000, '<=', 2.0));
 
   out();
+}
+
+async function idleSection({ node, db, other, processes }: IdleSetup, ca: string, summary: string[]): Promise<void> {
   const otherTarget: Target = { name: 'second endpoint', port: other.port, args: tlsArgs(ca) };
-  out(`idle connections: up to ${IDLE_CONNECTIONS} idle on one certplane endpoint; redis-benchmark -c ${CLIENTS} -t get -n ${REQUESTS} on a second endpoint without them (${ROUNDS} runs before, ${ROUNDS} after) and with them (${ROUNDS} runs)`);
+  out(`idle connections: up to ${IDLE_CONNECTIONS} idle on one certplane endpoint (${processes} data-plane process${processes === 1 ? '' : 'es'}); redis-benchmark -c ${CLIENTS} -t get -n ${REQUESTS} on a second endpoint without them (${ROUNDS} runs before, ${ROUNDS} after) and with them (${ROUNDS} runs)`);
   const without: RedisBenchmarkResult[] = [];
   const withIdle: RedisBenchmarkResult[] = [];
   await getRun(otherTarget); // warm-up
@@ -255,7 +259,23 @@ async function main(): Promise<void> {
     out();
     const summary: string[] = [];
     if (ONLY !== 'memory') await tableSection(node, targets, putCertificates, summary);
-    if (ONLY !== 'table') await memorySection(node, db, other, { pid: haproxy.process.pid as number, port: haproxyPort }, pki.caFile, summary);
+    if (ONLY !== 'table') {
+      await memorySection(node, db, { pid: haproxy.process.pid as number, port: haproxyPort }, summary);
+      // One data-plane process holds two files per proxied connection: more idle connections than its open-file
+      // limit allows go to a node with more processes (README "Data plane"), started once the other is stopped.
+      const processes = processesFor(IDLE_CONNECTIONS, await openFileLimit());
+      let idleSetup: IdleSetup = { node, db, other, processes: 1 };
+      if (processes > 1) {
+        await node.child.stop();
+        const idleNode = await startNode(path.join(dir, 'idle'), ['--db-max-connections', String(IDLE_CONNECTIONS + 1000)], 'warn', { CERTPLANE_DATA_PLANE_PROCESSES: String(processes) });
+        children.push(idleNode.child);
+        const idleDb = await createDatabase(idleNode, 'isolation-idle');
+        idleSetup = { node: idleNode, db: idleDb, other: await createDatabase(idleNode, 'isolation-idle-other'), processes };
+        await installProxyCertificate(idleNode, server, idleDb.port);
+        await expectPong('second endpoint', idleSetup.other.port, ca);
+      }
+      await idleSection(idleSetup, pki.caFile, summary);
+    }
     out('certplane vs HAProxy (issue 12 items 4 and 5 targets)');
     out(summary.join('\n'));
     out(`load average at the end: ${await loadAverage()} (before: ${loadBefore})`);

@@ -64,6 +64,11 @@ export interface RedisSupervisorDeps {
   startTimeoutMs?: number;
   /** Called after an instance (re)started on its own, e.g. after a crash, with its new pid. */
   onRestarted?: (uid: number, pid: number) => void;
+  /**
+   * redis-server's `maxclients` (default 10000): at least the connections the data plane may proxy to one
+   * database, so a client meets the endpoint's own limit, never redis's "max number of clients reached".
+   */
+  maxClients?: number;
 }
 
 const SOCKET_PATH_MAX = 100;
@@ -284,7 +289,7 @@ class RedisInstance {
       `maxmemory ${spec.maxmemory}`,
       `maxmemory-policy ${spec.evictionPolicy}`,
       `aclfile ${quote(path.join(this.dir, 'users.acl'))}`,
-      'maxclients 10000',
+      `maxclients ${this.deps.maxClients ?? 10_000}`,
       'tcp-keepalive 300',
       '',
     ].join('\n');

@@ -54,6 +54,9 @@ export interface StartDatabasesOptions {
   initialRevocation?: RevocationState | null;
 }
 
+/** redis-server connections beyond the proxied ones: the node's own (reconciler, admin commands, stats). */
+const REDIS_RESERVED_CLIENTS = 64;
+
 /** Data-plane processes (README "Data plane"): CERTPLANE_DATA_PLANE_PROCESSES, default 1. */
 function dataPlaneProcesses(): number {
   const value = Number(process.env.CERTPLANE_DATA_PLANE_PROCESSES ?? '1');
@@ -72,8 +75,12 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   await mkdir(redisDir, { recursive: true, mode: 0o700 });
   const secrets = await RedisSecrets.open(redisDir);
   let reconciler: DatabaseReconciler | undefined;
+  // Every data-plane process may open up to dbMaxConnections backend connections per database; the node's
+  // own connections (reconciler, admin commands) come on top.
+  const processes = dataPlaneProcesses();
   const supervisor = new RedisSupervisor({
     redisDir,
+    maxClients: config.dbMaxConnections * processes + REDIS_RESERVED_CLIENTS,
     secrets,
     log: log.child({ part: 'redis' }),
     onRestarted: () => reconciler?.requestReconcile(),
@@ -95,7 +102,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   counters?.declare(DATA_PLANE_RESTARTS, DATA_PLANE_RESTARTS_HELP);
   const proxy = new DataPlaneSupervisor({
     dataDir: config.dataDir,
-    processes: dataPlaneProcesses(),
+    processes,
     settings: {
       handshakeTimeoutMs: config.proxyHandshakeTimeoutMs,
       maxConnections: config.dbMaxConnections,
