@@ -53,7 +53,7 @@ function pingedConnection(port: number, context: tls.SecureContext): Promise<tls
     };
     socket.once('secureConnect', () => socket.write('PING\r\n'));
     socket.on('data', onData);
-    socket.once('error', (error) => {
+    socket.once('error', (error: Error) => {
       clearTimeout(timer);
       reject(error);
     });
