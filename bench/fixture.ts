@@ -9,6 +9,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
+import os from 'node:os';
+import { raisePriority } from '../src/data-plane/priority.js';
+import { processTree, type ProcStat } from './proc-tree.js';
 import { CLI, freePort, httpsRequest, startChild, waitFor, type Child, type Credentials, type Endpoint } from './support.js';
 
 export const ADMIN: Credentials = { email: 'bench@cluster.local', password: 'Bench-Password-1' };
@@ -190,6 +193,21 @@ export async function startHaproxy(dir: string, frontends: HaproxyFrontend[], ma
     { child },
   );
   return child;
+}
+
+/**
+ * Gives HAProxy (every thread) the priority certplane gave its data plane (README "Data plane": 5 nice levels
+ * above the node when it may), so both data paths compete for the CPU on equal terms; the node, the API load and
+ * the load generators stay where they are. Returns a line for the output.
+ */
+export async function matchDataPlanePriority(nodePid: number, haproxyPid: number): Promise<string> {
+  const tree = await processTree(nodePid);
+  const dataPlane = tree.find((p) => p.pid !== nodePid && p.comm !== 'redis-server');
+  if (dataPlane === undefined) return 'priority: no data-plane process found; HAProxy left at its priority';
+  const node = tree.find((p) => p.pid === nodePid) as ProcStat;
+  const result = dataPlane.nice === node.nice ? undefined : raisePriority(haproxyPid, node.nice - dataPlane.nice);
+  const haproxy = result?.raised === true ? String(result.priority) : `unchanged (${result?.reason ?? 'the data plane runs at the node\'s priority'})`;
+  return `priority (nice): certplane node ${node.nice}, its data plane ${dataPlane.nice}; HAProxy ${haproxy}; load generators ${os.getPriority()}`;
 }
 
 export function median(values: number[]): number {

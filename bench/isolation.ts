@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import type { Child } from './support.js';
 import { startApiLoad, type ApiLoadStats } from './api-load.js';
 import { createBenchPki } from './bench-pki.js';
-import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode, type Database } from './fixture.js';
+import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, matchDataPlanePriority, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode, type Database } from './fixture.js';
 import { openFileLimit, openIdleConnections, processesFor, type IdleTarget } from './idle-connections.js';
 import { loadAverage, treeRssBytes } from './proc-tree.js';
 import { redisBenchmark, type RedisBenchmarkResult } from './redis-benchmark.js';
@@ -256,6 +256,7 @@ async function main(): Promise<void> {
 
     out(`bench:isolation  ${new Date().toISOString()}  ${os.cpus().length} cores shared with the load generators, redis-servers and everything else on the machine`);
     out(`load average before: ${loadBefore}`);
+    out(await matchDataPlanePriority(node.pid, haproxy.process.pid as number));
     out();
     const summary: string[] = [];
     if (ONLY !== 'memory') await tableSection(node, targets, putCertificates, summary);

@@ -9,13 +9,15 @@ import { readdir, readFile } from 'node:fs/promises';
 const TICKS_PER_SECOND = 100;
 const PAGE_SIZE = 4096;
 
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   ppid: number;
   comm: string;
   /** utime + stime in microseconds. */
   cpuUs: number;
   rssBytes: number;
+  /** The nice value of its main thread. */
+  nice: number;
 }
 
 async function readStat(pid: number): Promise<ProcStat | undefined> {
@@ -23,10 +25,10 @@ async function readStat(pid: number): Promise<ProcStat | undefined> {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
-    // Fields after the comm: state(3) ppid(4) ... utime(14) stime(15) ... rss(24), numbered as in proc(5).
+    // Fields after the comm: state(3) ppid(4) ... utime(14) stime(15) ... nice(19) ... rss(24), numbered as in proc(5).
     const fields = stat.slice(close + 2).split(' ');
     const field = (n: number): number => Number(fields[n - 3]);
-    return { pid, ppid: field(4), comm, cpuUs: ((field(14) + field(15)) * 1_000_000) / TICKS_PER_SECOND, rssBytes: field(24) * PAGE_SIZE };
+    return { pid, ppid: field(4), comm, cpuUs: ((field(14) + field(15)) * 1_000_000) / TICKS_PER_SECOND, rssBytes: field(24) * PAGE_SIZE, nice: field(19) };
   } catch {
     return undefined; // exited meanwhile
   }

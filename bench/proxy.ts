@@ -30,7 +30,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Child } from './support.js';
 import { createBenchPki, type IssuedCertificate } from './bench-pki.js';
-import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode } from './fixture.js';
+import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, matchDataPlanePriority, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode } from './fixture.js';
 import { measureHandshakes, type HandshakeSample } from './handshakes.js';
 import { loadAverage, treeCpuMicros } from './proc-tree.js';
 import { redisBenchmark } from './redis-benchmark.js';
@@ -243,6 +243,7 @@ async function main(): Promise<void> {
 
     out(`bench:proxy  ${new Date().toISOString()}  ${os.cpus().length} cores shared with the load generators, redis-servers and everything else on the machine`);
     out(`load average before: ${loadBefore}`);
+    out(await matchDataPlanePriority(node.pid, haproxyPid));
     out();
     const summary: string[] = [];
     if (ONLY !== 'handshakes') {

@@ -63,6 +63,15 @@ function dataPlaneProcesses(): number {
   return Number.isInteger(value) && value >= 1 && value <= 64 ? value : 1;
 }
 
+/**
+ * CERTPLANE_DATA_PLANE_PRIORITY_BOOST (README "Data plane"): nice levels the data-plane processes run above the
+ * node, 0-19, default 5 (takes root or CAP_SYS_NICE; without, they keep the node's priority).
+ */
+function dataPlanePriorityBoost(): number {
+  const value = Number(process.env.CERTPLANE_DATA_PLANE_PRIORITY_BOOST ?? '5');
+  return Number.isInteger(value) && value >= 0 && value <= 19 ? value : 5;
+}
+
 /** CERTPLANE_TICKET_KEY_ROTATION_SECONDS: how often the data plane's TLS session ticket keys change (0 = never). */
 function ticketKeyRotationMs(): number | undefined {
   const raw = process.env.CERTPLANE_TICKET_KEY_ROTATION_SECONDS;
@@ -103,6 +112,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   const proxy = new DataPlaneSupervisor({
     dataDir: config.dataDir,
     processes,
+    priorityBoost: dataPlanePriorityBoost(),
     settings: {
       handshakeTimeoutMs: config.proxyHandshakeTimeoutMs,
       maxConnections: config.dbMaxConnections,

@@ -87,6 +87,12 @@ function rss(pid: number): number {
   return Number(line.replace(/\D+/g, '')) * 1024;
 }
 
+/** The nice value of a process's main thread (/proc/<pid>/stat field 19). */
+function niceValue(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 function processGroup(pid: number): number {
   // /proc/<pid>/stat: pid (comm) state ppid pgrp …; comm may contain spaces, so split after the last ')'.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -173,6 +179,13 @@ describe('the data plane in its own process', () => {
     conn.close();
     // The restart counter is there from the start.
     expect(await scrapeMetrics(node.metricsPort)).toMatch(/certplane_data_plane_restarts_total\{[^}]*\} 0/);
+  });
+
+  it('runs the data plane 5 nice levels above the node when it may (root or CAP_SYS_NICE), else at the node\'s', () => {
+    const nodeNice = niceValue(node.process.pid as number);
+    const privileged = process.getuid?.() === 0;
+    expect(niceValue(dataPlanePid())).toBe(privileged ? Math.max(-20, nodeNice - 5) : nodeNice);
+    if (!privileged) expect(node.output()).toContain('data-plane process keeps the node');
   });
 
   it('refuses garbage instead of a ClientHello without disturbing open connections', async () => {
@@ -304,6 +317,9 @@ describe('the data plane in its own process', () => {
     process.stdout.write(`data plane back ${back} ms after SIGKILL\n`);
     expect(back).toBeLessThan(1000);
     expect(dataPlanePid()).not.toBe(pid);
+    // The replacement (the promoted spare) has the data plane's priority too.
+    const nodeNice = niceValue(node.process.pid as number);
+    expect(niceValue(dataPlanePid())).toBe(process.getuid?.() === 0 ? Math.max(-20, nodeNice - 5) : nodeNice);
     // Its own connections dropped (they lived in the killed process).
     await expect(conn.command('PING')).rejects.toThrow(/closed/);
     await waitFor('the restart in the log', async () => node.output().includes('data-plane process restarted'));
