@@ -17,11 +17,12 @@ import net from 'node:net';
 import tls, { type SecureContextOptions } from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseEndpointConfig, EndpointTls } from '../domain/database-endpoint.js';
-import { canonicalCertificateSubject, matchesAuthorizedSubjects, subjectToRfc2253 } from '../domain/rfc2253.js';
-import { certificateFingerprint, parseCertificateChain } from '../domain/pem.js';
-import { buildTrustAnchors, checkPathValidity, MAX_PRESENTED_CHAIN, verifyClientChain, type TrustAnchors } from '../domain/client-certificate.js';
+import { subjectToRfc2253 } from '../domain/rfc2253.js';
+import { parseCertificateChain } from '../domain/pem.js';
+import { buildTrustAnchors, checkPathValidity, MAX_PRESENTED_CHAIN, type TrustAnchors } from '../domain/client-certificate.js';
 import type { RevocationIndex } from '../domain/crl-revocation.js';
-import { peerCertificateChain } from '../lib/peer-chain.js';
+import { presentedChain } from '../lib/peer-chain.js';
+import { ChainChecks } from './chain-checks.js';
 import { createHash, randomBytes, timingSafeEqual, type X509Certificate } from 'node:crypto';
 import { encodeCommand } from '../lib/resp.js';
 import { forwardClientCommands } from './client-commands.js';
@@ -182,7 +183,8 @@ class Endpoint {
         return parsed.ok ? parsed.value : [];
       }),
     );
-    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings, anchors));
+    const checks = settings.clientAuth === undefined ? undefined : new ChainChecks(settings.clientAuth, anchors);
+    server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket, settings, anchors, checks));
     // The negotiated key-exchange group (README "Post-quantum key exchange"), at debug level only: nothing is
     // read per connection unless the logger was at debug when the front was built.
     if (['debug', 'trace'].includes(this.deps.log.level)) {
@@ -243,23 +245,24 @@ class Endpoint {
     }
   }
 
-  private onSecure(socket: tls.TLSSocket, settings: EndpointTls, anchors: TrustAnchors): void {
+  private onSecure(socket: tls.TLSSocket, settings: EndpointTls, anchors: TrustAnchors, checks: ChainChecks | undefined): void {
     this.track(socket);
     this.deps.stats?.handshakeSucceeded(this.config.uid);
     const auth = settings.clientAuth;
-    if (auth === undefined) {
+    if (auth === undefined || checks === undefined) {
       this.connectBackend(socket, undefined);
       return;
     }
-    // Verified once per connection; the chain is read only as far as the length cap (+1 to see it is exceeded).
-    const chain = peerCertificateChain(socket, MAX_PRESENTED_CHAIN + 1);
-    const cert = chain[0];
-    if (cert === undefined) {
+    // The chain is read only as far as the length cap (+1 to see it is exceeded). Its signatures, extensions and
+    // subject are checked once per front and chain (chain-checks.ts); validity and revocation for every connection.
+    const presented = presentedChain(socket, MAX_PRESENTED_CHAIN + 1);
+    if (presented.key === '') {
       this.deps.stats?.certificateLoginFailed(this.config.uid, 'no_client_certificate');
       this.reject(socket, 'no client certificate', true);
       return;
     }
-    const chainVerdict = verifyClientChain(chain, anchors);
+    const checked = checks.check(presented.key, presented.certificates);
+    const chainVerdict = checked.chain;
     const verdict = chainVerdict.ok ? checkPathValidity(chainVerdict.path, new Date()) : chainVerdict;
     if (!verdict.ok && !(auth.allowOutdated && verdict.error_code === 'certificate_expired')) {
       this.deps.stats?.certificateLoginFailed(this.config.uid, loginFailureOfVerdict(verdict.error_code));
@@ -268,15 +271,14 @@ class Endpoint {
     }
     const revocation = chainVerdict.ok ? this.deps.revocation?.() : undefined;
     if (revocation !== undefined && chainVerdict.ok && !this.checkRevocation(socket, revocation, chainVerdict.path, anchors)) return;
-    const uploadedLeaf = auth.uploadedFingerprints.includes(certificateFingerprint(cert));
-    if (!uploadedLeaf && !matchesAuthorizedSubjects(cert, auth.validationType, auth.authorizedSubjects)) {
+    if (!checked.authorized) {
       this.deps.stats?.certificateLoginFailed(this.config.uid, 'certificate_not_authorized');
-      this.reject(socket, `client certificate subject not authorized: ${subjectToRfc2253(cert.subject)}`, true);
+      this.reject(socket, `client certificate subject not authorized: ${checked.subject}`, true);
       return;
     }
     this.deps.stats?.certificateLoginSucceeded(this.config.uid);
     // Keys are canonical subject lines (databaseAclUsers); the certificate's subject in the same form.
-    this.connectBackend(socket, this.users.get(canonicalCertificateSubject(cert.subject)));
+    this.connectBackend(socket, this.users.get(checked.subjectLine));
   }
 
   /** Certificate revocation (certplane CRL extension): false when the connection was refused (logged, counted). */
