@@ -9,7 +9,7 @@ export interface PresentedChain {
   /** The SHA-256 fingerprints of the certificates, leaf first, joined: the same key means the same chain. */
   key: string;
   /** The certificates as X509Certificate objects (parsed on the first call only). */
-  certificates(): X509Certificate[];
+  certificates: () => X509Certificate[];
 }
 
 export function presentedChain(socket: TLSSocket, limit = Number.POSITIVE_INFINITY): PresentedChain {
