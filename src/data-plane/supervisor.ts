@@ -183,18 +183,18 @@ function tryConnect(socketPath: string, log: FastifyBaseLogger, timeoutMs: numbe
 }
 
 /**
+ * V8 flags of every data-plane process (before CERTPLANE_DATA_PLANE_EXEC_ARGV, which may override them): a 1 MB
+ * semi-space keeps the young generation small. The data plane's short-lived objects are small (its byte buffers
+ * live outside the V8 heap), so scavenges stay cheap, and the process does not grow its young generation to
+ * tens of MB while connections open (README "Data plane": about 5 MB less per 1 000 idle connections).
+ */
+const DATA_PLANE_V8_FLAGS = ['--max-semi-space-size=1'];
+
+/**
  * Starts a data-plane process (detached: own process group, no controlling terminal, so a node restart or a
  * signal to the node's group does not reach it) and connects to it. Key material is never in argv or the
  * environment: it comes over the socket.
  */
-/**
- * V8 flags of every data-plane process (before CERTPLANE_DATA_PLANE_EXEC_ARGV, which may override them): a 1 MB
- * semi-space keeps the young generation small. The data plane's short-lived objects are small (its byte buffers
- * live outside the V8 heap), so scavenges stay cheap, and the process does not grow its young generation to
- * tens of MB while connections open (README "Data plane": about 5-8 MB less per 1 000 idle connections).
- */
-const DATA_PLANE_V8_FLAGS = ['--max-semi-space-size=1'];
-
 async function spawnDataPlane(deps: DataPlaneSupervisorDeps, socketPath: string, spare: boolean): Promise<Connection> {
   await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
   await rm(socketPath, { force: true });
