@@ -109,6 +109,8 @@ const deps: DatabaseProxyDeps = {
   onLoginRefused: (refusal) => send({ type: 'login-refused', refusal }),
 };
 const proxy = new DatabaseProxy(deps);
+// No staple until the node sends one.
+proxy.setStapling(false);
 
 /** The redis-server pids behind the endpoints, read from their pidfiles while they exist (for an orphan exit). */
 const backendPids = new Map<number, number>();
@@ -171,6 +173,7 @@ async function handle(request: NodeRequest): Promise<DataPlaneMessage> {
       return { type: 'reply', id: request.id, ok: true };
     case 'staple':
       staple = request.staple === null ? undefined : Buffer.from(request.staple, 'base64');
+      proxy.setStapling(staple !== undefined);
       return { type: 'reply', id: request.id, ok: true };
     case 'revocation':
       revocation = request.state === null ? undefined : new RevocationIndex(request.state);

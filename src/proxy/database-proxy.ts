@@ -105,6 +105,8 @@ interface TlsFront {
   /** The trust anchors of this front, parsed once: authentication_ssl_client_certs and mtls_trusted_ca. */
   anchors: TrustAnchors;
   unregister: () => void;
+  /** The OCSP staple hook of this front (when the proxy has one); attached only while stapling is on. */
+  ocspListener?: (certificate: Buffer, issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) => void;
 }
 
 class Endpoint {
@@ -121,6 +123,8 @@ class Endpoint {
   constructor(
     private readonly deps: DatabaseProxyDeps,
     config: DatabaseEndpointConfig,
+    /** Whether the proxy has an OCSP staple to offer now (DatabaseProxy.setStapling). */
+    private readonly stapling: () => boolean,
   ) {
     this.config = config;
     // Half-open: a client that shuts its sending side still gets the replies to what it sent (the backend is
@@ -192,18 +196,18 @@ class Endpoint {
         this.deps.log.debug({ bdb: this.config.uid, port: this.config.port, remote: socket.remoteAddress, protocol: socket.getProtocol(), group: negotiatedGroup(socket) }, 'database TLS handshake');
       });
     }
+    // The staple hook is attached only while there is a staple: with an OCSPRequest listener Node calls into
+    // JavaScript during every handshake (its certificate callback), also for clients that ask for no status.
     const staple = this.deps.ocspStaple;
-    if (staple !== undefined) {
-      server.on('OCSPRequest', (cert: Buffer, _issuer: Buffer, callback: (error: Error | null, response?: Buffer) => void) => {
-        callback(null, staple(cert));
-      });
-    }
+    const ocspListener: TlsFront['ocspListener'] =
+      staple === undefined ? undefined : (cert, _issuer, callback) => callback(null, staple(cert));
+    if (ocspListener !== undefined && this.stapling()) server.on('OCSPRequest', ocspListener);
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       this.deps.stats?.handshakeFailed(this.config.uid, error);
       this.reject(socket, `TLS handshake failed: ${error.code ?? ''} ${error.message}`.trim(), false);
     });
     const unregister = this.deps.certificates.register(PROXY_CERTIFICATE, server, base);
-    return { key, server, anchors, unregister };
+    return { key, server, anchors, unregister, ...(ocspListener === undefined ? {} : { ocspListener }) };
   }
 
   private onConnection(socket: net.Socket): void {
@@ -434,6 +438,14 @@ class Endpoint {
     this.front?.server.setTicketKeys(keys);
   }
 
+  /** Offers the OCSP staple hook to new handshakes, or stops offering it. */
+  setStapling(on: boolean): void {
+    const front = this.front;
+    if (front?.ocspListener === undefined) return;
+    front.server.off('OCSPRequest', front.ocspListener);
+    if (on) front.server.on('OCSPRequest', front.ocspListener);
+  }
+
   /** Stops accepting; open connections stay (used when only the port changes). */
   stopListening(): Promise<void> {
     this.front?.unregister();
@@ -461,7 +473,19 @@ export class DatabaseProxy {
   /** Endpoints of an earlier port of a database: no longer listening, their connections still open. */
   private readonly retired = new Map<number, Endpoint[]>();
 
+  /** Whether there is an OCSP staple to offer (setStapling); until told otherwise, whenever ocspStaple is there. */
+  private stapling = true;
+
   constructor(private readonly deps: DatabaseProxyDeps) {}
+
+  /**
+   * Tells the proxy whether it has an OCSP staple now. Without one, no endpoint asks Node for its certificate
+   * callback, which costs a call into JavaScript per handshake.
+   */
+  setStapling(on: boolean): void {
+    this.stapling = on;
+    for (const endpoint of this.endpoints.values()) endpoint.setStapling(on);
+  }
 
   async apply(config: DatabaseEndpointConfig): Promise<void> {
     const current = this.endpoints.get(config.uid);
@@ -469,7 +493,7 @@ export class DatabaseProxy {
       current.configure(config);
       return;
     }
-    const endpoint = new Endpoint(this.deps, config);
+    const endpoint = new Endpoint(this.deps, config, () => this.stapling);
     try {
       await endpoint.listen();
     } catch (error) {
