@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startChild, waitFor, type Child } from './support.js';
+import { startChild, stopChildrenOnSignal, waitFor, type Child } from './support.js';
 import { createBenchPki } from './bench-pki.js';
 import { expectPong, freeDbPort, intOption, median, run, tlsArgs } from './fixture.js';
 import { loadAverage, treeCpuMicros, treeRssBytes } from './proc-tree.js';
@@ -37,6 +37,7 @@ interface Layout {
 }
 
 const children: Child[] = [];
+stopChildrenOnSignal(children);
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 
 async function startLayout(layout: Omit<Layout, 'port' | 'children'>, backendSocketPath: string, server: { certFile: string; keyFile: string }): Promise<Layout> {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import os from 'node:os';
-import { raisePriority } from '../src/data-plane/priority.js';
+import { raisePriority } from '../src/lib/process-priority.js';
 import { processTree, type ProcStat } from './proc-tree.js';
 import { CLI, freePort, httpsRequest, startChild, waitFor, type Child, type Credentials, type Endpoint } from './support.js';
 

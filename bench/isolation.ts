@@ -23,7 +23,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Child } from './support.js';
+import { stopChildrenOnSignal, type Child } from './support.js';
 import { startApiLoad, type ApiLoadStats } from './api-load.js';
 import { createBenchPki } from './bench-pki.js';
 import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, matchDataPlanePriority, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode, type Database } from './fixture.js';
@@ -53,6 +53,7 @@ const CLIENTS = 20;
 const API_GETTERS = 20;
 
 const children: Child[] = [];
+stopChildrenOnSignal(children);
 const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 const fmtOps = (n: number): string => `${(n / 1000).toFixed(1)}k`;
 const fmtMs = (n: number): string => `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`;

@@ -28,7 +28,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Child } from './support.js';
+import { stopChildrenOnSignal, type Child } from './support.js';
 import { createBenchPki, type IssuedCertificate } from './bench-pki.js';
 import { adminCommand, createDatabase, expectPong, freeDbPort, installProxyCertificate, intOption, matchDataPlanePriority, median, startHaproxy, startNode, targetLine, tlsArgs, type CertplaneNode } from './fixture.js';
 import { measureHandshakes, type HandshakeSample } from './handshakes.js';
@@ -71,6 +71,7 @@ interface Sample {
 }
 
 const children: Child[] = [];
+stopChildrenOnSignal(children);
 const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 
 interface OpsTarget {

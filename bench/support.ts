@@ -62,6 +62,20 @@ export function startChild(name: string, command: string, args: string[], option
  * Polls ready() (an error counts as not ready) until it says yes; fails after timeoutMs, or at once when the
  * child it waits for has exited, with the child's output.
  */
+/**
+ * Stops every child started so far (newest first) when the benchmark is interrupted (Ctrl-C, SIGTERM), then
+ * exits: an interrupted run leaves no node, data plane, redis-server or HAProxy behind. A node stops its own
+ * data plane and redis-servers on SIGTERM.
+ */
+export function stopChildrenOnSignal(children: Child[]): void {
+  const stop = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`${signal}: stopping ${children.length} started processes\n`);
+    void Promise.all([...children].reverse().map((child) => child.stop())).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 export async function waitFor(what: string, ready: () => Promise<boolean>, options: { child?: Child; timeoutMs?: number } = {}): Promise<void> {
   const { child, timeoutMs = 30_000 } = options;
   const tail = (): string => (child === undefined ? '' : `:\n${child.output()}`);

@@ -28,6 +28,7 @@ import { runRedisCommands, type RedisAuth } from './redis-admin.js';
 import { sha256Hex, type RedisSecrets } from './redis-secrets.js';
 import { RespError } from '../lib/resp.js';
 import { aclRuleArguments, DATA_PLANE_DENY } from '../domain/database-users.js';
+import { raisePriority } from '../lib/process-priority.js';
 import { delay, isAlive, waitForExit } from '../lib/processes.js';
 
 export const ADMIN_USERNAME = '__certplane_admin';
@@ -69,6 +70,8 @@ export interface RedisSupervisorDeps {
    * database, so a client meets the endpoint's own limit, never redis's "max number of clients reached".
    */
   maxClients?: number;
+  /** Nice levels the redis-servers run above the node (default 0), as the data plane (lib/process-priority.ts). */
+  priorityBoost?: number;
 }
 
 const SOCKET_PATH_MAX = 100;
@@ -144,6 +147,10 @@ class RedisInstance {
       const child = spawn(this.deps.redisServer ?? 'redis-server', [this.confPath], { stdio: 'ignore', detached: true });
       child.unref();
       this.child = child;
+      if (child.pid !== undefined && (this.deps.priorityBoost ?? 0) > 0) {
+        const raised = raisePriority(child.pid, this.deps.priorityBoost ?? 0);
+        if (!raised.raised) this.deps.log.info({ bdb: this.spec.uid, pid: child.pid, reason: raised.reason }, 'redis-server keeps the node\'s CPU priority');
+      }
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.once('error', (error) => this.deps.log.error({ err: error, bdb: this.spec.uid }, 'cannot run redis-server'));
       child.once('exit', (code, signal) => this.onExit(child, code, signal));
@@ -343,6 +350,10 @@ class RedisInstance {
     const wanted = new Set(['default', ADMIN_USERNAME, ...spec.users.map((u) => u.username).filter((u) => !rejected.has(u))]);
     const stale = Array.isArray(existing) ? existing.filter((u): u is string => typeof u === 'string' && !wanted.has(u)) : [];
     if (stale.length > 0) await runRedisCommands(this.socketPath, this.admin, [['ACL', 'DELUSER', ...stale]]);
+    // A redis-server adopted from an earlier run has that run's maxclients. Refused (the open-file limit does not
+    // allow it): logged; redis keeps the highest limit its start could set.
+    const [maxclients] = await runRedisCommands(this.socketPath, this.admin, [['CONFIG', 'SET', 'maxclients', String(this.deps.maxClients ?? 10_000)]]);
+    if (maxclients instanceof RespError) this.deps.log.warn({ bdb: spec.uid, error: maxclients.message }, 'redis-server kept its maxclients');
   }
 
   /** FLUSHALL over the admin connection (PUT /v1/bdbs/{uid}/flush). With save points configured redis also

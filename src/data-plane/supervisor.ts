@@ -27,7 +27,7 @@ import { encodeMessage, LineDecoder, PROTOCOL_VERSION, type DataPlaneMessage, ty
 import { delay, isAlive, waitForExit } from '../lib/processes.js';
 import { addProxyStats, type ProxyStatsSnapshot } from '../proxy/proxy-stats.js';
 import type { RevocationState } from '../domain/crl-revocation.js';
-import { raisePriority } from './priority.js';
+import { raisePriority } from '../lib/process-priority.js';
 
 export interface DataPlaneSupervisorDeps {
   dataDir: string;

@@ -64,8 +64,9 @@ function dataPlaneProcesses(): number {
 }
 
 /**
- * CERTPLANE_DATA_PLANE_PRIORITY_BOOST (README "Data plane"): nice levels the data-plane processes run above the
- * node, 0-19, default 5 (takes root or CAP_SYS_NICE; without, they keep the node's priority).
+ * CERTPLANE_DATA_PLANE_PRIORITY_BOOST (README "Data plane"): nice levels the data-plane processes and the
+ * redis-servers run above the node, 0-19, default 5 (another value: 5). Takes CAP_SYS_NICE; without it they keep
+ * the node's priority.
  */
 function dataPlanePriorityBoost(): number {
   const value = Number(process.env.CERTPLANE_DATA_PLANE_PRIORITY_BOOST ?? '5');
@@ -87,9 +88,11 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   // Every data-plane process may open up to dbMaxConnections backend connections per database; the node's
   // own connections (reconciler, admin commands) come on top.
   const processes = dataPlaneProcesses();
+  const priorityBoost = dataPlanePriorityBoost();
   const supervisor = new RedisSupervisor({
     redisDir,
     maxClients: config.dbMaxConnections * processes + REDIS_RESERVED_CLIENTS,
+    priorityBoost,
     secrets,
     log: log.child({ part: 'redis' }),
     onRestarted: () => reconciler?.requestReconcile(),
@@ -112,7 +115,7 @@ export async function startDatabases({ config, store, nodeId, tls, clock, log, o
   const proxy = new DataPlaneSupervisor({
     dataDir: config.dataDir,
     processes,
-    priorityBoost: dataPlanePriorityBoost(),
+    priorityBoost,
     settings: {
       handshakeTimeoutMs: config.proxyHandshakeTimeoutMs,
       maxConnections: config.dbMaxConnections,

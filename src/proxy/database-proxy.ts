@@ -506,6 +506,8 @@ export class DatabaseProxy {
       this.retired.set(config.uid, [...(this.retired.get(config.uid) ?? []), current]);
     }
     this.endpoints.set(config.uid, endpoint);
+    // setStapling may have been called while it was starting to listen.
+    endpoint.setStapling(this.stapling);
     this.deps.log.info({ bdb: config.uid, port: config.port, tls: config.tls !== undefined, mtls: config.tls?.clientAuth !== undefined }, 'database endpoint listening');
   }
 

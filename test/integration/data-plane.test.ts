@@ -87,6 +87,12 @@ function rss(pid: number): number {
   return Number(line.replace(/\D+/g, '')) * 1024;
 }
 
+/** Whether a process may raise priorities: CAP_SYS_NICE (bit 23) in its effective capabilities. */
+function hasCapSysNice(pid: number): boolean {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('CapEff:')) ?? '';
+  return (BigInt(`0x${line.replace('CapEff:', '').trim() || '0'}`) >> 23n) & 1n ? true : false;
+}
+
 /** The nice value of a process's main thread (/proc/<pid>/stat field 19). */
 function niceValue(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -181,10 +187,13 @@ describe('the data plane in its own process', () => {
     expect(await scrapeMetrics(node.metricsPort)).toMatch(/certplane_data_plane_restarts_total\{[^}]*\} 0/);
   });
 
-  it('runs the data plane 5 nice levels above the node when it may (root or CAP_SYS_NICE), else at the node\'s', () => {
-    const nodeNice = niceValue(node.process.pid as number);
-    const privileged = process.getuid?.() === 0;
-    expect(niceValue(dataPlanePid())).toBe(privileged ? Math.max(-20, nodeNice - 5) : nodeNice);
+  it('runs the data plane and the redis-servers 5 nice levels above the node when it may (CAP_SYS_NICE), else at the node\'s', async () => {
+    const nodePid = node.process.pid as number;
+    const nodeNice = niceValue(nodePid);
+    const privileged = hasCapSysNice(nodePid);
+    const expected = privileged ? Math.max(-20, nodeNice - 5) : nodeNice;
+    expect(niceValue(dataPlanePid())).toBe(expected);
+    expect(niceValue((await redisPid(dataDir, 1)) as number)).toBe(expected);
     if (!privileged) expect(node.output()).toContain('data-plane process keeps the node');
   });
 
@@ -319,7 +328,7 @@ describe('the data plane in its own process', () => {
     expect(dataPlanePid()).not.toBe(pid);
     // The replacement (the promoted spare) has the data plane's priority too.
     const nodeNice = niceValue(node.process.pid as number);
-    expect(niceValue(dataPlanePid())).toBe(process.getuid?.() === 0 ? Math.max(-20, nodeNice - 5) : nodeNice);
+    expect(niceValue(dataPlanePid())).toBe(hasCapSysNice(node.process.pid as number) ? Math.max(-20, nodeNice - 5) : nodeNice);
     // Its own connections dropped (they lived in the killed process).
     await expect(conn.command('PING')).rejects.toThrow(/closed/);
     await waitFor('the restart in the log', async () => node.output().includes('data-plane process restarted'));
