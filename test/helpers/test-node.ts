@@ -46,8 +46,15 @@ export interface StartOptions {
 
 const CLI = path.resolve('dist/src/cli/main.js');
 
+/**
+ * Data dirs this helper made: destroy() removes them, also from a node restarted on the same dir (a test that
+ * restarts a node passes its dataDir back in); a dir the test made itself is the test's to remove.
+ */
+const madeDataDirs = new Set<string>();
+
 export async function startTestNode(options: StartOptions = {}): Promise<TestNode> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'certplane-test-')));
+  if (options.dataDir === undefined) madeDataDirs.add(dataDir);
   const address = options.address ?? '127.0.0.1';
   const port = options.port ?? (await freePort(address));
   const metricsPort = options.metricsPort ?? (await freePort(address));
@@ -85,7 +92,7 @@ export async function startTestNode(options: StartOptions = {}): Promise<TestNod
     kill: () => waitExit('SIGKILL'),
     destroy: async () => {
       await waitExit('SIGTERM');
-      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+      if (madeDataDirs.delete(dataDir)) await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
   await waitUntilReady(node, exited);
